@@ -1,0 +1,88 @@
+"""Every error answer is application/problem+json (RFC 9457), mapped here once."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from conso.domain.catalog import CatalogError
+from conso.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from conso.store.base import StoreError
+
+log = logging.getLogger("conso.api")
+
+PROBLEM_TYPE = "https://conso.dev/problems/"
+
+
+def problem(status: int, detail: str, *, errors: list[dict[str, Any]] | None = None,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    phrase = HTTPStatus(status).phrase
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE + phrase.lower().replace(" ", "-").replace("'", ""),
+        "title": phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type="application/problem+json",
+                        headers=headers)
+
+
+def _loc(parts: Any) -> list[str | int]:
+    return [p if isinstance(p, int) else str(p) for p in parts]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": _loc(e.get("loc", ())), "msg": str(e.get("msg", "invalid"))}
+                  for e in exc.errors()]
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+        return problem(422, detail or "invalid request", errors=errors)
+
+    @app.exception_handler(InvalidInput)
+    async def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
+        return problem(422, str(exc), errors=[{"loc": list(exc.loc), "msg": exc.msg}])
+
+    @app.exception_handler(Unauthorized)
+    async def _unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
+        return problem(401, str(exc), headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return problem(403, str(exc))
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return problem(404, str(exc))
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return problem(409, str(exc))
+
+    @app.exception_handler(StoreError)
+    async def _store(_: Request, exc: StoreError) -> JSONResponse:
+        log.error("store error: %s", exc)
+        return problem(503, "the store is unavailable; retry later")
+
+    @app.exception_handler(CatalogError)
+    async def _catalog(_: Request, exc: CatalogError) -> JSONResponse:
+        log.error("catalogue error: %s", exc)
+        return problem(500, "catalogue error")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        return problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problem(500, "internal error; it has been logged")

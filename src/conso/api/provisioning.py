@@ -1,0 +1,57 @@
+"""Provisioning routes (operator key): plans, accounts, users, lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from conso.access import require_line, require_operator
+from conso.api.deps import CallerDep, ServicesDep
+from conso.api.schemas import AccountIn, LineIn, UserIn
+from conso.api.views import account_view, line_view, plan_view, user_view
+
+router = APIRouter(prefix="/api/v1", tags=["provisioning"])
+
+
+def _status(response: Response, created: bool) -> None:
+    response.status_code = 201 if created else 200
+
+
+@router.get("/plans", summary="The plan catalogue")
+def list_plans(svc: ServicesDep, _who: CallerDep) -> list[dict[str, Any]]:
+    return [plan_view(plan) for plan in svc.catalog.plans.values()]
+
+
+@router.put("/accounts/{account_id}", summary="Create or update an account")
+def put_account(account_id: str, body: AccountIn, response: Response,
+                svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
+    require_operator(who)
+    put = svc.engine.put_account(account_id, name=body.name, kind=body.kind)
+    _status(response, put.created)
+    return account_view(put.value)
+
+
+@router.put("/accounts/{account_id}/users/{login}", summary="Create or update a user")
+def put_user(account_id: str, login: str, *, body: UserIn, response: Response,
+             svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
+    require_operator(who)
+    put = svc.engine.put_user(account_id, login, password=body.password, role=body.role,
+                              email=body.email, language=body.language)
+    _status(response, put.created)
+    return user_view(put.value)
+
+
+@router.put("/lines/{line_id}", summary="Create a line, or change its plan, user or cycle day")
+def put_line(line_id: str, body: LineIn, response: Response,
+             svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
+    require_operator(who)
+    put = svc.engine.put_line(line_id, account_id=body.account_id, plan_id=body.plan,
+                              user_login=body.user, cycle_day=body.cycle_day)
+    _status(response, put.created)
+    return line_view(put.value)
+
+
+@router.get("/lines/{line_id}", summary="A line's settings")
+def get_line(line_id: str, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
+    return line_view(require_line(who, svc.engine.line(line_id), line_id))

@@ -1,0 +1,58 @@
+"""Self-care routes: login, who am I, an admin's view of the account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from conso.access import Role, require_account
+from conso.api.deps import CallerDep, ServicesDep
+from conso.api.schemas import LoginIn
+from conso.api.views import usage_view
+from conso.errors import Unauthorized
+
+router = APIRouter(prefix="/api/v1", tags=["self-care"])
+
+
+@router.post("/auth/login", summary="Exchange a login and password for a token")
+def login(body: LoginIn, svc: ServicesDep) -> dict[str, Any]:
+    try:
+        issued = svc.auth.login(body.login, body.password)
+    except Unauthorized:
+        svc.metrics.logins.labels("refused").inc()
+        raise
+    svc.metrics.logins.labels("ok").inc()
+    return {"token": issued.token, "token_type": "bearer",
+            "expires_at": issued.expires_at.isoformat()}
+
+
+@router.post("/auth/logout", status_code=204, summary="Revoke the token of this request")
+def logout(request: Request, svc: ServicesDep, who: CallerDep) -> Response:
+    header = request.headers.get("authorization", "")
+    if not who.is_operator and header.lower().startswith("bearer "):
+        svc.auth.logout(header[7:].strip())
+    return Response(status_code=204)
+
+
+@router.get("/me", summary="The caller, their role and the lines they can see")
+def me(svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
+    if who.role is Role.OPERATOR:
+        lines: list[str] = []
+    elif who.role is Role.ADMIN and who.account_id is not None:
+        lines = svc.store.account_line_ids(who.account_id)
+    else:
+        lines = svc.store.user_line_ids(who.login or "")
+    return {"login": who.login, "role": who.role.value, "account_id": who.account_id,
+            "lines": lines}
+
+
+@router.get("/accounts/{account_id}/lines", summary="Usage of every line of an account")
+def account_lines(account_id: str, svc: ServicesDep, who: CallerDep) -> list[dict[str, Any]]:
+    require_account(who, account_id, svc.store.get_account(account_id) is not None)
+    answers = []
+    for line_id in svc.store.account_line_ids(account_id):
+        line = svc.engine.line(line_id)
+        if line is not None:
+            answers.append(usage_view(svc.engine.usage_summary(line)))
+    return answers

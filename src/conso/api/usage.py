@@ -1,0 +1,88 @@
+"""Usage routes: the operator feeds records; callers read a line's usage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from conso.access import require_line, require_operator
+from conso.api.deps import CallerDep, ServicesDep
+from conso.api.views import usage_view
+from conso.domain.records import RecordError, parse_time
+from conso.engine import MAX_BATCH, BatchResult
+from conso.errors import InvalidInput
+
+router = APIRouter(prefix="/api/v1", tags=["usage"])
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+def _decode(body: bytes, content_type: str) -> list[Any]:
+    """A JSON array, or NDJSON (one record a line; a bad line is one bad record)."""
+    stripped = body.lstrip()
+    if not stripped:
+        return []
+    if "ndjson" not in content_type and stripped[:1] == b"[":
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidInput(("body",), f"not valid JSON: {exc}") from None
+        if not isinstance(data, list):
+            raise InvalidInput(("body",), "expected a JSON array of records")
+        return data
+    records: list[Any] = []
+    for raw in body.splitlines():
+        if not raw.strip():
+            continue
+        try:
+            records.append(orjson.loads(raw))
+        except orjson.JSONDecodeError:
+            # Kept in place so indexes match the lines; rejected as not an object.
+            records.append(None)
+    return records
+
+
+def _answer(result: BatchResult) -> dict[str, Any]:
+    return {
+        "accepted": result.accepted,
+        "duplicates": result.duplicates,
+        "rejected": [{"index": r.index, "id": r.id, "error": r.error} for r in result.rejected],
+    }
+
+
+@router.post(
+    "/usage",
+    summary="Feed usage records (JSON array or NDJSON, up to 10,000 a call)",
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+        "application/x-ndjson": {"schema": {"type": "string"}},
+    }}},
+)
+async def post_usage(request: Request, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
+    require_operator(who)
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise InvalidInput(("body",), f"larger than {MAX_BODY_BYTES} bytes; send smaller batches")
+    records = _decode(body, request.headers.get("content-type", ""))
+    if len(records) > MAX_BATCH:
+        raise InvalidInput(("body",), f"{len(records)} records; at most {MAX_BATCH} a call")
+    result = await run_in_threadpool(svc.engine.apply_usage, records)
+    return _answer(result)
+
+
+@router.get("/lines/{line_id}/usage", summary="What is left this cycle, and the extra spend")
+def get_usage(
+    line_id: str, svc: ServicesDep, who: CallerDep,
+    at: Annotated[str | None, Query(description="an RFC 3339 instant: show its cycle")] = None,
+) -> dict[str, Any]:
+    line = require_line(who, svc.engine.line(line_id), line_id)
+    when: datetime | None = None
+    if at is not None:
+        try:
+            when = parse_time(at)
+        except RecordError as exc:
+            raise InvalidInput(("query", "at"), exc.problem) from None
+    return usage_view(svc.engine.usage_summary(line, when))

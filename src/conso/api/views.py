@@ -1,0 +1,81 @@
+"""How domain objects look on the wire (api.md): cents, RFC 3339, null for unlimited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conso.domain.catalog import Plan
+from conso.domain.consult import UsageSummary
+from conso.domain.line import Line
+from conso.domain.units import micros_to_cents
+from conso.store.base import Account, User
+
+
+def _cents(micros: int | None) -> int | None:
+    return None if micros is None else micros_to_cents(micros)
+
+
+def plan_view(plan: Plan) -> dict[str, Any]:
+    included: dict[str, int | None] = {s.value: n for s, n in plan.included.items()}
+    for service in plan.unlimited:
+        included[service.value] = None
+    rates = plan.rates
+    return {
+        "id": plan.id,
+        "name": plan.name,
+        "kind": plan.kind.value,
+        "business": plan.business,
+        "monthly_fee_cents": micros_to_cents(plan.monthly_fee_micros),
+        "included": included,
+        "rates": {
+            "voice_per_minute_cents": _cents(rates.voice_per_minute),
+            "sms_per_sms_cents": _cents(rates.sms_per_sms),
+            "data_per_mb_cents": _cents(rates.data_per_mb),
+            "voice_per_minute_micros": rates.voice_per_minute,
+            "sms_per_sms_micros": rates.sms_per_sms,
+            "data_per_mb_micros": rates.data_per_mb,
+        } if plan.kind.value != "internet" else {},
+        "spending_limits": [micros_to_cents(m) // 100 for m in plan.spending_limits_micros],
+        "heavy_user_bytes": plan.heavy_user_bytes,
+    }
+
+
+def account_view(account: Account) -> dict[str, Any]:
+    return {"id": account.id, "name": account.name, "kind": account.kind}
+
+
+def user_view(user: User) -> dict[str, Any]:
+    return {"login": user.login, "account_id": user.account_id, "role": user.role,
+            "email": user.email, "language": user.language}
+
+
+def line_view(line: Line) -> dict[str, Any]:
+    return {
+        "id": line.id,
+        "account_id": line.account_id,
+        "plan": line.plan_id,
+        "user": line.user_login,
+        "cycle_day": line.cycle_day,
+        "plan_since": line.plans[-1].effective_from.isoformat(),
+        "plan_history": [{"plan": p.plan_id, "from": p.effective_from.isoformat()}
+                         for p in line.plans],
+    }
+
+
+def usage_view(summary: UsageSummary) -> dict[str, Any]:
+    return {
+        "line": summary.line,
+        "plan": summary.plan.id,
+        "cycle": {"start": summary.cycle_start.isoformat(), "end": summary.cycle_end.isoformat()},
+        "services": {
+            service.value: {
+                "unit": s.unit, "used": s.used, "included": s.included,
+                "remaining": s.remaining, "roaming_used": s.roaming_used,
+            }
+            for service, s in summary.services.items()
+        },
+        "extra_cents": micros_to_cents(summary.extra_micros),
+        "extra_micros": summary.extra_micros,
+        "spending_limit": None,
+        "forecast": {service.value: day.isoformat() for service, day in summary.forecast.items()},
+    }

@@ -1,0 +1,76 @@
+"""Authentication: the operator key and user tokens from a login.
+
+Tokens are random, stored as SHA-256 digests with an expiry; a lost database
+copy grants nothing. Failed logins are logged without the password.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from conso.access import OPERATOR, Principal, Role
+from conso.errors import Unauthorized
+from conso.security import (
+    burn_password_check,
+    new_token,
+    same_secret,
+    token_digest,
+    verify_password,
+)
+from conso.store.base import Store, Token
+
+log = logging.getLogger("conso.auth")
+
+TOKEN_LIFETIME = timedelta(hours=12)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+
+
+class Authenticator:
+    def __init__(self, store: Store, operator_key: str, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._operator_key = operator_key
+        self._clock = clock
+
+    def login(self, login: str, password: str) -> IssuedToken:
+        user = self._store.get_user(login)
+        if user is None:
+            burn_password_check(password)
+            log.info("login refused for unknown login %r", login)
+            raise Unauthorized("wrong login or password")
+        if not verify_password(password, user.password_hash):
+            log.info("login refused for %r: wrong password", login)
+            raise Unauthorized("wrong login or password")
+        now = self._clock()
+        token = new_token()
+        expires = now + TOKEN_LIFETIME
+        with self._store.transaction() as tx:
+            tx.delete_expired_tokens(now)
+            tx.put_token(token_digest(token), Token(login, expires), now)
+        log.info("login %r (%s)", login, user.role)
+        return IssuedToken(token, expires)
+
+    def logout(self, token: str) -> None:
+        with self._store.transaction() as tx:
+            tx.delete_token(token_digest(token))
+
+    def principal(self, bearer: str | None) -> Principal:
+        """Who a bearer token belongs to; Unauthorized when nobody."""
+        if not bearer:
+            raise Unauthorized("missing bearer token")
+        if same_secret(bearer, self._operator_key):
+            return OPERATOR
+        token = self._store.get_token(token_digest(bearer))
+        if token is None or token.expires_at <= self._clock():
+            raise Unauthorized("invalid or expired token")
+        user = self._store.get_user(token.login)
+        if user is None:
+            raise Unauthorized("invalid or expired token")
+        return Principal(Role(user.role), login=user.login, account_id=user.account_id)

@@ -1,0 +1,117 @@
+"""The composition root: builds store, catalogue, engine and authenticator.
+
+Nothing here runs at import time; `build()` is called by the CLI and by tests.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import IO
+
+from conso.auth import Authenticator
+from conso.catalog_file import load_catalog
+from conso.domain.catalog import Catalog
+from conso.engine import Engine, utc_now
+from conso.metrics import Metrics
+from conso.store.base import Store, StoreError, open_store
+from conso.store.sqlite import SQLiteStore
+
+log = logging.getLogger("conso")
+
+DEFAULT_DB = "sqlite:///conso.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    db: str = DEFAULT_DB
+    catalog: str | None = None
+    operator_key: str | None = None
+    max_future: timedelta = timedelta(hours=24)
+
+    @classmethod
+    def from_env(cls, *, db: str | None = None, catalog: str | None = None) -> Settings:
+        return cls(
+            db=db or os.environ.get("CONSO_DB") or DEFAULT_DB,
+            catalog=catalog or os.environ.get("CONSO_CATALOG") or None,
+            operator_key=os.environ.get("CONSO_OPERATOR_KEY") or None,
+        )
+
+
+@dataclass
+class Services:
+    settings: Settings
+    catalog: Catalog
+    store: Store
+    engine: Engine
+    auth: Authenticator
+    metrics: Metrics
+    operator_key: str
+    operator_key_source: str
+    _lock_file: IO[str] | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        self.store.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+
+
+def _take_writer_lock(store: Store) -> IO[str] | None:
+    """One engine per SQLite database: its in-memory state must be the only writer."""
+    if not isinstance(store, SQLiteStore):
+        return None
+    lock_path = Path(f"{store.path}.lock")
+    handle = lock_path.open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise StoreError(
+            f"{store.path} is in use by another conso process (lock {lock_path}); "
+            "stop it, or send it records over HTTP with `conso ingest --url`"
+        ) from None
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def _operator_key(settings: Settings, store: Store) -> tuple[str, str]:
+    if settings.operator_key:
+        return settings.operator_key, "CONSO_OPERATOR_KEY"
+    key_path = Path(f"{store.path}.operator-key") if isinstance(store, SQLiteStore) else None
+    if key_path is not None and key_path.exists():
+        return key_path.read_text().strip(), str(key_path)
+    key = secrets.token_urlsafe(24)
+    if key_path is None:
+        return key, "generated for this run"
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key + "\n")
+    return key, str(key_path)
+
+
+def build(settings: Settings, *, exclusive: bool = True) -> Services:
+    """Open and migrate the store, load the catalogue, wire the engine."""
+    catalog = load_catalog(settings.catalog)
+    store = open_store(settings.db)
+    lock = _take_writer_lock(store) if exclusive else None
+    try:
+        applied = store.migrate()
+        if applied:
+            log.info("store %s: applied migrations %s", store.url, ", ".join(applied))
+        metrics = Metrics()
+        engine = Engine(store, catalog, clock=utc_now, max_future=settings.max_future,
+                        on_batch=metrics.observe_batch)
+        key, source = _operator_key(settings, store)
+        auth = Authenticator(store, key, utc_now)
+    except BaseException:
+        store.close()
+        if lock is not None:
+            lock.close()
+        raise
+    return Services(settings, catalog, store, engine, auth, metrics, key, source, lock)

@@ -1,0 +1,188 @@
+"""The `conso` command: serve, ingest, check-catalog, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from conso import __version__
+from conso.domain.catalog import CatalogError
+from conso.store.base import StoreError
+
+log = logging.getLogger("conso")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from conso import demo
+    from conso.api.app import create_app
+    from conso.bootstrap import Settings, build
+
+    services = build(Settings.from_env(db=args.db, catalog=args.catalog))
+    try:
+        base = f"http://{args.host}:{args.port}"
+        print(f"conso {__version__} serving {base}  (API docs: {base}/docs)", flush=True)
+        print(f"store: {services.store.url}", flush=True)
+        print(f"operator key: {services.operator_key}  (from {services.operator_key_source})",
+              flush=True)
+        if args.demo:
+            users = demo.seed(services.engine)
+            print(f"demo account {demo.ACCOUNT!r}; logins:", flush=True)
+            for user in users:
+                line = f"  line {user.line} ({user.plan})" if user.line else ""
+                print(f"  {user.role:<5} {user.login:<6} password {user.password}{line}",
+                      flush=True)
+        app = create_app(services)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(),
+                    access_log=args.access_log, timeout_graceful_shutdown=10)
+    finally:
+        services.close()
+    return 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from conso.ingest import Progress, count_records, engine_sink, http_sink, ingest
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"conso ingest: no such file: {path}", file=sys.stderr)
+        return 2
+    services = None
+    if args.url:
+        key = args.key or os.environ.get("CONSO_OPERATOR_KEY")
+        if not key:
+            print("conso ingest: --url needs --key or CONSO_OPERATOR_KEY", file=sys.stderr)
+            return 2
+        sink = http_sink(args.url, key)
+        target = args.url
+    else:
+        from conso.bootstrap import Settings, build
+
+        services = build(Settings.from_env(db=args.db, catalog=args.catalog))
+        sink = engine_sink(services.engine)
+        target = services.store.url
+    try:
+        progress = None if args.quiet else Progress(count_records(path))
+        print(f"ingesting {path} into {target}", file=sys.stderr)
+        summary = ingest(path, sink, batch_size=args.batch_size, fmt=args.format,
+                         progress=progress)
+    except RuntimeError as exc:
+        print(f"conso ingest: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if services is not None:
+            services.close()
+    print(f"{summary.records} records: {summary.accepted} accepted, "
+          f"{summary.duplicates} duplicates, {len(summary.rejected)} rejected")
+    for line_number, rejection in summary.rejected[:args.show_rejected]:
+        print(f"  line {line_number}: {rejection.id or '-'}: {rejection.error}")
+    if len(summary.rejected) > args.show_rejected:
+        print(f"  ... and {len(summary.rejected) - args.show_rejected} more")
+    return 0 if not summary.rejected else 3
+
+
+def _check_catalog(args: argparse.Namespace) -> int:
+    from conso.catalog_file import load_catalog
+
+    catalog = load_catalog(args.file)
+    print(f"{args.file or 'default catalogue'}: {len(catalog.plans)} plans: "
+          + ", ".join(sorted(catalog.plans)))
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from conso.store.base import open_store
+
+    store = open_store(args.db or os.environ.get("CONSO_DB") or "sqlite:///conso.db")
+    try:
+        applied = store.migrate()
+    finally:
+        store.close()
+    print("applied: " + (", ".join(applied) if applied else "nothing, the schema is current"))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="conso",
+        description="Real-time mobile consumption control: usage, notifications, "
+                    "barring and spending limits.",
+        epilog="Settings from the environment: CONSO_DB, CONSO_CATALOG, CONSO_OPERATOR_KEY.",
+    )
+    top.add_argument("--version", action="version", version=f"conso {__version__}")
+    top.add_argument("--log-level", default=os.environ.get("CONSO_LOG_LEVEL", "INFO"),
+                     choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper,
+                     help="log verbosity (default INFO, or CONSO_LOG_LEVEL)")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the API, portal, engine and dispatcher",
+                           description="Run conso in one process. SIGTERM/SIGINT drain what "
+                                       "is in flight; a SIGKILL loses nothing answered 200.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")),
+                       help="port (default 8000, or PORT)")
+    serve.add_argument("--db", help="sqlite:///PATH (default ./conso.db) or CONSO_DB")
+    serve.add_argument("--catalog", help="a plan catalogue TOML file (default: the reference)")
+    serve.add_argument("--demo", action="store_true",
+                       help="seed a demo business account and print its logins")
+    serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    serve.set_defaults(func=_serve)
+
+    ing = sub.add_parser("ingest", help="feed an NDJSON or CSV file of usage records",
+                         description="Feed usage records in batches, with progress and a "
+                                     "summary. Exit 0 when every record was accepted or a "
+                                     "duplicate, 3 when some were rejected, 1 on failure.")
+    ing.add_argument("file", help="records, one JSON object a line (.ndjson) or CSV (.csv)")
+    ing.add_argument("--url", help="a running conso server, e.g. http://127.0.0.1:8000")
+    ing.add_argument("--key", help="the operator key for --url (or CONSO_OPERATOR_KEY)")
+    ing.add_argument("--db", help="without --url: the store to write to (no server on it)")
+    ing.add_argument("--catalog", help="without --url: the catalogue to rate with")
+    ing.add_argument("--format", choices=["auto", "ndjson", "csv"], default="auto")
+    ing.add_argument("--batch-size", type=int, default=1000, help="records a batch (max 10000)")
+    ing.add_argument("--show-rejected", type=int, default=20, metavar="N",
+                     help="list the first N rejected records (default 20)")
+    ing.add_argument("--quiet", action="store_true", help="no progress bar")
+    ing.set_defaults(func=_ingest)
+
+    check = sub.add_parser("check-catalog", help="validate a catalogue file")
+    check.add_argument("file", nargs="?", help="default: the reference catalogue")
+    check.set_defaults(func=_check_catalog)
+
+    mig = sub.add_parser("migrate", help="apply pending schema migrations")
+    mig.add_argument("--db", help="sqlite:///PATH (default ./conso.db) or CONSO_DB")
+    mig.set_defaults(func=_migrate)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    _setup_logging(args.log_level)
+    if getattr(args, "batch_size", 1) > 10_000 or getattr(args, "batch_size", 1) < 1:
+        print("conso: --batch-size must be 1 to 10000", file=sys.stderr)
+        return 2
+    try:
+        code: int = args.func(args)
+    except CatalogError as exc:
+        print(f"conso: bad catalogue: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"conso: store: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

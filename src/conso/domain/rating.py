@@ -1,0 +1,155 @@
+"""Rating: what one usage record draws from the bundle and what it costs.
+
+A line's usage in a cycle is a set of meters (quantities per service and zone)
+and its extra spend. Charges are priced on the *cumulative* chargeable quantity
+of each rate class in the cycle:
+
+    charge(record) = price(chargeable after) - price(chargeable before)
+
+where `price` applies the catalogue's billing unit (per second for voice, per
+started kB for data) and rounds up to the micro-euro. Each charge is a whole
+number of micro-euros, the charges of a cycle add up to exactly the price of
+its total, and the total does not depend on the order records arrive in (per-
+event rounding would make it order-dependent at the bundle boundary, and
+would charge a customer more for the same usage split into more records).
+
+EU/EEA usage counts like at home; elsewhere it is charged at the roaming rates
+and never draws on the bundle. Incoming calls at home are free, `callme`
+messages are never charged, premium events cost the amount the provider set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from conso.domain.catalog import Catalog, Plan, PlanKind, Rates
+from conso.domain.cycle import Cycle
+from conso.domain.records import RecordError, UsageRecord
+from conso.domain.units import (
+    BYTES_PER_KB,
+    SECONDS_PER_MINUTE,
+    Direction,
+    Service,
+    ceil_div,
+)
+
+# Meter names: what a cycle counts.
+VOICE = "voice"                 # outgoing calls at home / EU, draws on the bundle
+VOICE_IN = "voice_in"           # incoming calls at home / EU, free
+SMS = "sms"
+DATA = "data"
+PREMIUM = "premium"             # events
+CALLME = "callme"
+ROAMING_VOICE_OUT = "roaming_voice_out"
+ROAMING_VOICE_IN = "roaming_voice_in"
+ROAMING_SMS = "roaming_sms"
+ROAMING_DATA = "roaming_data"
+METERS = (VOICE, VOICE_IN, SMS, DATA, PREMIUM, CALLME,
+          ROAMING_VOICE_OUT, ROAMING_VOICE_IN, ROAMING_SMS, ROAMING_DATA)
+ROAMING_METER_OF = {Service.VOICE: ROAMING_VOICE_OUT, Service.SMS: ROAMING_SMS,
+                    Service.DATA: ROAMING_DATA}
+
+
+@dataclass(slots=True)
+class CycleUsage:
+    """What a line used and spent in one cycle. Mutated only through `add`."""
+
+    cycle: Cycle
+    meters: dict[str, int] = field(default_factory=dict)
+    spend_micros: int = 0
+    records: int = 0
+
+    def meter(self, name: str) -> int:
+        return self.meters.get(name, 0)
+
+    def copy(self) -> CycleUsage:
+        return CycleUsage(self.cycle, dict(self.meters), self.spend_micros, self.records)
+
+    def add(self, rating: Rating) -> None:
+        self.meters[rating.meter] = self.meters.get(rating.meter, 0) + rating.quantity
+        self.spend_micros += rating.charge_micros
+        self.records += 1
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    """The effect of one record: the meter it counts on, bundle use and charge."""
+
+    meter: str
+    quantity: int
+    from_bundle: int
+    charge_micros: int
+
+
+def price_voice(seconds: int, per_minute: int) -> int:
+    """Per-minute rate billed per second, rounded up to the micro-euro."""
+    return ceil_div(seconds * per_minute, SECONDS_PER_MINUTE)
+
+
+def price_sms(messages: int, per_sms: int) -> int:
+    return messages * per_sms
+
+
+def price_data(size: int, per_mb: int) -> int:
+    """Per-MB rate billed per started kB, rounded up to the micro-euro."""
+    started_kb = ceil_div(size, BYTES_PER_KB)
+    return ceil_div(started_kb * per_mb, 1000)
+
+
+def _tariff(service: Service, direction: Direction, rates: Rates) -> Callable[[int], int] | None:
+    """The price function of a rate class, or None when the plan charges nothing."""
+    if service is Service.VOICE:
+        rate = rates.voice_in_per_minute if direction is Direction.IN else rates.voice_per_minute
+        return None if rate is None else (lambda q: price_voice(q, rate))
+    if service is Service.SMS:
+        sms_rate = rates.sms_per_sms
+        return None if sms_rate is None else (lambda q: price_sms(q, sms_rate))
+    if service is Service.DATA:
+        data_rate = rates.data_per_mb
+        return None if data_rate is None else (lambda q: price_data(q, data_rate))
+    return None
+
+
+def _increment(tariff: Callable[[int], int] | None, before: int, after: int) -> int:
+    if tariff is None or after == before:
+        return 0
+    return tariff(after) - tariff(before)
+
+
+def rate(record: UsageRecord, plan: Plan, catalog: Catalog, usage: CycleUsage) -> Rating:
+    """Rate one record against the cycle's usage so far (which it does not change)."""
+    service = record.service
+    quantity = record.quantity
+    if service not in plan.services:
+        raise RecordError("service", f"{service.value} is not part of plan {plan.id}")
+    if service is Service.CALLME:
+        return Rating(CALLME, quantity, 0, 0)
+    if service is Service.PREMIUM:
+        return Rating(PREMIUM, quantity, 0, record.amount_micros)
+
+    home = plan.kind is PlanKind.INTERNET or catalog.is_home_zone(record.country)
+    if not home:
+        if service is Service.VOICE and record.direction is Direction.IN:
+            meter = ROAMING_VOICE_IN
+        else:
+            meter = ROAMING_METER_OF[service]
+        before = usage.meter(meter)
+        tariff = _tariff(service, record.direction, catalog.roaming_rates)
+        return Rating(meter, quantity, 0, _increment(tariff, before, before + quantity))
+
+    if service is Service.VOICE and record.direction is Direction.IN:
+        return Rating(VOICE_IN, quantity, 0, 0)
+
+    meter = service.value
+    before = usage.meter(meter)
+    after = before + quantity
+    tariff = _tariff(service, Direction.OUT, plan.rates)
+    if plan.kind is PlanKind.PAYG:
+        return Rating(meter, quantity, 0, _increment(tariff, before, after))
+    if service in plan.unlimited:
+        return Rating(meter, quantity, quantity, 0)
+    allowance = plan.included.get(service, 0)
+    from_bundle = min(after, allowance) - min(before, allowance)
+    charge = _increment(tariff, max(0, before - allowance), max(0, after - allowance))
+    return Rating(meter, quantity, from_bundle, charge)

@@ -1,0 +1,133 @@
+"""Usage records as the network sends them, and their validation.
+
+`parse_record` checks one decoded record and returns a `UsageRecord` or raises
+`RecordError` naming the field. Whether the line exists and whether its plan
+allows the service is decided later, by the engine and by rating.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from conso.domain.units import MICROS_PER_CENT, Direction, Service
+
+MAX_ID_LENGTH = 128
+MAX_QUANTITY = 10**13          # 10 TB of data, or some 300,000 years of voice
+MAX_AMOUNT_CENTS = 10**7       # EUR 100,000 for one premium event
+_ID = re.compile(r"^[\x21-\x7e]+$")
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+
+
+class RecordError(ValueError):
+    """A record that cannot be accepted; `field` is the offending key."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    id: str
+    line: str
+    service: Service
+    quantity: int
+    at: datetime
+    country: str
+    direction: Direction = Direction.OUT
+    amount_micros: int = 0
+
+
+def _whole(obj: dict[str, Any], key: str, default: int | None, maximum: int) -> int:
+    value = obj.get(key, default)
+    if value is None:
+        raise RecordError(key, "is required")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RecordError(key, f"must be a whole number, got {value!r}")
+    if value < 0:
+        raise RecordError(key, f"must not be negative, got {value}")
+    if value > maximum:
+        raise RecordError(key, f"is implausibly large ({value})")
+    return value
+
+
+def _text(obj: dict[str, Any], key: str, max_length: int) -> str:
+    value = obj.get(key)
+    if value is None:
+        raise RecordError(key, "is required")
+    if not isinstance(value, str) or not value:
+        raise RecordError(key, "must be a non-empty string")
+    if len(value) > max_length:
+        raise RecordError(key, f"is longer than {max_length} characters")
+    return value
+
+
+def parse_time(value: Any, key: str = "at") -> datetime:
+    """An RFC 3339 instant with an explicit offset."""
+    if not isinstance(value, str):
+        raise RecordError(key, "must be an RFC 3339 time such as 2026-11-24T10:15:00+01:00")
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise RecordError(key, f"is not an RFC 3339 time: {value!r}") from None
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise RecordError(key, f"needs a UTC offset (Z or +01:00): {value!r}")
+    return at
+
+
+def parse_record(
+    obj: Any, *, home_country: str, now: datetime, max_future: timedelta
+) -> UsageRecord:
+    """Validate one record; `now` bounds how far in the future `at` may be."""
+    if not isinstance(obj, dict):
+        raise RecordError("record", "must be a JSON object")
+    record_id = _text(obj, "id", MAX_ID_LENGTH)
+    if not _ID.match(record_id):
+        raise RecordError("id", "must be printable ASCII without spaces")
+    line = _text(obj, "line", 64)
+    raw_service = obj.get("service")
+    try:
+        service = Service(raw_service if isinstance(raw_service, str) else "")
+    except ValueError:
+        known = ", ".join(s.value for s in Service)
+        raise RecordError("service", f"unknown service {raw_service!r} (known: {known})") from None
+
+    if service is Service.PREMIUM:
+        quantity = _whole(obj, "quantity", 1, MAX_QUANTITY)
+        if quantity != 1:
+            raise RecordError("quantity", "a premium record is one event (quantity 1)")
+        amount_micros = _whole(obj, "amount_cents", None, MAX_AMOUNT_CENTS) * MICROS_PER_CENT
+    else:
+        quantity = _whole(obj, "quantity", None, MAX_QUANTITY)
+        if obj.get("amount_cents") not in (None, 0):
+            raise RecordError("amount_cents", "only premium records carry an amount")
+        amount_micros = 0
+
+    raw_direction = obj.get("direction", "out")
+    try:
+        direction = Direction(raw_direction if isinstance(raw_direction, str) else "")
+    except ValueError:
+        raise RecordError("direction", f"must be 'out' or 'in', got {raw_direction!r}") from None
+    if direction is Direction.IN and service is not Service.VOICE:
+        raise RecordError("direction", f"only voice records may be incoming, not {service.value}")
+
+    at = parse_time(obj.get("at"))
+    if at > now + max_future:
+        raise RecordError("at", f"is in the future: {obj.get('at')}")
+
+    raw_country = obj.get("country")
+    if raw_country is None:
+        country = home_country
+    elif isinstance(raw_country, str) and _COUNTRY.match(raw_country):
+        country = raw_country.upper()
+    else:
+        raise RecordError("country", f"must be an ISO 3166 alpha-2 code, got {raw_country!r}")
+
+    return UsageRecord(
+        id=record_id, line=line, service=service, quantity=quantity, at=at,
+        country=country, direction=direction, amount_micros=amount_micros,
+    )

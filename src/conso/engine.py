@@ -1,0 +1,348 @@
+"""The one write path: every change to accounts, users, lines and usage goes here.
+
+A command loads the state it needs (from the in-memory cache or the store),
+asks the domain what changes, and commits state and idempotency keys in one
+transaction. The cache is updated only after the commit succeeded, so readers
+never see a change that is not durable, and a failed commit leaves no trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from conso.domain.catalog import Catalog, Plan, PlanKind
+from conso.domain.consult import UsageSummary, summarize
+from conso.domain.cycle import MAX_CYCLE_DAY, MIN_CYCLE_DAY, Cycle, cycle_of
+from conso.domain.ids import (
+    ACCOUNT_ID,
+    E164,
+    EMAIL,
+    INTERNET_LINE_ID,
+    LANGUAGES,
+    LOGIN,
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+)
+from conso.domain.line import Line, PlanPeriod
+from conso.domain.rating import CycleUsage, rate
+from conso.domain.records import RecordError, UsageRecord, parse_record
+from conso.errors import Conflict, InvalidInput
+from conso.security import hash_password
+from conso.store.base import Account, Store, StoredRecord, User
+
+log = logging.getLogger("conso.engine")
+
+MAX_BATCH = 10_000
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    index: int
+    id: str | None
+    error: str
+
+
+@dataclass(slots=True)
+class BatchResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Put(Generic[T]):
+    """The result of an idempotent PUT: the thing, and whether it was created."""
+
+    value: T
+    created: bool
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        max_future: timedelta = timedelta(hours=24),
+        on_batch: Callable[[BatchResult], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.clock = clock
+        self.max_future = max_future
+        self._on_batch = on_batch
+        self._lock = threading.RLock()
+        self._lines: dict[str, Line] = {}
+        self._cycles: dict[tuple[str, date], CycleUsage] = {}
+
+    # -- reads (cache first; misses are filled under the lock) -----------------
+
+    def line(self, line_id: str) -> Line | None:
+        line = self._lines.get(line_id)
+        if line is not None:
+            return line
+        with self._lock:
+            return self._load_line(line_id)
+
+    def _load_line(self, line_id: str) -> Line | None:
+        line = self._lines.get(line_id)
+        if line is None:
+            line = self.store.get_line(line_id)
+            if line is not None:
+                self._lines[line_id] = line
+        return line
+
+    def _load_cycle(self, line_id: str, cycle: Cycle) -> CycleUsage:
+        key = (line_id, cycle.start_date)
+        usage = self._cycles.get(key)
+        if usage is None:
+            usage = self.store.load_cycle(line_id, cycle.start_date) or CycleUsage(cycle)
+            self._cycles[key] = usage
+        return usage
+
+    def cycle_usage(self, line: Line, at: datetime) -> CycleUsage:
+        cycle = cycle_of(at, line.cycle_day)
+        usage = self._cycles.get((line.id, cycle.start_date))
+        if usage is not None:
+            return usage
+        with self._lock:
+            return self._load_cycle(line.id, cycle)
+
+    def plan_of(self, line: Line, at: datetime) -> Plan:
+        return self.catalog.plans[line.plan_at(at)]
+
+    def usage_summary(self, line: Line, at: datetime | None = None) -> UsageSummary:
+        now = self.clock()
+        when = now if at is None else at
+        return summarize(line.id, self.plan_of(line, when), self.cycle_usage(line, when), now)
+
+    # -- provisioning commands ------------------------------------------------
+
+    def put_account(self, account_id: str, *, name: str, kind: str) -> Put[Account]:
+        if not ACCOUNT_ID.match(account_id):
+            raise InvalidInput(("path", "account_id"),
+                               "letters, digits, '.', '_' and '-', at most 64")
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise InvalidInput(("body", "name"), "must be 1 to 200 characters")
+        if kind not in ("business", "residential"):
+            raise InvalidInput(("body", "kind"), "must be 'business' or 'residential'")
+        account = Account(account_id, name, kind)
+        with self._lock:
+            created = self.store.get_account(account_id) is None
+            with self.store.transaction() as tx:
+                tx.put_account(account, self.clock())
+        log.info("account %s %s (%s)", account_id, "created" if created else "updated", kind)
+        return Put(account, created)
+
+    def put_user(
+        self, account_id: str, login: str, *, password: str | None, role: str,
+        email: str | None, language: str | None,
+    ) -> Put[User]:
+        if not LOGIN.match(login):
+            raise InvalidInput(("path", "login"),
+                               "lower-case letters, digits and . _ @ + -, at most 64")
+        if role not in ("admin", "user"):
+            raise InvalidInput(("body", "role"), "must be 'admin' or 'user'")
+        if email is not None and (len(email) > 254 or not EMAIL.match(email)):
+            raise InvalidInput(("body", "email"), "is not an e-mail address")
+        if language is not None and language not in LANGUAGES:
+            raise InvalidInput(("body", "language"), "must be 'en', 'fr' or 'nl'")
+        if password is not None and not (
+            MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH
+        ):
+            raise InvalidInput(("body", "password"),
+                               f"must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters")
+        # Hash outside the lock: scrypt is slow on purpose.
+        new_hash = None if password is None else hash_password(password)
+        with self._lock:
+            if self.store.get_account(account_id) is None:
+                raise InvalidInput(("path", "account_id"), f"unknown account {account_id!r}")
+            existing = self.store.get_user(login)
+            if existing is not None and existing.account_id != account_id:
+                raise Conflict(f"login {login!r} is taken")
+            if existing is None and new_hash is None:
+                raise InvalidInput(("body", "password"), "is required for a new user")
+            user = User(
+                login=login, account_id=account_id,
+                password_hash=new_hash or (existing.password_hash if existing else ""),
+                role=role, email=email,
+                language=language or (existing.language if existing else "en"),
+            )
+            with self.store.transaction() as tx:
+                tx.put_user(user, self.clock())
+        log.info("user %s of account %s %s as %s", login, account_id,
+                 "created" if existing is None else "updated", role)
+        return Put(user, existing is None)
+
+    def put_line(
+        self, line_id: str, *, account_id: str, plan_id: str, user_login: str | None,
+        cycle_day: int | None,
+    ) -> Put[Line]:
+        plan = self.catalog.plans.get(plan_id)
+        if plan is None:
+            known = ", ".join(sorted(self.catalog.plans))
+            raise InvalidInput(("body", "plan"), f"unknown plan {plan_id!r} (known: {known})")
+        if plan.kind is PlanKind.INTERNET:
+            if not (INTERNET_LINE_ID.match(line_id) or E164.match(line_id)):
+                raise InvalidInput(("path", "line_id"),
+                                   "an internet line id is letters, digits and . _ : -")
+        elif not E164.match(line_id):
+            raise InvalidInput(("path", "line_id"),
+                               "a mobile line id is an E.164 number such as +32470000001")
+        if cycle_day is not None and not MIN_CYCLE_DAY <= cycle_day <= MAX_CYCLE_DAY:
+            raise InvalidInput(("body", "cycle_day"),
+                               f"must be {MIN_CYCLE_DAY} to {MAX_CYCLE_DAY}")
+        with self._lock:
+            now = self.clock()
+            if self.store.get_account(account_id) is None:
+                raise InvalidInput(("body", "account_id"), f"unknown account {account_id!r}")
+            if user_login is not None:
+                user = self.store.get_user(user_login)
+                if user is None or user.account_id != account_id:
+                    raise InvalidInput(("body", "user"),
+                                       f"no user {user_login!r} in account {account_id!r}")
+            existing = self._load_line(line_id)
+            if existing is None:
+                line = Line(line_id, account_id, user_login, cycle_day or MIN_CYCLE_DAY,
+                            (PlanPeriod(now, plan_id),))
+            else:
+                line = self._changed_line(existing, account_id=account_id, plan=plan,
+                                          user_login=user_login, cycle_day=cycle_day, now=now)
+            with self.store.transaction() as tx:
+                tx.put_line(line, now)
+            self._lines[line_id] = line
+        if existing is None:
+            log.info("line %s created on plan %s in account %s", line_id, plan_id, account_id)
+        elif existing.plan_id != line.plan_id:
+            log.info("line %s changed plan %s -> %s", line_id, existing.plan_id, line.plan_id)
+        return Put(line, existing is None)
+
+    def _changed_line(
+        self, existing: Line, *, account_id: str, plan: Plan, user_login: str | None,
+        cycle_day: int | None, now: datetime,
+    ) -> Line:
+        if existing.account_id != account_id:
+            raise Conflict(f"line {existing.id} belongs to another account")
+        old_plan = self.catalog.plans.get(existing.plan_id)
+        if old_plan is not None and (
+            (old_plan.kind is PlanKind.INTERNET) != (plan.kind is PlanKind.INTERNET)
+        ):
+            raise Conflict("a mobile line cannot become an internet line, nor the reverse")
+        if (cycle_day is not None and cycle_day != existing.cycle_day
+                and self.store.line_has_usage(existing.id)):
+            raise Conflict("the cycle day of a line with usage cannot change")
+        plans = existing.plans
+        if plan.id != existing.plan_id:
+            plans = (*plans, PlanPeriod(max(now, plans[-1].effective_from), plan.id))
+        return replace(existing, user_login=user_login,
+                       cycle_day=cycle_day or existing.cycle_day, plans=plans)
+
+    # -- usage ----------------------------------------------------------------
+
+    def apply_usage(self, raw_records: Sequence[Any]) -> BatchResult:
+        """Validate, rate and commit a batch; answer only after the commit."""
+        if len(raw_records) > MAX_BATCH:
+            raise InvalidInput(("body",), f"at most {MAX_BATCH} records a call")
+        result = BatchResult()
+        now = self.clock()
+        parsed = self._parse_batch(raw_records, now, result)
+        with self._lock:
+            fresh = self._drop_duplicates(parsed, result)
+            working: dict[tuple[str, date], CycleUsage] = {}
+            rows = [row for index, record in fresh
+                    if (row := self._rate_one(index, record, working, result)) is not None]
+            if rows:
+                changed = [(key[0], usage) for key, usage in working.items()]
+                with self.store.transaction() as tx:
+                    tx.insert_records(rows, now)
+                    tx.save_cycles(changed, now)
+                self._cycles.update(working)
+            result.accepted = len(rows)
+
+        result.rejected.sort(key=lambda r: r.index)
+        log.debug("usage batch: %d accepted, %d duplicates, %d rejected",
+                  result.accepted, result.duplicates, len(result.rejected))
+        if self._on_batch is not None:
+            self._on_batch(result)
+        return result
+
+    def _parse_batch(
+        self, raw_records: Sequence[Any], now: datetime, result: BatchResult
+    ) -> list[tuple[int, UsageRecord]]:
+        parsed: list[tuple[int, UsageRecord]] = []
+        home = self.catalog.home_country
+        for index, obj in enumerate(raw_records):
+            try:
+                parsed.append((index, parse_record(obj, home_country=home, now=now,
+                                                   max_future=self.max_future)))
+            except RecordError as exc:
+                result.rejected.append(Rejection(index, _record_id(obj), str(exc)))
+        return parsed
+
+    def _drop_duplicates(
+        self, parsed: list[tuple[int, UsageRecord]], result: BatchResult
+    ) -> list[tuple[int, UsageRecord]]:
+        """Records seen before, in this batch or committed earlier, count once."""
+        fresh: list[tuple[int, UsageRecord]] = []
+        seen: set[str] = set()
+        for index, record in parsed:
+            if record.id in seen:
+                result.duplicates += 1
+            else:
+                seen.add(record.id)
+                fresh.append((index, record))
+        known = self.store.existing_record_ids([r.id for _, r in fresh])
+        if known:
+            result.duplicates += sum(1 for _, r in fresh if r.id in known)
+            fresh = [(i, r) for i, r in fresh if r.id not in known]
+        return fresh
+
+    def _rate_one(
+        self, index: int, record: UsageRecord, working: dict[tuple[str, date], CycleUsage],
+        result: BatchResult,
+    ) -> StoredRecord | None:
+        line = self._load_line(record.line)
+        if line is None:
+            result.rejected.append(
+                Rejection(index, record.id, f"line: unknown line {record.line!r}"))
+            return None
+        cycle = cycle_of(record.at, line.cycle_day)
+        key = (line.id, cycle.start_date)
+        usage = working.get(key)
+        if usage is None:
+            usage = self._load_cycle(line.id, cycle).copy()
+            working[key] = usage
+        try:
+            rating = rate(record, self.plan_of(line, record.at), self.catalog, usage)
+        except RecordError as exc:
+            result.rejected.append(Rejection(index, record.id, str(exc)))
+            return None
+        usage.add(rating)
+        return StoredRecord(
+            id=record.id, line_id=line.id, cycle_start=cycle.start_date,
+            service=record.service.value, direction=record.direction.value,
+            quantity=record.quantity, amount_micros=record.amount_micros,
+            country=record.country, at=record.at, charge_micros=rating.charge_micros,
+        )
+
+
+def _record_id(obj: Any) -> str | None:
+    if isinstance(obj, dict):
+        value = obj.get("id")
+        if isinstance(value, str):
+            return value
+    return None

@@ -1,0 +1,32 @@
+"""Service-layer errors. The API maps each of them to problem+json in one place."""
+
+from __future__ import annotations
+
+
+class ConsoError(Exception):
+    """Base of the errors a caller can act on."""
+
+
+class InvalidInput(ConsoError):
+    """A field has a value that is not allowed (HTTP 422)."""
+
+    def __init__(self, loc: tuple[str | int, ...], msg: str) -> None:
+        super().__init__(f"{'.'.join(str(p) for p in loc)}: {msg}")
+        self.loc = loc
+        self.msg = msg
+
+
+class NotFound(ConsoError):
+    """No such thing, or the caller may not know it exists (HTTP 404)."""
+
+
+class Conflict(ConsoError):
+    """The request contradicts the current state (HTTP 409)."""
+
+
+class Forbidden(ConsoError):
+    """The caller is known but may not do this (HTTP 403)."""
+
+
+class Unauthorized(ConsoError):
+    """No valid credentials (HTTP 401)."""

@@ -1,0 +1,101 @@
+"""The store interface: what the engine and the API need from persistence.
+
+Reads may happen from any thread. Writes happen only inside `transaction()`,
+and only the engine (the one write path) and login-token bookkeeping open one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from conso.domain.line import Line
+from conso.domain.rating import CycleUsage
+
+
+class StoreError(RuntimeError):
+    """The store is unreachable or refused an operation."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    login: str
+    account_id: str
+    password_hash: str
+    role: str
+    email: str | None
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """A rated usage record as kept for audit and idempotency."""
+
+    id: str
+    line_id: str
+    cycle_start: date
+    service: str
+    direction: str
+    quantity: int
+    amount_micros: int
+    country: str
+    at: datetime
+    charge_micros: int
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    login: str
+    expires_at: datetime
+
+
+class StoreTransaction(Protocol):
+    def put_account(self, account: Account, now: datetime) -> None: ...
+    def put_user(self, user: User, now: datetime) -> None: ...
+    def put_line(self, line: Line, now: datetime) -> None: ...
+    def insert_records(self, records: Sequence[StoredRecord], now: datetime) -> None: ...
+    def save_cycles(self, line_cycles: Sequence[tuple[str, CycleUsage]], now: datetime) -> None: ...
+    def put_token(self, token_hash: str, token: Token, now: datetime) -> None: ...
+    def delete_token(self, token_hash: str) -> None: ...
+    def delete_expired_tokens(self, now: datetime) -> int: ...
+
+
+class Store(Protocol):
+    url: str
+
+    def migrate(self) -> list[str]: ...
+    def close(self) -> None: ...
+    def ping(self) -> None: ...
+    def transaction(self) -> AbstractContextManager[StoreTransaction]: ...
+
+    def get_account(self, account_id: str) -> Account | None: ...
+    def get_user(self, login: str) -> User | None: ...
+    def get_line(self, line_id: str) -> Line | None: ...
+    def account_line_ids(self, account_id: str) -> list[str]: ...
+    def user_line_ids(self, login: str) -> list[str]: ...
+    def load_cycle(self, line_id: str, start: date) -> CycleUsage | None: ...
+    def existing_record_ids(self, ids: Sequence[str]) -> set[str]: ...
+    def line_has_usage(self, line_id: str) -> bool: ...
+    def line_records(self, line_id: str, start: date) -> Iterator[StoredRecord]: ...
+    def get_token(self, token_hash: str) -> Token | None: ...
+
+
+def open_store(url: str) -> Store:
+    """Open the store a URL names: `sqlite:///path` (the default) or `postgresql://...`."""
+    if url.startswith("sqlite:") or "://" not in url:
+        from conso.store.sqlite import SQLiteStore
+
+        return SQLiteStore.from_url(url)
+    if url.startswith(("postgresql://", "postgres://")):
+        raise StoreError("the PostgreSQL store is not part of this build yet; use sqlite:///PATH")
+    raise StoreError(f"unknown store URL {url!r}; expected sqlite:///PATH or postgresql://...")

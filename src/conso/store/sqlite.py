@@ -1,0 +1,291 @@
+"""The embedded store: SQLite in WAL mode.
+
+One writer connection, guarded by a lock, runs `BEGIN IMMEDIATE ... COMMIT`
+transactions with `synchronous=FULL`, so a transaction that returned is on disk
+and a SIGKILL afterwards loses nothing. Readers use one connection per thread;
+WAL lets them read while the writer writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import orjson
+
+from conso.domain.cycle import Cycle
+from conso.domain.line import Line, PlanPeriod
+from conso.domain.rating import CycleUsage
+from conso.store.base import Account, StoredRecord, StoreError, Token, User
+from conso.store.migrations import load_migrations
+
+_CHUNK = 500  # ids per IN (...) query, below SQLite's variable limit
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+class _Tx:
+    """The write operations of one transaction on the writer connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def put_account(self, account: Account, now: datetime) -> None:
+        self._conn.execute(
+            "INSERT INTO accounts (id, name, kind, created_at, updated_at) VALUES (?,?,?,?,?) "
+            "ON CONFLICT (id) DO UPDATE SET name=excluded.name, kind=excluded.kind, "
+            "updated_at=excluded.updated_at",
+            (account.id, account.name, account.kind, _iso(now), _iso(now)),
+        )
+
+    def put_user(self, user: User, now: datetime) -> None:
+        self._conn.execute(
+            "INSERT INTO users (login, account_id, password_hash, role, email, language, "
+            "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?) "
+            "ON CONFLICT (login) DO UPDATE SET password_hash=excluded.password_hash, "
+            "role=excluded.role, email=excluded.email, language=excluded.language, "
+            "updated_at=excluded.updated_at",
+            (user.login, user.account_id, user.password_hash, user.role, user.email,
+             user.language, _iso(now), _iso(now)),
+        )
+
+    def put_line(self, line: Line, now: datetime) -> None:
+        self._conn.execute(
+            "INSERT INTO lines (id, account_id, user_login, cycle_day, created_at, updated_at) "
+            "VALUES (?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "
+            "account_id=excluded.account_id, user_login=excluded.user_login, "
+            "cycle_day=excluded.cycle_day, updated_at=excluded.updated_at",
+            (line.id, line.account_id, line.user_login, line.cycle_day, _iso(now), _iso(now)),
+        )
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO line_plans (line_id, effective_from, plan) VALUES (?,?,?)",
+            [(line.id, _iso(p.effective_from), p.plan_id) for p in line.plans],
+        )
+
+    def insert_records(self, records: Sequence[StoredRecord], now: datetime) -> None:
+        received = _iso(now)
+        self._conn.executemany(
+            "INSERT INTO usage_records (id, line_id, cycle_start, service, direction, quantity, "
+            "amount_micros, country, at, charge_micros, received_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [(r.id, r.line_id, r.cycle_start.isoformat(), r.service, r.direction, r.quantity,
+              r.amount_micros, r.country, _iso(r.at), r.charge_micros, received)
+             for r in records],
+        )
+
+    def save_cycles(self, line_cycles: Sequence[tuple[str, CycleUsage]], now: datetime) -> None:
+        updated = _iso(now)
+        self._conn.executemany(
+            "INSERT INTO cycle_usage (line_id, cycle_start, meters, spend_micros, records, "
+            "updated_at) VALUES (?,?,?,?,?,?) ON CONFLICT (line_id, cycle_start) DO UPDATE SET "
+            "meters=excluded.meters, spend_micros=excluded.spend_micros, "
+            "records=excluded.records, updated_at=excluded.updated_at",
+            [(line_id, u.cycle.start_date.isoformat(), orjson.dumps(u.meters).decode(),
+              u.spend_micros, u.records, updated) for line_id, u in line_cycles],
+        )
+
+    def put_token(self, token_hash: str, token: Token, now: datetime) -> None:
+        self._conn.execute(
+            "INSERT INTO auth_tokens (token_hash, login, created_at, expires_at) VALUES (?,?,?,?)",
+            (token_hash, token.login, _iso(now), _iso(token.expires_at)),
+        )
+
+    def delete_token(self, token_hash: str) -> None:
+        self._conn.execute("DELETE FROM auth_tokens WHERE token_hash = ?", (token_hash,))
+
+    def delete_expired_tokens(self, now: datetime) -> int:
+        cur = self._conn.execute("DELETE FROM auth_tokens WHERE expires_at <= ?", (_iso(now),))
+        return cur.rowcount
+
+
+class SQLiteStore:
+    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+        self._synchronous = synchronous
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        try:
+            self._writer = self._connect()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite database {path}: {exc}") from exc
+
+    @classmethod
+    def from_url(cls, url: str) -> SQLiteStore:
+        if url.startswith("sqlite:///"):
+            raw = url.removeprefix("sqlite:///")
+        elif url.startswith("sqlite://"):
+            raw = url.removeprefix("sqlite://")
+        else:
+            raw = url
+        if not raw:
+            raise StoreError(f"no path in {url!r}; expected sqlite:///PATH")
+        return cls(Path(raw))
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+
+    def ping(self) -> None:
+        try:
+            self._reader().execute("SELECT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not applied yet; return their names."""
+        applied: list[str] = []
+        with self._write_lock:
+            conn = self._writer
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                "name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            for migration in load_migrations():
+                if migration.version in done:
+                    continue
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in _statements(migration.sql):
+                        conn.execute(statement)
+                    conn.execute(
+                        "INSERT INTO schema_migrations VALUES (?,?,?)",
+                        (migration.version, migration.name, _iso(datetime.now(UTC))),
+                    )
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                applied.append(f"{migration.version:04d}_{migration.name}")
+        return applied
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Tx]:
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _Tx(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # -- reads -----------------------------------------------------------------
+
+    def get_account(self, account_id: str) -> Account | None:
+        row = self._reader().execute(
+            "SELECT id, name, kind FROM accounts WHERE id = ?", (account_id,)
+        ).fetchone()
+        return None if row is None else Account(*row)
+
+    def get_user(self, login: str) -> User | None:
+        row = self._reader().execute(
+            "SELECT login, account_id, password_hash, role, email, language FROM users "
+            "WHERE login = ?", (login,)
+        ).fetchone()
+        return None if row is None else User(*row)
+
+    def get_line(self, line_id: str) -> Line | None:
+        conn = self._reader()
+        row = conn.execute(
+            "SELECT id, account_id, user_login, cycle_day FROM lines WHERE id = ?", (line_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        plans = tuple(
+            PlanPeriod(_parse_iso(at), plan) for at, plan in conn.execute(
+                "SELECT effective_from, plan FROM line_plans WHERE line_id = ? "
+                "ORDER BY effective_from", (line_id,)
+            )
+        )
+        return Line(id=row[0], account_id=row[1], user_login=row[2], cycle_day=row[3],
+                    plans=plans)
+
+    def account_line_ids(self, account_id: str) -> list[str]:
+        return [r[0] for r in self._reader().execute(
+            "SELECT id FROM lines WHERE account_id = ? ORDER BY id", (account_id,))]
+
+    def user_line_ids(self, login: str) -> list[str]:
+        return [r[0] for r in self._reader().execute(
+            "SELECT id FROM lines WHERE user_login = ? ORDER BY id", (login,))]
+
+    def load_cycle(self, line_id: str, start: date) -> CycleUsage | None:
+        row = self._reader().execute(
+            "SELECT meters, spend_micros, records FROM cycle_usage "
+            "WHERE line_id = ? AND cycle_start = ?", (line_id, start.isoformat())
+        ).fetchone()
+        if row is None:
+            return None
+        return CycleUsage(Cycle(start), dict(orjson.loads(row[0])), row[1], row[2])
+
+    def existing_record_ids(self, ids: Sequence[str]) -> set[str]:
+        conn = self._reader()
+        found: set[str] = set()
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i:i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in conn.execute(
+                f"SELECT id FROM usage_records WHERE id IN ({marks})", chunk))
+        return found
+
+    def line_has_usage(self, line_id: str) -> bool:
+        row = self._reader().execute(
+            "SELECT 1 FROM usage_records WHERE line_id = ? LIMIT 1", (line_id,)
+        ).fetchone()
+        return row is not None
+
+    def line_records(self, line_id: str, start: date) -> Iterator[StoredRecord]:
+        for row in self._reader().execute(
+            "SELECT id, line_id, cycle_start, service, direction, quantity, amount_micros, "
+            "country, at, charge_micros FROM usage_records WHERE line_id = ? AND cycle_start = ? "
+            "ORDER BY at, id", (line_id, start.isoformat())
+        ):
+            yield StoredRecord(row[0], row[1], date.fromisoformat(row[2]), row[3], row[4],
+                               row[5], row[6], row[7], _parse_iso(row[8]), row[9])
+
+    def get_token(self, token_hash: str) -> Token | None:
+        row = self._reader().execute(
+            "SELECT login, expires_at FROM auth_tokens WHERE token_hash = ?", (token_hash,)
+        ).fetchone()
+        return None if row is None else Token(row[0], _parse_iso(row[1]))
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (our migrations have no ';' inside literals)."""
+    lines = [ln for ln in sql.splitlines() if not ln.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
