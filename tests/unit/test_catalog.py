@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conso.catalog_file import load_catalog
-from conso.domain.catalog import CatalogError, PlanKind
+from conso.domain.catalog import CatalogError, PlanKind, parse_catalog
 from conso.domain.units import Service
 
 GB = 10**9
@@ -136,8 +136,8 @@ def test_limit_roaming_blocked_lists_the_reference_countries() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "plan", "key"),
     [
-        pytest.param('monthly_fee = "25.00"\nincluded = { voice_minutes = 300',
-                     'monthly_fees = "25.00"\nincluded = { voice_minutes = 300',
+        pytest.param('name = "King"\nkind = "bundle"\nmonthly_fee',
+                     'name = "King"\nkind = "bundle"\nmonthly_fees',
                      "king", "monthly_fees", id="unknown-key"),
         pytest.param('kind = "payg"', 'kind = "payg"\nfree_minutes = 10',
                      "payg", "free_minutes", id="unknown-key-payg"),
@@ -264,11 +264,8 @@ def test_the_reference_catalogue_loads_from_a_file_path_too(tmp_path: Path) -> N
     assert load_catalog(path) == load_catalog(None)
 
 
-def test_errors_in_the_default_catalogue_would_name_it() -> None:
-    # The default catalogue is valid; its source name is what errors would carry.
-    from conso.domain.catalog import parse_catalog
-
-    with pytest.raises(CatalogError, match=r"^default catalogue.*key 'plans'"):
+def test_parse_catalog_names_the_source_it_is_given() -> None:
+    with pytest.raises(CatalogError, match=r"^some source: key 'plans'"):
         parse_catalog({"home_country": "BE", "roaming_rates": {
             "voice_out_per_minute": "1", "voice_in_per_minute": "1",
-            "sms_per_sms": "1", "data_per_mb": "1"}}, "default catalogue")
+            "sms_per_sms": "1", "data_per_mb": "1"}}, "some source")
