@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
+import orjson
+
 from conso.domain.catalog import Catalog, Plan, PlanKind
 from conso.domain.consult import UsageSummary, summarize
 from conso.domain.cycle import MAX_CYCLE_DAY, MIN_CYCLE_DAY, Cycle, cycle_of
@@ -33,7 +35,7 @@ from conso.domain.rating import CycleUsage, rate
 from conso.domain.records import RecordError, UsageRecord, parse_record
 from conso.errors import Conflict, InvalidInput
 from conso.security import hash_password
-from conso.store.base import Account, Store, StoredRecord, User
+from conso.store.base import Account, RejectedRecord, Store, StoredRecord, User
 
 log = logging.getLogger("conso.engine")
 
@@ -265,11 +267,12 @@ class Engine:
             working: dict[tuple[str, date], CycleUsage] = {}
             rows = [row for index, record in fresh
                     if (row := self._rate_one(index, record, working, result)) is not None]
-            if rows:
+            if rows or result.rejected:
                 changed = [(key[0], usage) for key, usage in working.items()]
                 with self.store.transaction() as tx:
                     tx.insert_records(rows, now)
                     tx.save_cycles(changed, now)
+                    tx.insert_rejected(_kept(raw_records, result.rejected), now)
                 self._cycles.update(working)
             result.accepted = len(rows)
 
@@ -338,6 +341,18 @@ class Engine:
             quantity=record.quantity, amount_micros=record.amount_micros,
             country=record.country, at=record.at, charge_micros=rating.charge_micros,
         )
+
+
+def _kept(raw_records: Sequence[Any], rejected: Sequence[Rejection]) -> list[RejectedRecord]:
+    """Rejected records as received, so that the operator can correct and re-send them."""
+    kept = []
+    for rejection in rejected:
+        try:
+            payload = orjson.dumps(raw_records[rejection.index]).decode()
+        except TypeError:
+            payload = repr(raw_records[rejection.index])
+        kept.append(RejectedRecord(rejection.id, payload, rejection.error))
+    return kept
 
 
 def _record_id(obj: Any) -> str | None:

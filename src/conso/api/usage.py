@@ -86,3 +86,14 @@ def get_usage(
         except RecordError as exc:
             raise InvalidInput(("query", "at"), exc.problem) from None
     return usage_view(svc.engine.usage_summary(line, when))
+
+
+@router.get("/usage/rejected", summary="The latest rejected records, as received, with why")
+def rejected_records(
+    svc: ServicesDep, who: CallerDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    require_operator(who)
+    return [{"id": r.record_id, "error": r.error, "record": orjson.loads(r.payload)
+             if r.payload.startswith(("{", "[")) else r.payload}
+            for r in svc.store.rejected_records(limit)]

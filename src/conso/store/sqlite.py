@@ -20,7 +20,14 @@ import orjson
 from conso.domain.cycle import Cycle
 from conso.domain.line import Line, PlanPeriod
 from conso.domain.rating import CycleUsage
-from conso.store.base import Account, StoredRecord, StoreError, Token, User
+from conso.store.base import (
+    Account,
+    RejectedRecord,
+    StoredRecord,
+    StoreError,
+    Token,
+    User,
+)
 from conso.store.migrations import load_migrations
 
 _CHUNK = 500  # ids per IN (...) query, below SQLite's variable limit
@@ -92,6 +99,14 @@ class _Tx:
             "records=excluded.records, updated_at=excluded.updated_at",
             [(line_id, u.cycle.start_date.isoformat(), orjson.dumps(u.meters).decode(),
               u.spend_micros, u.records, updated) for line_id, u in line_cycles],
+        )
+
+    def insert_rejected(self, rejected: Sequence[RejectedRecord], now: datetime) -> None:
+        received = _iso(now)
+        self._conn.executemany(
+            "INSERT INTO rejected_records (record_id, payload, error, received_at) "
+            "VALUES (?,?,?,?)",
+            [(r.record_id, r.payload, r.error, received) for r in rejected],
         )
 
     def put_token(self, token_hash: str, token: Token, now: datetime) -> None:
@@ -283,6 +298,11 @@ class SQLiteStore:
             "SELECT login, expires_at FROM auth_tokens WHERE token_hash = ?", (token_hash,)
         ).fetchone()
         return None if row is None else Token(row[0], _parse_iso(row[1]))
+
+    def rejected_records(self, limit: int) -> list[RejectedRecord]:
+        return [RejectedRecord(*row) for row in self._reader().execute(
+            "SELECT record_id, payload, error FROM rejected_records ORDER BY seq DESC LIMIT ?",
+            (limit,))]
 
 
 def _statements(sql: str) -> list[str]:

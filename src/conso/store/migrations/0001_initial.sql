@@ -1,5 +1,6 @@
 -- The first schema: accounts, users, lines and their plan history, usage
--- records (the idempotency key is their id), per-cycle usage, login tokens.
+-- records (the idempotency key is their id), rejected records, per-cycle usage,
+-- login tokens.
 CREATE TABLE accounts (
     id          TEXT PRIMARY KEY,
     name        TEXT NOT NULL,
@@ -52,6 +53,16 @@ CREATE TABLE usage_records (
     received_at   TEXT NOT NULL
 );
 CREATE INDEX usage_records_line_cycle ON usage_records (line_id, cycle_start);
+
+-- Records that failed validation, kept with their reason so that nothing the
+-- network sent is lost: the operator can inspect, correct and re-send them.
+CREATE TABLE rejected_records (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id    TEXT,
+    payload      TEXT NOT NULL,
+    error        TEXT NOT NULL,
+    received_at  TEXT NOT NULL
+);
 
 CREATE TABLE cycle_usage (
     line_id       TEXT NOT NULL,
