@@ -17,6 +17,13 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
+from conso.domain.alerts import (
+    AlertError,
+    AlertSettings,
+    crossings,
+    default_settings,
+    parse_settings,
+)
 from conso.domain.catalog import Catalog, Plan, PlanKind
 from conso.domain.consult import UsageSummary, summarize
 from conso.domain.cycle import MAX_CYCLE_DAY, MIN_CYCLE_DAY, Cycle, cycle_of
@@ -34,6 +41,8 @@ from conso.domain.line import Line, PlanPeriod
 from conso.domain.rating import CycleUsage, rate
 from conso.domain.records import RecordError, UsageRecord, parse_record
 from conso.errors import Conflict, InvalidInput
+from conso.notify.channels.base import OutboxMessage
+from conso.notify.compose import Recipient, notification_messages
 from conso.security import hash_password
 from conso.store.base import Account, RejectedRecord, Store, StoredRecord, User
 
@@ -63,6 +72,17 @@ class BatchResult:
 T = TypeVar("T")
 
 
+@dataclass(slots=True)
+class _Batch:
+    """What one usage batch changes, collected before the single commit."""
+
+    now: datetime
+    result: BatchResult
+    working: dict[tuple[str, date], CycleUsage] = field(default_factory=dict)
+    rows: list[StoredRecord] = field(default_factory=list)
+    messages: list[OutboxMessage] = field(default_factory=list)
+
+
 @dataclass(frozen=True, slots=True)
 class Put(Generic[T]):
     """The result of an idempotent PUT: the thing, and whether it was created."""
@@ -80,15 +100,21 @@ class Engine:
         clock: Callable[[], datetime] = utc_now,
         max_future: timedelta = timedelta(hours=24),
         on_batch: Callable[[BatchResult], None] | None = None,
+        on_messages: Callable[[], None] | None = None,
+        email_sender: str = "conso@localhost",
     ) -> None:
         self.store = store
         self.catalog = catalog
         self.clock = clock
         self.max_future = max_future
         self._on_batch = on_batch
+        self.on_messages = on_messages
+        self.email_sender = email_sender
         self._lock = threading.RLock()
         self._lines: dict[str, Line] = {}
         self._cycles: dict[tuple[str, date], CycleUsage] = {}
+        self._alerts: dict[str, AlertSettings] = {}
+        self._recipients: dict[str, Recipient] = {}
 
     # -- reads (cache first; misses are filled under the lock) -----------------
 
@@ -122,6 +148,33 @@ class Engine:
             return usage
         with self._lock:
             return self._load_cycle(line.id, cycle)
+
+    def recipient(self, line: Line) -> Recipient:
+        """The language and e-mail of the line's user (English when it has none)."""
+        login = line.user_login
+        if login is None:
+            return Recipient("en", None)
+        found = self._recipients.get(login)
+        if found is None:
+            user = self.store.get_user(login)
+            found = Recipient(user.language, user.email) if user else Recipient("en", None)
+            self._recipients[login] = found
+        return found
+
+    def alert_settings(self, line: Line) -> AlertSettings:
+        settings = self._alerts.get(line.id)
+        if settings is not None:
+            return settings
+        with self._lock:
+            return self._load_alerts(line)
+
+    def _load_alerts(self, line: Line) -> AlertSettings:
+        settings = self._alerts.get(line.id)
+        if settings is None:
+            settings = self.store.get_alerts(line.id) or default_settings(
+                self.catalog.plans[line.plan_id], self.recipient(line).email)
+            self._alerts[line.id] = settings
+        return settings
 
     def plan_of(self, line: Line, at: datetime) -> Plan:
         return self.catalog.plans[line.plan_at(at)]
@@ -186,6 +239,9 @@ class Engine:
             )
             with self.store.transaction() as tx:
                 tx.put_user(user, self.clock())
+            self._recipients.pop(login, None)
+            # Defaults may name the user's e-mail; chosen settings are kept.
+            self._alerts = {k: v for k, v in self._alerts.items() if v.customised}
         log.info("user %s of account %s %s as %s", login, account_id,
                  "created" if existing is None else "updated", role)
         return Put(user, existing is None)
@@ -224,9 +280,16 @@ class Engine:
             else:
                 line = self._changed_line(existing, account_id=account_id, plan=plan,
                                           user_login=user_login, cycle_day=cycle_day, now=now)
+            kind_changed = existing is not None and (
+                self.catalog.plans[existing.plan_id].kind is not plan.kind)
             with self.store.transaction() as tx:
                 tx.put_line(line, now)
+                if kind_changed:
+                    # Rules chosen for another kind of plan may not apply any more.
+                    tx.put_alerts(line_id, None, None, now)
             self._lines[line_id] = line
+            if existing is not None and existing.plan_id != line.plan_id:
+                self._alerts.pop(line_id, None)
         if existing is None:
             log.info("line %s created on plan %s in account %s", line_id, plan_id, account_id)
         elif existing.plan_id != line.plan_id:
@@ -256,32 +319,63 @@ class Engine:
     # -- usage ----------------------------------------------------------------
 
     def apply_usage(self, raw_records: Sequence[Any]) -> BatchResult:
-        """Validate, rate and commit a batch; answer only after the commit."""
+        """Validate, rate and commit a batch; answer only after the commit.
+
+        Records, cycle usage, rejected records and the notifications they cause
+        are written in one transaction.
+        """
         if len(raw_records) > MAX_BATCH:
             raise InvalidInput(("body",), f"at most {MAX_BATCH} records a call")
-        result = BatchResult()
-        now = self.clock()
-        parsed = self._parse_batch(raw_records, now, result)
+        batch = _Batch(self.clock(), BatchResult())
+        parsed = self._parse_batch(raw_records, batch.now, batch.result)
         with self._lock:
-            fresh = self._drop_duplicates(parsed, result)
-            working: dict[tuple[str, date], CycleUsage] = {}
-            rows = [row for index, record in fresh
-                    if (row := self._rate_one(index, record, working, result)) is not None]
-            if rows or result.rejected:
-                changed = [(key[0], usage) for key, usage in working.items()]
+            for index, record in self._drop_duplicates(parsed, batch.result):
+                self._rate_one(index, record, batch)
+            if batch.rows or batch.result.rejected:
+                changed = [(key[0], usage) for key, usage in batch.working.items()]
                 with self.store.transaction() as tx:
-                    tx.insert_records(rows, now)
-                    tx.save_cycles(changed, now)
-                    tx.insert_rejected(_kept(raw_records, result.rejected), now)
-                self._cycles.update(working)
-            result.accepted = len(rows)
+                    tx.insert_records(batch.rows, batch.now)
+                    tx.save_cycles(changed, batch.now)
+                    tx.insert_rejected(_kept(raw_records, batch.result.rejected), batch.now)
+                    tx.insert_messages(batch.messages)
+                self._cycles.update(batch.working)
+            batch.result.accepted = len(batch.rows)
 
+        result = batch.result
         result.rejected.sort(key=lambda r: r.index)
-        log.debug("usage batch: %d accepted, %d duplicates, %d rejected",
-                  result.accepted, result.duplicates, len(result.rejected))
+        log.debug("usage batch: %d accepted, %d duplicates, %d rejected, %d messages",
+                  result.accepted, result.duplicates, len(result.rejected), len(batch.messages))
+        if batch.messages:
+            log.info("queued %d notification(s) for %s", len(batch.messages),
+                     ", ".join(sorted({m.line_id or "-" for m in batch.messages})))
+            if self.on_messages is not None:
+                self.on_messages()
         if self._on_batch is not None:
             self._on_batch(result)
         return result
+
+    def put_alerts(self, line: Line, body: dict[str, Any], by: str | None) -> AlertSettings:
+        """Choose a line's notification rules and channels (validated against its plan)."""
+        try:
+            settings = parse_settings(body, self.catalog.plans[line.plan_id])
+        except AlertError as exc:
+            raise InvalidInput(exc.loc, exc.msg) from None
+        with self._lock:
+            with self.store.transaction() as tx:
+                tx.put_alerts(line.id, settings, by, self.clock())
+            self._alerts[line.id] = settings
+        log.info("alerts of line %s set by %s: %s", line.id, by,
+                 ", ".join(f"{r.kind.value} {r.value}" for r in settings.rules) or "none")
+        return settings
+
+    def queue_messages(self, messages: Sequence[OutboxMessage]) -> None:
+        """Put messages that are not caused by usage (replies) in the outbox."""
+        if not messages:
+            return
+        with self._lock, self.store.transaction() as tx:
+            tx.insert_messages(messages)
+        if self.on_messages is not None:
+            self.on_messages()
 
     def _parse_batch(
         self, raw_records: Sequence[Any], now: datetime, result: BatchResult
@@ -314,33 +408,43 @@ class Engine:
             fresh = [(i, r) for i, r in fresh if r.id not in known]
         return fresh
 
-    def _rate_one(
-        self, index: int, record: UsageRecord, working: dict[tuple[str, date], CycleUsage],
-        result: BatchResult,
-    ) -> StoredRecord | None:
+    def _rate_one(self, index: int, record: UsageRecord, batch: _Batch) -> None:
+        result = batch.result
         line = self._load_line(record.line)
         if line is None:
             result.rejected.append(
                 Rejection(index, record.id, f"line: unknown line {record.line!r}"))
-            return None
+            return
         cycle = cycle_of(record.at, line.cycle_day)
         key = (line.id, cycle.start_date)
-        usage = working.get(key)
+        usage = batch.working.get(key)
         if usage is None:
             usage = self._load_cycle(line.id, cycle).copy()
-            working[key] = usage
+            batch.working[key] = usage
+        plan = self.plan_of(line, record.at)
         try:
-            rating = rate(record, self.plan_of(line, record.at), self.catalog, usage)
+            rating = rate(record, plan, self.catalog, usage)
         except RecordError as exc:
             result.rejected.append(Rejection(index, record.id, str(exc)))
-            return None
+            return
         usage.add(rating)
-        return StoredRecord(
+        batch.rows.append(StoredRecord(
             id=record.id, line_id=line.id, cycle_start=cycle.start_date,
             service=record.service.value, direction=record.direction.value,
             quantity=record.quantity, amount_micros=record.amount_micros,
             country=record.country, at=record.at, charge_micros=rating.charge_micros,
-        )
+        ))
+        settings = self._load_alerts(line)
+        if settings.rules:
+            due = crossings(settings.rules, plan, usage.meters, usage.spend_micros,
+                            fired=usage.fired)
+            if due:
+                summary = summarize(line.id, plan, usage, batch.now)
+                recipient = self.recipient(line)
+                for crossing in due:
+                    batch.messages.extend(notification_messages(
+                        crossing, summary, settings, recipient, batch.now,
+                        email_sender=self.email_sender))
 
 
 def _kept(raw_records: Sequence[Any], rejected: Sequence[Rejection]) -> list[RejectedRecord]:

@@ -234,6 +234,12 @@ def test_a_bad_top_level_setting_is_refused_naming_the_file_and_the_key(
     assert f"key {key!r}" in message
 
 
+def test_a_country_code_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
+    path = write_variant(tmp_path, '"FI","FR","DE"', '"FI","FR\\n","DE"')
+    message = load_error(path)
+    assert "key 'eu_eea'" in message
+
+
 def test_a_catalogue_without_plans_is_refused(tmp_path: Path) -> None:
     text = REFERENCE_TEXT.split("[plans.king]")[0] + "[plans]\n"
     path = tmp_path / "empty.toml"

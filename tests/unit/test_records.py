@@ -148,20 +148,9 @@ def test_a_record_that_is_not_an_object_is_rejected(not_an_object: Any) -> None:
     assert rejected_field(not_an_object) == "record"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: records._COUNTRY uses '$', which also matches before a trailing newline; "
-    "'be\\n' is accepted as country 'BE\\n', which is neither home nor EU, so a call at "
-    "home is rated as roaming outside the EU (re.fullmatch or \\Z would refuse it)",
-)
 def test_a_country_with_a_trailing_newline_is_rejected() -> None:
     assert rejected_field(record(country="be\n")) == "country"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: records._ID uses '$', which also matches before a trailing newline, so an "
-    "id that is not 'printable ASCII without spaces' ('cdr-1\\n') is accepted",
-)
 def test_an_id_with_a_trailing_newline_is_rejected() -> None:
     assert rejected_field(record(id="cdr-000123\n")) == "id"

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from conso.domain.units import (
     MICROS_PER_CENT,
     MICROS_PER_EURO,
-    cents_to_micros,
     ceil_div,
+    cents_to_micros,
     euros_to_micros,
     micros_to_cents,
 )
@@ -74,12 +74,6 @@ def test_only_strings_are_accepted_so_floats_never_sneak_in(not_text: Any) -> No
         euros_to_micros(not_text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: euros_to_micros multiplies in the default 28-digit Decimal context, so an "
-    "amount with more than 28 significant digits is rounded to a whole micro-euro and "
-    "accepted instead of being refused as more precise than a micro-euro",
-)
 def test_an_amount_more_precise_than_a_micro_euro_is_refused_however_long() -> None:
     with pytest.raises(ValueError):
         euros_to_micros("1.0000000000000000000000000001")

@@ -82,8 +82,8 @@ class Catalog:
         return country == self.home_country or country in self.eu_eea
 
 
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-_PLAN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}\Z")
+_PLAN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}\Z")
 _TOP_KEYS = {"home_country", "eu_eea", "limit_roaming_blocked", "roaming_rates", "plans"}
 _PLAN_KEYS = {
     "name", "kind", "monthly_fee", "business", "included", "rates",

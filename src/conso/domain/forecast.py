@@ -15,14 +15,14 @@ def run_out_date(used: int, included: int, cycle: Cycle, now: datetime) -> date 
     """
     if used <= 0 or used >= included or not cycle.contains(now):
         return None
-    elapsed = (now - cycle.start).total_seconds()
-    if elapsed <= 0:
+    # Absolute time (timestamps), not wall-clock differences, which are an hour
+    # off across a DST change; integer microseconds keep the result exact.
+    start_us = round(cycle.start.timestamp() * 1_000_000)
+    end_us = round(cycle.end.timestamp() * 1_000_000)
+    elapsed_us = round(now.timestamp() * 1_000_000) - start_us
+    if elapsed_us <= 0:
         return None
-    # Integer arithmetic on microseconds keeps the result exact and reproducible.
-    elapsed_us = int(elapsed * 1_000_000)
     run_out_us = elapsed_us * included // used
-    start_us = int(cycle.start.timestamp() * 1_000_000)
-    end_us = int(cycle.end.timestamp() * 1_000_000)
     at_us = start_us + run_out_us
     if at_us >= end_us:
         return None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-LOGIN = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,63}$")
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-INTERNET_LINE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+LOGIN = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,63}\Z")
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}\Z")
+INTERNET_LINE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 LANGUAGES = ("en", "fr", "nl")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256

@@ -59,12 +59,15 @@ class CycleUsage:
     meters: dict[str, int] = field(default_factory=dict)
     spend_micros: int = 0
     records: int = 0
+    # Notification thresholds already fired (or passed) this cycle; see alerts.py.
+    fired: set[str] = field(default_factory=set)
 
     def meter(self, name: str) -> int:
         return self.meters.get(name, 0)
 
     def copy(self) -> CycleUsage:
-        return CycleUsage(self.cycle, dict(self.meters), self.spend_micros, self.records)
+        return CycleUsage(self.cycle, dict(self.meters), self.spend_micros, self.records,
+                          set(self.fired))
 
     def add(self, rating: Rating) -> None:
         self.meters[rating.meter] = self.meters.get(rating.meter, 0) + rating.quantity

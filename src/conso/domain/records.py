@@ -17,8 +17,11 @@ from conso.domain.units import MICROS_PER_CENT, Direction, Service
 MAX_ID_LENGTH = 128
 MAX_QUANTITY = 10**13          # 10 TB of data, or some 300,000 years of voice
 MAX_AMOUNT_CENTS = 10**7       # EUR 100,000 for one premium event
-_ID = re.compile(r"^[\x21-\x7e]+$")
-_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+_ID = re.compile(r"^[\x21-\x7e]+\Z")
+_COUNTRY = re.compile(r"^[A-Za-z]{2}\Z")
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})\Z")
+_RFC3339_NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?\Z")
 
 
 class RecordError(ValueError):
@@ -70,8 +73,12 @@ def parse_time(value: Any, key: str = "at") -> datetime:
     """An RFC 3339 instant with an explicit offset."""
     if not isinstance(value, str):
         raise RecordError(key, "must be an RFC 3339 time such as 2026-11-24T10:15:00+01:00")
+    if not _RFC3339.match(value):
+        if _RFC3339_NAIVE.match(value):
+            raise RecordError(key, f"needs a UTC offset (Z or +01:00): {value!r}")
+        raise RecordError(key, f"is not an RFC 3339 time: {value!r}")
     try:
-        at = datetime.fromisoformat(value)
+        at = datetime.fromisoformat(value.upper())
     except ValueError:
         raise RecordError(key, f"is not an RFC 3339 time: {value!r}") from None
     if at.tzinfo is None or at.utcoffset() is None:
@@ -103,7 +110,8 @@ def parse_record(
         amount_micros = _whole(obj, "amount_cents", None, MAX_AMOUNT_CENTS) * MICROS_PER_CENT
     else:
         quantity = _whole(obj, "quantity", None, MAX_QUANTITY)
-        if obj.get("amount_cents") not in (None, 0):
+        amount = obj.get("amount_cents")
+        if amount is not None and not (type(amount) is int and amount == 0):
             raise RecordError("amount_cents", "only premium records carry an amount")
         amount_micros = 0
 

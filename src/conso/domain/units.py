@@ -6,8 +6,10 @@ converted here exactly, never through floats.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
 from enum import StrEnum
+
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 MICROS_PER_EURO = 1_000_000
 MICROS_PER_CENT = 10_000
@@ -50,16 +52,14 @@ def euros_to_micros(text: str) -> int:
     Raises ValueError for anything that is not a non-negative amount with at
     most six decimals.
     """
-    try:
-        value = Decimal(text.strip())
-    except (InvalidOperation, AttributeError):
-        raise ValueError(f"not a decimal amount: {text!r}") from None
-    if not value.is_finite() or value < 0:
-        raise ValueError(f"not a non-negative amount: {text!r}")
-    micros = value * MICROS_PER_EURO
-    if micros != micros.to_integral_value():
+    if not isinstance(text, str) or not _AMOUNT.fullmatch(text.strip()):
+        raise ValueError(f"not a non-negative decimal amount such as \"0.20\": {text!r}")
+    # Digit by digit, so no precision limit or rounding is ever involved.
+    whole, _, fraction = text.strip().partition(".")
+    fraction = fraction.rstrip("0")
+    if len(fraction) > 6:
         raise ValueError(f"more precise than a micro-euro: {text!r}")
-    return int(micros)
+    return int(whole) * MICROS_PER_EURO + int(fraction.ljust(6, "0") or "0")
 
 
 def cents_to_micros(cents: int) -> int:

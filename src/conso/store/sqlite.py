@@ -17,9 +17,11 @@ from pathlib import Path
 
 import orjson
 
+from conso.domain.alerts import AlertRule, AlertSettings, Channels, RuleKind
 from conso.domain.cycle import Cycle
 from conso.domain.line import Line, PlanPeriod
 from conso.domain.rating import CycleUsage
+from conso.notify.channels.base import OutboxMessage
 from conso.store.base import (
     Account,
     RejectedRecord,
@@ -94,11 +96,12 @@ class _Tx:
         updated = _iso(now)
         self._conn.executemany(
             "INSERT INTO cycle_usage (line_id, cycle_start, meters, spend_micros, records, "
-            "updated_at) VALUES (?,?,?,?,?,?) ON CONFLICT (line_id, cycle_start) DO UPDATE SET "
-            "meters=excluded.meters, spend_micros=excluded.spend_micros, "
-            "records=excluded.records, updated_at=excluded.updated_at",
+            "fired, updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (line_id, cycle_start) "
+            "DO UPDATE SET meters=excluded.meters, spend_micros=excluded.spend_micros, "
+            "records=excluded.records, fired=excluded.fired, updated_at=excluded.updated_at",
             [(line_id, u.cycle.start_date.isoformat(), orjson.dumps(u.meters).decode(),
-              u.spend_micros, u.records, updated) for line_id, u in line_cycles],
+              u.spend_micros, u.records, orjson.dumps(sorted(u.fired)).decode(), updated)
+             for line_id, u in line_cycles],
         )
 
     def insert_rejected(self, rejected: Sequence[RejectedRecord], now: datetime) -> None:
@@ -108,6 +111,60 @@ class _Tx:
             "VALUES (?,?,?,?)",
             [(r.record_id, r.payload, r.error, received) for r in rejected],
         )
+
+    def put_alerts(self, line_id: str, settings: AlertSettings | None, by: str | None,
+                   now: datetime) -> None:
+        if settings is None:
+            self._conn.execute("DELETE FROM line_alerts WHERE line_id = ?", (line_id,))
+            return
+        rules = orjson.dumps([{"kind": r.kind.value, "value": r.value} for r in settings.rules])
+        ch = settings.channels
+        channels = orjson.dumps({"sms": ch.sms, "second_number": ch.second_number,
+                                 "email": ch.email})
+        self._conn.execute(
+            "INSERT INTO line_alerts (line_id, rules, channels, updated_at, updated_by) "
+            "VALUES (?,?,?,?,?) ON CONFLICT (line_id) DO UPDATE SET rules=excluded.rules, "
+            "channels=excluded.channels, updated_at=excluded.updated_at, "
+            "updated_by=excluded.updated_by",
+            (line_id, rules.decode(), channels.decode(), _iso(now), by),
+        )
+
+    def insert_messages(self, messages: Sequence[OutboxMessage]) -> None:
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO outbox (id, channel, sender, recipient, subject, text, "
+            "line_id, rule, created_at, status, attempts, next_attempt_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,'queued',0,?)",
+            [(m.id, m.channel, m.sender, m.to, m.subject, m.text, m.line_id,
+              None if m.rule is None else orjson.dumps(m.rule).decode(),
+              _iso(m.created_at), _iso(m.created_at)) for m in messages],
+        )
+
+    def mark_sending(self, message_id: str, now: datetime) -> None:
+        self._conn.execute(
+            "UPDATE outbox SET status='sending', attempts=attempts+1, next_attempt_at=? "
+            "WHERE id=?", (_iso(now), message_id))
+
+    def mark_sent(self, message_id: str, now: datetime) -> None:
+        self._conn.execute(
+            "UPDATE outbox SET status='sent', sent_at=?, last_error=NULL WHERE id=?",
+            (_iso(now), message_id))
+
+    def mark_retry(self, message_id: str, error: str, next_attempt: datetime) -> None:
+        self._conn.execute(
+            "UPDATE outbox SET status='queued', last_error=?, next_attempt_at=? WHERE id=?",
+            (error[:500], _iso(next_attempt), message_id))
+
+    def mark_failed(self, message_id: str, error: str) -> None:
+        self._conn.execute(
+            "UPDATE outbox SET status='failed', last_error=? WHERE id=?",
+            (error[:500], message_id))
+
+    def requeue_interrupted(self, now: datetime) -> int:
+        cur = self._conn.execute(
+            "UPDATE outbox SET status='queued', next_attempt_at=?, "
+            "last_error='interrupted while sending; sent again with the same id' "
+            "WHERE status='sending'", (_iso(now),))
+        return cur.rowcount
 
     def put_token(self, token_hash: str, token: Token, now: datetime) -> None:
         self._conn.execute(
@@ -261,12 +318,13 @@ class SQLiteStore:
 
     def load_cycle(self, line_id: str, start: date) -> CycleUsage | None:
         row = self._reader().execute(
-            "SELECT meters, spend_micros, records FROM cycle_usage "
+            "SELECT meters, spend_micros, records, fired FROM cycle_usage "
             "WHERE line_id = ? AND cycle_start = ?", (line_id, start.isoformat())
         ).fetchone()
         if row is None:
             return None
-        return CycleUsage(Cycle(start), dict(orjson.loads(row[0])), row[1], row[2])
+        return CycleUsage(Cycle(start), dict(orjson.loads(row[0])), row[1], row[2],
+                          set(orjson.loads(row[3])))
 
     def existing_record_ids(self, ids: Sequence[str]) -> set[str]:
         conn = self._reader()
@@ -303,6 +361,60 @@ class SQLiteStore:
         return [RejectedRecord(*row) for row in self._reader().execute(
             "SELECT record_id, payload, error FROM rejected_records ORDER BY seq DESC LIMIT ?",
             (limit,))]
+
+    def get_alerts(self, line_id: str) -> AlertSettings | None:
+        row = self._reader().execute(
+            "SELECT rules, channels FROM line_alerts WHERE line_id = ?", (line_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        rules = tuple(AlertRule(RuleKind(r["kind"]), r["value"]) for r in orjson.loads(row[0]))
+        ch = orjson.loads(row[1])
+        return AlertSettings(rules, Channels(ch["sms"], ch["second_number"], ch["email"]),
+                             customised=True)
+
+    def due_messages(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        return self._select_messages(
+            "WHERE status='queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, seq "
+            "LIMIT ?", (_iso(now), limit))
+
+    def next_due_at(self) -> datetime | None:
+        row = self._reader().execute(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE status='queued'").fetchone()
+        return None if row is None or row[0] is None else _parse_iso(row[0])
+
+    def messages(self, *, to: str | None = None, line_id: str | None = None,
+                 since: datetime | None = None, limit: int = 1000,
+                 newest_first: bool = False) -> list[OutboxMessage]:
+        where, params = [], []
+        if to is not None:
+            where.append("recipient = ?")
+            params.append(to)
+        if line_id is not None:
+            where.append("line_id = ?")
+            params.append(line_id)
+        if since is not None:
+            where.append("created_at >= ?")
+            params.append(_iso(since))
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        order = "DESC" if newest_first else "ASC"
+        return self._select_messages(f"{clause} ORDER BY seq {order} LIMIT ?",
+                                     (*params, limit))
+
+    def message(self, message_id: str) -> OutboxMessage | None:
+        found = self._select_messages("WHERE id = ?", (message_id,))
+        return found[0] if found else None
+
+    def _select_messages(self, tail: str, params: Sequence[object]) -> list[OutboxMessage]:
+        rows = self._reader().execute(
+            "SELECT id, channel, sender, recipient, subject, text, line_id, rule, created_at, "
+            "status, attempts, last_error, sent_at FROM outbox " + tail, tuple(params))
+        return [OutboxMessage(
+            id=r[0], channel=r[1], sender=r[2], to=r[3], subject=r[4], text=r[5],
+            line_id=r[6], rule=None if r[7] is None else orjson.loads(r[7]),
+            created_at=_parse_iso(r[8]), status=r[9], attempts=r[10], last_error=r[11],
+            sent_at=None if r[12] is None else _parse_iso(r[12]),
+        ) for r in rows]
 
 
 def _statements(sql: str) -> list[str]:

@@ -1,0 +1,233 @@
+"""Usage notifications: the rules a line chooses, and when they fire.
+
+A rule fires at most once per cycle (per service for percentages). When one
+record takes usage past several thresholds of the same kind at once, only the
+highest is sent and the lower ones count as passed. Fired thresholds are kept
+in the cycle's usage, so they re-arm with the next cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from conso.domain.catalog import Plan, PlanKind
+from conso.domain.ids import E164, EMAIL
+from conso.domain.units import METERED, MICROS_PER_EURO, Service
+
+
+class RuleKind(StrEnum):
+    INCLUDED_PCT = "included_pct"
+    EXTRA_EUR = "extra_eur"
+    LIMIT_PCT = "limit_pct"        # spending limit (pay-per-use), not a user's choice
+    VOLUME_PCT = "volume_pct"      # internet volume plans
+    HEAVY_USER = "heavy_user"      # internet unlimited plans
+
+
+INCLUDED_PCT_CHOICES = (75, 90, 100)
+EXTRA_EUR_CHOICES = (5, 10, 15, 25, 30, 50, 75, 100)
+LIMIT_PCT_STEPS = (50, 90, 100)
+HEAVY_USER_PCT = 90                # "near the heavy-user threshold"
+MAX_RULES = 5
+
+
+class AlertError(ValueError):
+    """Rules or channels that are not allowed; `loc` names the field."""
+
+    def __init__(self, loc: tuple[str | int, ...], msg: str) -> None:
+        super().__init__(f"{'.'.join(map(str, loc))}: {msg}")
+        self.loc = loc
+        self.msg = msg
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class AlertRule:
+    kind: RuleKind
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class Channels:
+    sms: bool = True                  # SMS to the line itself, from 8644
+    second_number: str | None = None  # SMS to another number, from 8644
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    rules: tuple[AlertRule, ...]
+    channels: Channels
+    customised: bool = False          # False: the plan's defaults
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """A threshold that a record made the line reach, to be notified."""
+
+    rule: AlertRule
+    service: Service | None           # for percentages of an allowance
+
+    @property
+    def key(self) -> str:
+        return fired_key(self.rule, self.service)
+
+
+def fired_key(rule: AlertRule, service: Service | None) -> str:
+    base = f"{rule.kind.value}:{rule.value}"
+    return base if service is None else f"{base}:{service.value}"
+
+
+def default_settings(plan: Plan, email: str | None) -> AlertSettings:
+    """Bundle lines: 90 % and 100 % per service and EUR 50 extra, by SMS.
+
+    Internet lines: e-mail at 90 % and 100 % of the volume, or near the
+    heavy-user threshold. Pay-per-use lines have none until they choose.
+    """
+    rules: tuple[AlertRule, ...]
+    if plan.kind is PlanKind.BUNDLE:
+        rules = (AlertRule(RuleKind.INCLUDED_PCT, 90), AlertRule(RuleKind.INCLUDED_PCT, 100),
+                 AlertRule(RuleKind.EXTRA_EUR, 50))
+        return AlertSettings(rules, Channels(sms=True))
+    if plan.kind is PlanKind.INTERNET:
+        if Service.DATA in plan.unlimited:
+            rules = (AlertRule(RuleKind.HEAVY_USER, HEAVY_USER_PCT),)
+        else:
+            rules = (AlertRule(RuleKind.VOLUME_PCT, 90), AlertRule(RuleKind.VOLUME_PCT, 100))
+        return AlertSettings(rules, Channels(sms=False, email=email))
+    return AlertSettings((), Channels(sms=True))
+
+
+def parse_settings(body: Mapping[str, Any], plan: Plan) -> AlertSettings:
+    """Validate a `{rules, channels}` body against what the line's plan allows."""
+    raw_rules = body.get("rules")
+    if not isinstance(raw_rules, list):
+        raise AlertError(("body", "rules"), "must be a list of {kind, value}")
+    if len(raw_rules) > MAX_RULES:
+        raise AlertError(("body", "rules"),
+                         f"at most {MAX_RULES} notifications per line, got {len(raw_rules)}")
+    rules: list[AlertRule] = []
+    for index, raw in enumerate(raw_rules):
+        rule = _parse_rule(raw, plan, ("body", "rules", index))
+        if rule in rules:
+            raise AlertError(("body", "rules", index), "the same notification twice")
+        rules.append(rule)
+    channels = _parse_channels(body.get("channels", {}), plan)
+    return AlertSettings(tuple(sorted(rules)), channels, customised=True)
+
+
+def _parse_rule(raw: Any, plan: Plan, loc: tuple[str | int, ...]) -> AlertRule:
+    if not isinstance(raw, dict) or set(raw) != {"kind", "value"}:
+        raise AlertError(loc, "must be an object {kind, value}")
+    kind, value = raw["kind"], raw["value"]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise AlertError((*loc, "value"), "must be a whole number")
+    if kind == RuleKind.INCLUDED_PCT.value:
+        if plan.kind is PlanKind.PAYG:
+            raise AlertError((*loc, "kind"),
+                             "a pay-per-use line has no allowance; choose extra_eur amounts")
+        if value not in INCLUDED_PCT_CHOICES:
+            raise AlertError((*loc, "value"), f"must be one of {list(INCLUDED_PCT_CHOICES)}")
+        if plan.kind is PlanKind.INTERNET:
+            if Service.DATA in plan.unlimited:
+                raise AlertError((*loc, "kind"), "an unlimited plan has no volume to count")
+            return AlertRule(RuleKind.VOLUME_PCT, value)
+        return AlertRule(RuleKind.INCLUDED_PCT, value)
+    if kind == RuleKind.EXTRA_EUR.value:
+        if plan.kind is PlanKind.INTERNET:
+            raise AlertError((*loc, "kind"), "an internet line has no extra spend")
+        if value not in EXTRA_EUR_CHOICES:
+            raise AlertError((*loc, "value"), f"must be one of {list(EXTRA_EUR_CHOICES)}")
+        return AlertRule(RuleKind.EXTRA_EUR, value)
+    if kind == RuleKind.VOLUME_PCT.value and plan.kind is PlanKind.INTERNET:
+        return _parse_rule({"kind": "included_pct", "value": value}, plan, loc)
+    if kind == RuleKind.HEAVY_USER.value and Service.DATA in plan.unlimited:
+        if value not in (*INCLUDED_PCT_CHOICES, HEAVY_USER_PCT):
+            raise AlertError((*loc, "value"), f"must be one of {list(INCLUDED_PCT_CHOICES)}")
+        return AlertRule(RuleKind.HEAVY_USER, value)
+    raise AlertError((*loc, "kind"), "must be 'included_pct' or 'extra_eur'")
+
+
+def _parse_channels(raw: Any, plan: Plan) -> Channels:
+    if not isinstance(raw, dict):
+        raise AlertError(("body", "channels"), "must be an object {sms, second_number, email}")
+    unknown = set(raw) - {"sms", "second_number", "email"}
+    if unknown:
+        raise AlertError(("body", "channels", sorted(unknown)[0]), "unknown channel")
+    sms = raw.get("sms", plan.kind is not PlanKind.INTERNET)
+    if not isinstance(sms, bool):
+        raise AlertError(("body", "channels", "sms"), "must be true or false")
+    if sms and plan.kind is PlanKind.INTERNET:
+        raise AlertError(("body", "channels", "sms"), "an internet line cannot receive SMS")
+    second = raw.get("second_number")
+    if second is not None and (not isinstance(second, str) or not E164.match(second)):
+        raise AlertError(("body", "channels", "second_number"),
+                         "must be an E.164 number such as +32470000001, or null")
+    email = raw.get("email")
+    if email is not None and (not isinstance(email, str) or len(email) > 254
+                              or not EMAIL.match(email)):
+        raise AlertError(("body", "channels", "email"), "must be an e-mail address, or null")
+    return Channels(sms=sms, second_number=second, email=email)
+
+
+def _highest_due(
+    rule_values: Sequence[int], reached: Any, kind: RuleKind, service: Service | None,
+    fired: set[str],
+) -> Crossing | None:
+    """Of the thresholds reached, the highest not yet fired; lower ones count as passed."""
+    due: Crossing | None = None
+    for value in sorted(rule_values):
+        if not reached(value):
+            break
+        rule = AlertRule(kind, value)
+        key = fired_key(rule, service)
+        if key not in fired:
+            fired.add(key)
+            due = Crossing(rule, service)
+    return due
+
+
+def crossings(
+    rules: Sequence[AlertRule], plan: Plan, meters: Mapping[str, int], spend_micros: int,
+    *, fired: set[str], limit_micros: int | None = None,
+) -> list[Crossing]:
+    """The notifications due now; adds what fired (or passed) to `fired`."""
+    by_kind: dict[RuleKind, list[int]] = {}
+    for rule in rules:
+        by_kind.setdefault(rule.kind, []).append(rule.value)
+    due: list[Crossing] = []
+
+    def keep(crossing: Crossing | None) -> None:
+        if crossing is not None:
+            due.append(crossing)
+
+    pcts = by_kind.get(RuleKind.INCLUDED_PCT, [])
+    if pcts and plan.kind is PlanKind.BUNDLE:
+        for service in METERED:
+            allowance = plan.allowance(service)
+            if not allowance:
+                continue
+            used = meters.get(service.value, 0)
+            keep(_highest_due(pcts, lambda v, u=used, a=allowance: u * 100 >= v * a,
+                              RuleKind.INCLUDED_PCT, service, fired))
+    volume = by_kind.get(RuleKind.VOLUME_PCT, [])
+    allowance = plan.allowance(Service.DATA)
+    if volume and allowance:
+        used = meters.get(Service.DATA.value, 0)
+        keep(_highest_due(volume, lambda v: used * 100 >= v * allowance,
+                          RuleKind.VOLUME_PCT, None, fired))
+    heavy = by_kind.get(RuleKind.HEAVY_USER, [])
+    if heavy and plan.heavy_user_bytes:
+        used = meters.get(Service.DATA.value, 0)
+        threshold = plan.heavy_user_bytes
+        keep(_highest_due(heavy, lambda v: used * 100 >= v * threshold,
+                          RuleKind.HEAVY_USER, None, fired))
+    euros = by_kind.get(RuleKind.EXTRA_EUR, [])
+    if euros:
+        keep(_highest_due(euros, lambda v: spend_micros >= v * MICROS_PER_EURO,
+                          RuleKind.EXTRA_EUR, None, fired))
+    if limit_micros:
+        keep(_highest_due(LIMIT_PCT_STEPS, lambda v: spend_micros * 100 >= v * limit_micros,
+                          RuleKind.LIMIT_PCT, None, fired))
+    return due
