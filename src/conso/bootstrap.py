@@ -19,12 +19,18 @@ from conso.catalog_file import load_catalog
 from conso.domain.catalog import Catalog
 from conso.engine import Engine, utc_now
 from conso.metrics import Metrics
+from conso.notify.channels.base import Channel
+from conso.notify.channels.log import LogChannel
+from conso.notify.channels.smtp import SmtpChannel
+from conso.notify.dispatcher import Dispatcher
+from conso.sms.inbound import InboundSms
 from conso.store.base import Store, StoreError, open_store
 from conso.store.sqlite import SQLiteStore
 
 log = logging.getLogger("conso")
 
 DEFAULT_DB = "sqlite:///conso.db"
+DEFAULT_EMAIL_FROM = "conso <noreply@conso.localhost>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +39,24 @@ class Settings:
     catalog: str | None = None
     operator_key: str | None = None
     max_future: timedelta = timedelta(hours=24)
+    smtp_url: str | None = None
+    email_from: str = DEFAULT_EMAIL_FROM
+    smpp_url: str | None = None
+    retry_max_seconds: float = 300.0
+    inbound_per_hour: int = 10
 
     @classmethod
     def from_env(cls, *, db: str | None = None, catalog: str | None = None) -> Settings:
+        env = os.environ
         return cls(
-            db=db or os.environ.get("CONSO_DB") or DEFAULT_DB,
-            catalog=catalog or os.environ.get("CONSO_CATALOG") or None,
-            operator_key=os.environ.get("CONSO_OPERATOR_KEY") or None,
+            db=db or env.get("CONSO_DB") or DEFAULT_DB,
+            catalog=catalog or env.get("CONSO_CATALOG") or None,
+            operator_key=env.get("CONSO_OPERATOR_KEY") or None,
+            smtp_url=env.get("CONSO_SMTP_URL") or None,
+            email_from=env.get("CONSO_EMAIL_FROM") or DEFAULT_EMAIL_FROM,
+            smpp_url=env.get("CONSO_SMPP_URL") or None,
+            retry_max_seconds=float(env.get("CONSO_RETRY_MAX_SECONDS") or 300),
+            inbound_per_hour=int(env.get("CONSO_INBOUND_PER_HOUR") or 10),
         )
 
 
@@ -53,9 +70,16 @@ class Services:
     metrics: Metrics
     operator_key: str
     operator_key_source: str
+    dispatcher: Dispatcher
+    inbound: InboundSms
     _lock_file: IO[str] | None = field(default=None, repr=False)
 
+    def start(self) -> None:
+        """Start the background work: the message dispatcher and the channels."""
+        self.dispatcher.start()
+
     def close(self) -> None:
+        self.dispatcher.stop()
         self.store.close()
         if self._lock_file is not None:
             self._lock_file.close()
@@ -106,12 +130,32 @@ def build(settings: Settings, *, exclusive: bool = True) -> Services:
             log.info("store %s: applied migrations %s", store.url, ", ".join(applied))
         metrics = Metrics()
         engine = Engine(store, catalog, clock=utc_now, max_future=settings.max_future,
-                        on_batch=metrics.observe_batch)
+                        on_batch=metrics.observe_batch, email_sender=settings.email_from)
         key, source = _operator_key(settings, store)
         auth = Authenticator(store, key, utc_now)
+        inbound = InboundSms(engine, per_hour=settings.inbound_per_hour)
+        dispatcher = Dispatcher(store, _channels(settings, inbound), clock=utc_now,
+                                max_backoff=settings.retry_max_seconds)
+        engine.on_messages = dispatcher.wake
     except BaseException:
         store.close()
         if lock is not None:
             lock.close()
         raise
-    return Services(settings, catalog, store, engine, auth, metrics, key, source, lock)
+    return Services(settings, catalog, store, engine, auth, metrics, key, source,
+                    dispatcher, inbound, lock)
+
+
+def _channels(settings: Settings, inbound: InboundSms) -> dict[str, Channel]:
+    """SMPP and SMTP when configured; otherwise messages are kept and logged."""
+    channels: dict[str, Channel] = {"sms": LogChannel("sms"), "email": LogChannel("email")}
+    if settings.smtp_url:
+        channels["email"] = SmtpChannel.from_url(settings.smtp_url, settings.email_from)
+        log.info("e-mail through %s", settings.smtp_url.split("@")[-1])
+    if settings.smpp_url:
+        from conso.notify.channels.smpp import SmppChannel, smpp_from_url
+
+        client = smpp_from_url(settings.smpp_url, inbound.handle_delivered)
+        channels["sms"] = SmppChannel(client)
+        log.info("SMS through SMPP %s", settings.smpp_url.split("@")[-1])
+    return channels

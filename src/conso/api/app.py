@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from conso import __version__
-from conso.api import ops, problems, provisioning, selfcare, usage
+from conso.api import notifications, ops, problems, provisioning, selfcare, sms, usage
 from conso.bootstrap import Services
 
 
 def create_app(services: Services) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        services.start()
+        yield
+        # Stopping the dispatcher here lets in-flight sends finish; the store is
+        # closed by whoever built the services.
+        services.dispatcher.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="conso",
         version=__version__,
         description="Real-time mobile consumption control. See api.md for the contract.",
@@ -20,6 +32,6 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     problems.install(app)
-    for module in (provisioning, usage, selfcare, ops):
+    for module in (provisioning, usage, selfcare, notifications, sms, ops):
         app.include_router(module.router)
     return app

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from conso.domain.alerts import AlertSettings
 from conso.domain.catalog import Plan
 from conso.domain.consult import UsageSummary
 from conso.domain.line import Line
 from conso.domain.units import micros_to_cents
+from conso.notify.channels.base import OutboxMessage
 from conso.store.base import Account, User
 
 
@@ -78,4 +80,32 @@ def usage_view(summary: UsageSummary) -> dict[str, Any]:
         "extra_micros": summary.extra_micros,
         "spending_limit": None,
         "forecast": {service.value: day.isoformat() for service, day in summary.forecast.items()},
+    }
+
+
+def alerts_view(settings: AlertSettings) -> dict[str, Any]:
+    channels = settings.channels
+    return {
+        "rules": [{"kind": r.kind.value, "value": r.value} for r in settings.rules],
+        "channels": {"sms": channels.sms, "second_number": channels.second_number,
+                     "email": channels.email},
+        "default": not settings.customised,
+    }
+
+
+def message_view(message: OutboxMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "channel": message.channel,
+        "sender": message.sender,
+        "to": message.to,
+        "subject": message.subject,
+        "text": message.text,
+        "line": message.line_id,
+        "rule": message.rule,
+        "created_at": message.created_at.isoformat(),
+        "status": message.status,
+        "attempts": message.attempts,
+        "sent_at": None if message.sent_at is None else message.sent_at.isoformat(),
+        "last_error": message.last_error,
     }

@@ -1,0 +1,68 @@
+"""Notification routes: a line's alert rules and channels, and message history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+
+from conso.access import require_line, require_operator
+from conso.api.deps import CallerDep, ServicesDep
+from conso.api.views import alerts_view, message_view
+from conso.domain.records import RecordError, parse_time
+from conso.errors import InvalidInput
+
+router = APIRouter(prefix="/api/v1", tags=["notifications"])
+
+_ALERTS_EXAMPLE = {
+    "rules": [{"kind": "included_pct", "value": 75}, {"kind": "extra_eur", "value": 10}],
+    "channels": {"sms": True, "second_number": "+32470000099", "email": "me@example.com"},
+}
+
+
+@router.get("/lines/{line_id}/alerts", summary="A line's notification rules and channels")
+def get_alerts(line_id: str, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
+    line = require_line(who, svc.engine.line(line_id), line_id)
+    return alerts_view(svc.engine.alert_settings(line))
+
+
+@router.put("/lines/{line_id}/alerts", summary="Choose a line's notifications (at most five)")
+def put_alerts(
+    line_id: str, svc: ServicesDep, who: CallerDep,
+    body: Annotated[dict[str, Any], Body(examples=[_ALERTS_EXAMPLE])],
+) -> dict[str, Any]:
+    # A user sets their own line's notifications, an admin any line of the account.
+    line = require_line(who, svc.engine.line(line_id), line_id)
+    settings = svc.engine.put_alerts(line, body, who.login)
+    return alerts_view(settings)
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_time(value, "since")
+    except RecordError as exc:
+        raise InvalidInput(("query", "since"), exc.problem) from None
+
+
+@router.get("/lines/{line_id}/messages", summary="Notifications sent for a line, newest first")
+def line_messages(
+    line_id: str, svc: ServicesDep, who: CallerDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    line = require_line(who, svc.engine.line(line_id), line_id)
+    return [message_view(m) for m in
+            svc.store.messages(line_id=line.id, limit=limit, newest_first=True)]
+
+
+@router.get("/messages", summary="The outbox, oldest first (operator)")
+def messages(
+    svc: ServicesDep, who: CallerDep, *,
+    to: str | None = None, line: str | None = None, since: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[dict[str, Any]]:
+    require_operator(who)
+    return [message_view(m) for m in
+            svc.store.messages(to=to, line_id=line, since=_since(since), limit=limit)]

@@ -1,0 +1,1 @@
+"""Notifications: templates, the transactional outbox, the dispatcher and its channels."""

@@ -1,0 +1,1 @@
+"""Channels deliver outbox messages: the log (embedded default), SMTP, SMPP."""

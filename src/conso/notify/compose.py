@@ -1,0 +1,74 @@
+"""Turning a crossed threshold into outbox messages, one per chosen channel.
+
+Message ids are derived from (line, cycle, threshold, channel, recipient), so
+the same crossing can never produce two messages, whatever is replayed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from conso.domain.alerts import AlertSettings, Crossing
+from conso.domain.consult import UsageSummary
+from conso.notify import templates
+from conso.notify.channels.base import OutboxMessage
+
+NOTIFY_SHORT_CODE = "8644"
+CONSULT_SHORT_CODE = "1921"
+_NAMESPACE = uuid.UUID("5b0c6a5e-3c1f-4d0e-9a51-4f2b8e7a9c10")
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Who reads the line's messages: their language and e-mail on file."""
+
+    language: str
+    email: str | None
+
+
+def rule_view(crossing: Crossing) -> dict[str, Any]:
+    view: dict[str, Any] = {"kind": crossing.rule.kind.value, "value": crossing.rule.value}
+    if crossing.service is not None:
+        view["service"] = crossing.service.value
+    return view
+
+
+def notification_messages(
+    crossing: Crossing, summary: UsageSummary, settings: AlertSettings, recipient: Recipient,
+    now: datetime, *, email_sender: str, limit_micros: int | None = None,
+) -> list[OutboxMessage]:
+    rendered = templates.notification(crossing, summary, recipient.language, limit_micros)
+    targets: list[tuple[str, str, str]] = []
+    channels = settings.channels
+    if channels.sms:
+        targets.append(("sms", NOTIFY_SHORT_CODE, summary.line))
+    if channels.second_number:
+        targets.append(("sms", NOTIFY_SHORT_CODE, channels.second_number))
+    if channels.email:
+        targets.append(("email", email_sender, channels.email))
+    cycle = summary.cycle_start.date().isoformat()
+    rule = rule_view(crossing)
+    return [
+        OutboxMessage(
+            id=str(uuid.uuid5(_NAMESPACE,
+                              f"{summary.line}|{cycle}|{crossing.key}|{channel}|{to}")),
+            channel=channel, sender=sender, to=to,
+            subject=rendered.subject if channel == "email" else None,
+            text=rendered.text, line_id=summary.line, rule=rule, created_at=now,
+        )
+        for channel, sender, to in targets
+    ]
+
+
+def sms_reply(line_id: str | None, to: str, text: str, now: datetime) -> OutboxMessage:
+    """A reply from 1921 (CONSULT or help): not a notification, so no rule."""
+    return OutboxMessage(
+        id=str(uuid.uuid4()), channel="sms", sender=CONSULT_SHORT_CODE, to=to, subject=None,
+        text=text, line_id=line_id, rule=None, created_at=now,
+    )
+
+
+__all__ = ["Recipient", "notification_messages", "rule_view", "sms_reply", "templates"]

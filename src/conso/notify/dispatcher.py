@@ -1,0 +1,119 @@
+"""The dispatcher: delivers outbox messages through their channel, exactly once.
+
+Each message goes queued -> sending (committed before the channel is called)
+-> sent (committed after). A channel that is down leaves the message queued
+with a growing delay (1 s, 2 s, 4 s ... up to `max_backoff`), forever: a
+notification is never dropped because a mail server was away. A crash between
+"sending" and "sent" is the one window where a message may be handed over
+twice; it is re-sent with the same id, which SMTP carries as Message-ID so
+the receiving side can drop the copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from conso.notify.channels.base import Channel, ChannelDown, OutboxMessage, Undeliverable
+from conso.store.base import Store
+
+log = logging.getLogger("conso.notify")
+
+
+def backoff(attempts: int, max_backoff: float) -> float:
+    return float(min(max_backoff, 2 ** max(0, attempts - 1)))
+
+
+class Dispatcher:
+    def __init__(
+        self, store: Store, channels: Mapping[str, Channel], *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_backoff: float = 300.0, batch_size: int = 100,
+    ) -> None:
+        self.store = store
+        self.channels = dict(channels)
+        self.clock = clock
+        self.max_backoff = max_backoff
+        self.batch_size = batch_size
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        with self.store.transaction() as tx:
+            requeued = tx.requeue_interrupted(self.clock())
+        if requeued:
+            log.warning("%d message(s) were being sent when conso stopped; sending again "
+                        "with the same id", requeued)
+        self._thread = threading.Thread(target=self._run, name="conso-dispatcher", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        for channel in self.channels.values():
+            channel.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sent = self.run_once()
+            except Exception:
+                log.exception("dispatcher pass failed; retrying")
+                sent = 0
+            if sent:
+                continue
+            self._wake.wait(self._idle_wait())
+            self._wake.clear()
+
+    def _idle_wait(self) -> float:
+        due = self.store.next_due_at()
+        if due is None:
+            return 5.0
+        return max(0.0, min(5.0, (due - self.clock()).total_seconds()))
+
+    def run_once(self) -> int:
+        """Try every message that is due; return how many were handled."""
+        messages = self.store.due_messages(self.clock(), self.batch_size)
+        for message in messages:
+            if self._stop.is_set():
+                break
+            self._deliver(message)
+        return len(messages)
+
+    def _deliver(self, message: OutboxMessage) -> None:
+        channel = self.channels.get(message.channel)
+        if channel is None:
+            with self.store.transaction() as tx:
+                tx.mark_failed(message.id, f"no channel {message.channel!r} is configured")
+            return
+        with self.store.transaction() as tx:
+            tx.mark_sending(message.id, self.clock())
+        attempts = message.attempts + 1
+        try:
+            channel.send(message)
+        except Undeliverable as exc:
+            log.error("%s %s to %s failed for good: %s", message.channel, message.id,
+                      message.to, exc)
+            with self.store.transaction() as tx:
+                tx.mark_failed(message.id, str(exc))
+            return
+        except (ChannelDown, OSError) as exc:
+            delay = backoff(attempts, self.max_backoff)
+            log.warning("%s %s to %s: channel down (%s); attempt %d, next in %.0f s",
+                        message.channel, message.id, message.to, exc, attempts, delay)
+            with self.store.transaction() as tx:
+                tx.mark_retry(message.id, str(exc), self.clock() + timedelta(seconds=delay))
+            return
+        with self.store.transaction() as tx:
+            tx.mark_sent(message.id, self.clock())
+        log.debug("%s %s sent to %s", message.channel, message.id, message.to)

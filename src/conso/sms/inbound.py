@@ -1,0 +1,88 @@
+"""Texts from subscribers, as the SMS centre hands them over (HTTP or SMPP).
+
+A text to 1921 from one of our lines gets the usage summary (`CONSULT`) or a
+help text, from 1921, in the user's language. A sender that is no line of ours
+gets nothing at all, so nothing leaks. Each sender may ask 10 times an hour.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict, deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from conso.domain.ids import E164
+from conso.engine import Engine
+from conso.notify import templates
+from conso.notify.compose import sms_reply
+from conso.sms.keywords import CONSULT_NUMBER, Keyword, keyword_of
+
+log = logging.getLogger("conso.sms")
+
+
+class Outcome(StrEnum):
+    CONSULT = "consult"
+    HELP = "help"
+    IGNORED = "ignored"
+    RATE_LIMITED = "rate_limited"
+
+
+class RateLimiter:
+    """At most `limit` events per key in a sliding `window`."""
+
+    def __init__(self, limit: int, window: timedelta) -> None:
+        self.limit = limit
+        self.window = window
+        self._events: dict[str, deque[datetime]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def allow(self, key: str, now: datetime) -> bool:
+        with self._lock:
+            events = self._events[key]
+            while events and events[0] <= now - self.window:
+                events.popleft()
+            if len(events) >= self.limit:
+                return False
+            events.append(now)
+            return True
+
+
+class InboundSms:
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] | None = None,
+                 per_hour: int = 10) -> None:
+        self.engine = engine
+        self.clock = clock or engine.clock
+        self.limiter = RateLimiter(per_hour, timedelta(hours=1))
+
+    def handle_delivered(self, sender: str, to: str, text: str) -> None:
+        """The SMPP link's callback for a deliver_sm; never raises into the link."""
+        try:
+            self.handle(sender, to, text)
+        except Exception:
+            log.exception("inbound SMS from %s could not be handled", sender)
+
+    def handle(self, sender: str, to: str, text: str) -> Outcome:
+        """Answer a text; returns what was done (for the log and the API)."""
+        if to.strip() != CONSULT_NUMBER or not E164.match(sender):
+            log.info("inbound SMS to %r from %r ignored", to, sender)
+            return Outcome.IGNORED
+        line = self.engine.line(sender)
+        if line is None:
+            log.info("inbound SMS from unknown number %s ignored", sender)
+            return Outcome.IGNORED
+        now = self.clock()
+        if not self.limiter.allow(sender, now):
+            log.warning("inbound SMS from %s over the hourly limit; not answered", sender)
+            return Outcome.RATE_LIMITED
+        language = self.engine.recipient(line).language
+        if keyword_of(text) is Keyword.CONSULT:
+            summary = self.engine.usage_summary(line)
+            reply, outcome = templates.consult_reply(summary, language), Outcome.CONSULT
+        else:
+            reply, outcome = templates.help_text(language), Outcome.HELP
+        self.engine.queue_messages([sms_reply(line.id, sender, reply, now)])
+        log.info("inbound SMS from %s: %s", sender, outcome.value)
+        return outcome
