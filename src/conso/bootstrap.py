@@ -19,6 +19,7 @@ from conso.catalog_file import load_catalog
 from conso.domain.catalog import Catalog
 from conso.engine import Engine, utc_now
 from conso.metrics import Metrics
+from conso.network import NetworkControl, Sweeper
 from conso.notify.channels.base import Channel
 from conso.notify.channels.log import LogChannel
 from conso.notify.channels.smtp import SmtpChannel
@@ -44,6 +45,7 @@ class Settings:
     smpp_url: str | None = None
     retry_max_seconds: float = 300.0
     inbound_per_hour: int = 10
+    session_validity: timedelta = timedelta(minutes=10)
 
     @classmethod
     def from_env(cls, *, db: str | None = None, catalog: str | None = None) -> Settings:
@@ -57,6 +59,8 @@ class Settings:
             smpp_url=env.get("CONSO_SMPP_URL") or None,
             retry_max_seconds=float(env.get("CONSO_RETRY_MAX_SECONDS") or 300),
             inbound_per_hour=int(env.get("CONSO_INBOUND_PER_HOUR") or 10),
+            session_validity=timedelta(
+                seconds=float(env.get("CONSO_SESSION_VALIDITY_SECONDS") or 600)),
         )
 
 
@@ -72,14 +76,22 @@ class Services:
     operator_key_source: str
     dispatcher: Dispatcher
     inbound: InboundSms
+    control: NetworkControl
+    sweeper: Sweeper
     _lock_file: IO[str] | None = field(default=None, repr=False)
 
     def start(self) -> None:
         """Start the background work: the message dispatcher and the channels."""
         self.dispatcher.start()
+        self.sweeper.start()
+
+    def stop(self) -> None:
+        """Stop the background work; in-flight sends finish first."""
+        self.sweeper.stop()
+        self.dispatcher.stop()
 
     def close(self) -> None:
-        self.dispatcher.stop()
+        self.stop()
         self.store.close()
         if self._lock_file is not None:
             self._lock_file.close()
@@ -137,13 +149,14 @@ def build(settings: Settings, *, exclusive: bool = True) -> Services:
         dispatcher = Dispatcher(store, _channels(settings, inbound), clock=utc_now,
                                 max_backoff=settings.retry_max_seconds)
         engine.on_messages = dispatcher.wake
+        control = NetworkControl(engine, validity=settings.session_validity)
     except BaseException:
         store.close()
         if lock is not None:
             lock.close()
         raise
     return Services(settings, catalog, store, engine, auth, metrics, key, source,
-                    dispatcher, inbound, lock)
+                    dispatcher, inbound, control, Sweeper(control), lock)
 
 
 def _channels(settings: Settings, inbound: InboundSms) -> dict[str, Channel]:

@@ -38,13 +38,20 @@ from conso.domain.ids import (
     MIN_PASSWORD_LENGTH,
 )
 from conso.domain.line import Line, PlanPeriod
-from conso.domain.rating import CycleUsage, rate
+from conso.domain.rating import CycleUsage, Rating, rate
 from conso.domain.records import RecordError, UsageRecord, parse_record
 from conso.errors import Conflict, InvalidInput
 from conso.notify.channels.base import OutboxMessage
 from conso.notify.compose import Recipient, notification_messages
 from conso.security import hash_password
-from conso.store.base import Account, RejectedRecord, Store, StoredRecord, User
+from conso.store.base import (
+    Account,
+    RejectedRecord,
+    Store,
+    StoredRecord,
+    StoreTransaction,
+    User,
+)
 
 log = logging.getLogger("conso.engine")
 
@@ -73,8 +80,8 @@ T = TypeVar("T")
 
 
 @dataclass(slots=True)
-class _Batch:
-    """What one usage batch changes, collected before the single commit."""
+class Batch:
+    """What one command changes (records, cycle usage, messages), before its commit."""
 
     now: datetime
     result: BatchResult
@@ -110,7 +117,7 @@ class Engine:
         self._on_batch = on_batch
         self.on_messages = on_messages
         self.email_sender = email_sender
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
         self._lines: dict[str, Line] = {}
         self._cycles: dict[tuple[str, date], CycleUsage] = {}
         self._alerts: dict[str, AlertSettings] = {}
@@ -122,10 +129,10 @@ class Engine:
         line = self._lines.get(line_id)
         if line is not None:
             return line
-        with self._lock:
-            return self._load_line(line_id)
+        with self.lock:
+            return self.load_line_locked(line_id)
 
-    def _load_line(self, line_id: str) -> Line | None:
+    def load_line_locked(self, line_id: str) -> Line | None:
         line = self._lines.get(line_id)
         if line is None:
             line = self.store.get_line(line_id)
@@ -146,7 +153,7 @@ class Engine:
         usage = self._cycles.get((line.id, cycle.start_date))
         if usage is not None:
             return usage
-        with self._lock:
+        with self.lock:
             return self._load_cycle(line.id, cycle)
 
     def recipient(self, line: Line) -> Recipient:
@@ -165,7 +172,7 @@ class Engine:
         settings = self._alerts.get(line.id)
         if settings is not None:
             return settings
-        with self._lock:
+        with self.lock:
             return self._load_alerts(line)
 
     def _load_alerts(self, line: Line) -> AlertSettings:
@@ -196,7 +203,7 @@ class Engine:
         if kind not in ("business", "residential"):
             raise InvalidInput(("body", "kind"), "must be 'business' or 'residential'")
         account = Account(account_id, name, kind)
-        with self._lock:
+        with self.lock:
             created = self.store.get_account(account_id) is None
             with self.store.transaction() as tx:
                 tx.put_account(account, self.clock())
@@ -223,7 +230,7 @@ class Engine:
                                f"must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters")
         # Hash outside the lock: scrypt is slow on purpose.
         new_hash = None if password is None else hash_password(password)
-        with self._lock:
+        with self.lock:
             if self.store.get_account(account_id) is None:
                 raise InvalidInput(("path", "account_id"), f"unknown account {account_id!r}")
             existing = self.store.get_user(login)
@@ -264,7 +271,7 @@ class Engine:
         if cycle_day is not None and not MIN_CYCLE_DAY <= cycle_day <= MAX_CYCLE_DAY:
             raise InvalidInput(("body", "cycle_day"),
                                f"must be {MIN_CYCLE_DAY} to {MAX_CYCLE_DAY}")
-        with self._lock:
+        with self.lock:
             now = self.clock()
             if self.store.get_account(account_id) is None:
                 raise InvalidInput(("body", "account_id"), f"unknown account {account_id!r}")
@@ -273,7 +280,7 @@ class Engine:
                 if user is None or user.account_id != account_id:
                     raise InvalidInput(("body", "user"),
                                        f"no user {user_login!r} in account {account_id!r}")
-            existing = self._load_line(line_id)
+            existing = self.load_line_locked(line_id)
             if existing is None:
                 line = Line(line_id, account_id, user_login, cycle_day or MIN_CYCLE_DAY,
                             (PlanPeriod(now, plan_id),))
@@ -313,8 +320,11 @@ class Engine:
         plans = existing.plans
         if plan.id != existing.plan_id:
             plans = (*plans, PlanPeriod(max(now, plans[-1].effective_from), plan.id))
+        # Changing the plan removes the spending limit: it must be set again.
+        limit = existing.spending_limit_micros if plan.id == existing.plan_id else None
         return replace(existing, user_login=user_login,
-                       cycle_day=cycle_day or existing.cycle_day, plans=plans)
+                       cycle_day=cycle_day or existing.cycle_day, plans=plans,
+                       spending_limit_micros=limit)
 
     # -- usage ----------------------------------------------------------------
 
@@ -326,33 +336,59 @@ class Engine:
         """
         if len(raw_records) > MAX_BATCH:
             raise InvalidInput(("body",), f"at most {MAX_BATCH} records a call")
-        batch = _Batch(self.clock(), BatchResult())
+        batch = Batch(self.clock(), BatchResult())
         parsed = self._parse_batch(raw_records, batch.now, batch.result)
-        with self._lock:
+        with self.lock:
             for index, record in self._drop_duplicates(parsed, batch.result):
-                self._rate_one(index, record, batch)
-            if batch.rows or batch.result.rejected:
-                changed = [(key[0], usage) for key, usage in batch.working.items()]
-                with self.store.transaction() as tx:
-                    tx.insert_records(batch.rows, batch.now)
-                    tx.save_cycles(changed, batch.now)
-                    tx.insert_rejected(_kept(raw_records, batch.result.rejected), batch.now)
-                    tx.insert_messages(batch.messages)
-                self._cycles.update(batch.working)
-            batch.result.accepted = len(batch.rows)
+                self.rate_into(index, record, batch)
+            self.commit(batch, raw_records)
 
         result = batch.result
         result.rejected.sort(key=lambda r: r.index)
         log.debug("usage batch: %d accepted, %d duplicates, %d rejected, %d messages",
                   result.accepted, result.duplicates, len(result.rejected), len(batch.messages))
+        self.publish(batch)
+        return result
+
+    def commit(
+        self, batch: Batch, raw_records: Sequence[Any] = (),
+        extra: Callable[[StoreTransaction], None] | None = None,
+    ) -> None:
+        """Write what a batch changed in one transaction, then publish it to the cache.
+
+        Callers hold the engine lock. `extra` adds writes of the same command
+        (a session's state) to the same transaction.
+        """
+        if batch.rows or batch.result.rejected or extra is not None:
+            changed = [(key[0], usage) for key, usage in batch.working.items()]
+            with self.store.transaction() as tx:
+                tx.insert_records(batch.rows, batch.now)
+                tx.save_cycles(changed, batch.now)
+                if batch.result.rejected:
+                    tx.insert_rejected(_kept(raw_records, batch.result.rejected), batch.now)
+                tx.insert_messages(batch.messages)
+                if extra is not None:
+                    extra(tx)
+            self._cycles.update(batch.working)
+        batch.result.accepted = len(batch.rows)
+
+    def cache_cycle(self, line_id: str, usage: CycleUsage) -> None:
+        """Publish a committed cycle usage (callers hold the lock)."""
+        self._cycles[(line_id, usage.cycle.start_date)] = usage
+
+    def cache_line(self, line: Line) -> None:
+        """Publish a committed line (callers hold the lock)."""
+        self._lines[line.id] = line
+
+    def publish(self, batch: Batch) -> None:
+        """After the commit: wake the dispatcher for new messages, count the batch."""
         if batch.messages:
             log.info("queued %d notification(s) for %s", len(batch.messages),
                      ", ".join(sorted({m.line_id or "-" for m in batch.messages})))
             if self.on_messages is not None:
                 self.on_messages()
         if self._on_batch is not None:
-            self._on_batch(result)
-        return result
+            self._on_batch(batch.result)
 
     def put_alerts(self, line: Line, body: dict[str, Any], by: str | None) -> AlertSettings:
         """Choose a line's notification rules and channels (validated against its plan)."""
@@ -360,7 +396,7 @@ class Engine:
             settings = parse_settings(body, self.catalog.plans[line.plan_id])
         except AlertError as exc:
             raise InvalidInput(exc.loc, exc.msg) from None
-        with self._lock:
+        with self.lock:
             with self.store.transaction() as tx:
                 tx.put_alerts(line.id, settings, by, self.clock())
             self._alerts[line.id] = settings
@@ -372,7 +408,7 @@ class Engine:
         """Put messages that are not caused by usage (replies) in the outbox."""
         if not messages:
             return
-        with self._lock, self.store.transaction() as tx:
+        with self.lock, self.store.transaction() as tx:
             tx.insert_messages(messages)
         if self.on_messages is not None:
             self.on_messages()
@@ -408,13 +444,14 @@ class Engine:
             fresh = [(i, r) for i, r in fresh if r.id not in known]
         return fresh
 
-    def _rate_one(self, index: int, record: UsageRecord, batch: _Batch) -> None:
+    def rate_into(self, index: int, record: UsageRecord, batch: Batch) -> Rating | None:
+        """Rate one record into the batch; None when it is rejected."""
         result = batch.result
-        line = self._load_line(record.line)
+        line = self.load_line_locked(record.line)
         if line is None:
             result.rejected.append(
                 Rejection(index, record.id, f"line: unknown line {record.line!r}"))
-            return
+            return None
         cycle = cycle_of(record.at, line.cycle_day)
         key = (line.id, cycle.start_date)
         usage = batch.working.get(key)
@@ -426,7 +463,7 @@ class Engine:
             rating = rate(record, plan, self.catalog, usage)
         except RecordError as exc:
             result.rejected.append(Rejection(index, record.id, str(exc)))
-            return
+            return None
         usage.add(rating)
         batch.rows.append(StoredRecord(
             id=record.id, line_id=line.id, cycle_start=cycle.start_date,
@@ -435,16 +472,18 @@ class Engine:
             country=record.country, at=record.at, charge_micros=rating.charge_micros,
         ))
         settings = self._load_alerts(line)
-        if settings.rules:
+        limit = line.spending_limit_micros
+        if settings.rules or limit:
             due = crossings(settings.rules, plan, usage.meters, usage.spend_micros,
-                            fired=usage.fired)
+                            fired=usage.fired, limit_micros=limit)
             if due:
                 summary = summarize(line.id, plan, usage, batch.now)
                 recipient = self.recipient(line)
                 for crossing in due:
                     batch.messages.extend(notification_messages(
                         crossing, summary, settings, recipient, batch.now,
-                        email_sender=self.email_sender))
+                        email_sender=self.email_sender, limit_micros=limit))
+        return rating
 
 
 def _kept(raw_records: Sequence[Any], rejected: Sequence[Rejection]) -> list[RejectedRecord]:

@@ -8,7 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from conso import __version__
-from conso.api import notifications, ops, problems, provisioning, selfcare, sms, usage
+from conso.api import (
+    control,
+    notifications,
+    ops,
+    problems,
+    provisioning,
+    selfcare,
+    sms,
+    usage,
+)
 from conso.bootstrap import Services
 
 
@@ -19,7 +28,7 @@ def create_app(services: Services) -> FastAPI:
         yield
         # Stopping the dispatcher here lets in-flight sends finish; the store is
         # closed by whoever built the services.
-        services.dispatcher.stop()
+        services.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -32,6 +41,6 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     problems.install(app)
-    for module in (provisioning, usage, selfcare, notifications, sms, ops):
+    for module in (provisioning, usage, selfcare, notifications, control, sms, ops):
         app.include_router(module.router)
     return app

@@ -11,6 +11,7 @@ from conso.api.deps import CallerDep, ServicesDep
 from conso.api.schemas import LoginIn
 from conso.api.views import usage_view
 from conso.errors import Unauthorized
+from conso.network import limit_view
 
 router = APIRouter(prefix="/api/v1", tags=["self-care"])
 
@@ -54,5 +55,6 @@ def account_lines(account_id: str, svc: ServicesDep, who: CallerDep) -> list[dic
     for line_id in svc.store.account_line_ids(account_id):
         line = svc.engine.line(line_id)
         if line is not None:
-            answers.append(usage_view(svc.engine.usage_summary(line)))
+            summary = svc.engine.usage_summary(line)
+            answers.append(usage_view(summary, limit_view(line, summary.extra_micros)))
     return answers

@@ -15,6 +15,7 @@ from conso.api.views import usage_view
 from conso.domain.records import RecordError, parse_time
 from conso.engine import MAX_BATCH, BatchResult
 from conso.errors import InvalidInput
+from conso.network import limit_view
 
 router = APIRouter(prefix="/api/v1", tags=["usage"])
 
@@ -85,7 +86,8 @@ def get_usage(
             when = parse_time(at)
         except RecordError as exc:
             raise InvalidInput(("query", "at"), exc.problem) from None
-    return usage_view(svc.engine.usage_summary(line, when))
+    summary = svc.engine.usage_summary(line, when)
+    return usage_view(summary, limit_view(line, summary.extra_micros))
 
 
 @router.get("/usage/rejected", summary="The latest rejected records, as received, with why")

@@ -64,7 +64,8 @@ def line_view(line: Line) -> dict[str, Any]:
     }
 
 
-def usage_view(summary: UsageSummary) -> dict[str, Any]:
+def usage_view(summary: UsageSummary, spending_limit: dict[str, Any] | None = None
+               ) -> dict[str, Any]:
     return {
         "line": summary.line,
         "plan": summary.plan.id,
@@ -78,7 +79,7 @@ def usage_view(summary: UsageSummary) -> dict[str, Any]:
         },
         "extra_cents": micros_to_cents(summary.extra_micros),
         "extra_micros": summary.extra_micros,
-        "spending_limit": None,
+        "spending_limit": spending_limit,
         "forecast": {service.value: day.isoformat() for service, day in summary.forecast.items()},
     }
 

@@ -23,6 +23,8 @@ class Line:
     user_login: str | None
     cycle_day: int
     plans: tuple[PlanPeriod, ...]  # oldest first, never empty
+    barred: frozenset[str] = frozenset()          # see control.BARRING_FUNCTIONS
+    spending_limit_micros: int | None = None      # pay-per-use lines only
 
     @property
     def plan_id(self) -> str:

@@ -114,10 +114,58 @@ def _tariff(service: Service, direction: Direction, rates: Rates) -> Callable[[i
     return None
 
 
-def _increment(tariff: Callable[[int], int] | None, before: int, after: int) -> int:
-    if tariff is None or after == before:
-        return 0
-    return tariff(after) - tariff(before)
+@dataclass(frozen=True, slots=True)
+class RateClass:
+    """How one kind of usage is counted and priced on a plan.
+
+    `meter` is what it counts on; `tariff` prices a cumulative chargeable quantity
+    (None: free); `allowance` is what the bundle includes before charging starts.
+    """
+
+    meter: str
+    tariff: Callable[[int], int] | None
+    allowance: int | None = None
+    unlimited: bool = False
+
+    def chargeable(self, metered: int) -> int:
+        if self.allowance is None:
+            return metered
+        return max(0, metered - self.allowance)
+
+    def cost(self, metered_before: int, quantity: int) -> int:
+        """What `quantity` more units cost when `metered_before` were counted already."""
+        if self.tariff is None or quantity == 0:
+            return 0
+        return (self.tariff(self.chargeable(metered_before + quantity))
+                - self.tariff(self.chargeable(metered_before)))
+
+    def from_bundle(self, metered_before: int, quantity: int) -> int:
+        if self.unlimited:
+            return quantity
+        if self.allowance is None:
+            return 0
+        return (min(metered_before + quantity, self.allowance)
+                - min(metered_before, self.allowance))
+
+
+def rate_class(plan: Plan, catalog: Catalog, service: Service, direction: Direction,
+               country: str) -> RateClass | None:
+    """The rate class of metered usage; None for premium and callme (not metered)."""
+    if service in (Service.PREMIUM, Service.CALLME):
+        return None
+    incoming = service is Service.VOICE and direction is Direction.IN
+    home = plan.kind is PlanKind.INTERNET or catalog.is_home_zone(country)
+    if not home:
+        meter = ROAMING_VOICE_IN if incoming else ROAMING_METER_OF[service]
+        return RateClass(meter, _tariff(service, direction, catalog.roaming_rates))
+    if incoming:
+        return RateClass(VOICE_IN, None)
+    tariff = _tariff(service, Direction.OUT, plan.rates)
+    if plan.kind is PlanKind.PAYG:
+        return RateClass(service.value, tariff)
+    if service in plan.unlimited:
+        return RateClass(service.value, None, unlimited=True)
+    return RateClass(service.value, tariff, plan.included.get(service, 0))
 
 
 def rate(record: UsageRecord, plan: Plan, catalog: Catalog, usage: CycleUsage) -> Rating:
@@ -130,29 +178,7 @@ def rate(record: UsageRecord, plan: Plan, catalog: Catalog, usage: CycleUsage) -
         return Rating(CALLME, quantity, 0, 0)
     if service is Service.PREMIUM:
         return Rating(PREMIUM, quantity, 0, record.amount_micros)
-
-    home = plan.kind is PlanKind.INTERNET or catalog.is_home_zone(record.country)
-    if not home:
-        if service is Service.VOICE and record.direction is Direction.IN:
-            meter = ROAMING_VOICE_IN
-        else:
-            meter = ROAMING_METER_OF[service]
-        before = usage.meter(meter)
-        tariff = _tariff(service, record.direction, catalog.roaming_rates)
-        return Rating(meter, quantity, 0, _increment(tariff, before, before + quantity))
-
-    if service is Service.VOICE and record.direction is Direction.IN:
-        return Rating(VOICE_IN, quantity, 0, 0)
-
-    meter = service.value
-    before = usage.meter(meter)
-    after = before + quantity
-    tariff = _tariff(service, Direction.OUT, plan.rates)
-    if plan.kind is PlanKind.PAYG:
-        return Rating(meter, quantity, 0, _increment(tariff, before, after))
-    if service in plan.unlimited:
-        return Rating(meter, quantity, quantity, 0)
-    allowance = plan.included.get(service, 0)
-    from_bundle = min(after, allowance) - min(before, allowance)
-    charge = _increment(tariff, max(0, before - allowance), max(0, after - allowance))
-    return Rating(meter, quantity, from_bundle, charge)
+    rc = rate_class(plan, catalog, service, record.direction, record.country)
+    assert rc is not None  # metered services always have one
+    before = usage.meter(rc.meter)
+    return Rating(rc.meter, quantity, rc.from_bundle(before, quantity), rc.cost(before, quantity))

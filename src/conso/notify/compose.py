@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from conso.domain.alerts import AlertSettings, Crossing
+from conso.domain.alerts import AlertSettings, Channels, Crossing, RuleKind
 from conso.domain.consult import UsageSummary
 from conso.notify import templates
 from conso.notify.channels.base import OutboxMessage
@@ -43,6 +43,9 @@ def notification_messages(
     rendered = templates.notification(crossing, summary, recipient.language, limit_micros)
     targets: list[tuple[str, str, str]] = []
     channels = settings.channels
+    if crossing.rule.kind is RuleKind.LIMIT_PCT:
+        # The spending limit's own SMS from 8644, whatever the chosen channels.
+        channels = Channels(sms=True)
     if channels.sms:
         targets.append(("sms", NOTIFY_SHORT_CODE, summary.line))
     if channels.second_number:

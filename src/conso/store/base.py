@@ -10,9 +10,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from conso.domain.alerts import AlertSettings
+from conso.domain.control import CreditSession
 from conso.domain.line import Line
 from conso.domain.rating import CycleUsage
 from conso.notify.channels.base import OutboxMessage
@@ -65,6 +66,18 @@ class RejectedRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """An admin action: who, when, on which line, what before and after."""
+
+    at: datetime
+    actor: str
+    line_id: str | None
+    action: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True, slots=True)
 class Token:
     login: str
     expires_at: datetime
@@ -85,6 +98,8 @@ class StoreTransaction(Protocol):
     def mark_retry(self, message_id: str, error: str, next_attempt: datetime) -> None: ...
     def mark_failed(self, message_id: str, error: str) -> None: ...
     def requeue_interrupted(self, now: datetime) -> int: ...
+    def audit(self, entry: AuditEntry) -> None: ...
+    def put_session(self, session: CreditSession) -> None: ...
     def put_token(self, token_hash: str, token: Token, now: datetime) -> None: ...
     def delete_token(self, token_hash: str) -> None: ...
     def delete_expired_tokens(self, now: datetime) -> int: ...
@@ -116,6 +131,9 @@ class Store(Protocol):
                  since: datetime | None = None, limit: int = 1000,
                  newest_first: bool = False) -> list[OutboxMessage]: ...
     def message(self, message_id: str) -> OutboxMessage | None: ...
+    def audit_log(self, line_id: str, limit: int) -> list[AuditEntry]: ...
+    def open_sessions(self) -> list[CreditSession]: ...
+    def get_session(self, session_id: str) -> CreditSession | None: ...
 
 
 def open_store(url: str) -> Store:

@@ -14,16 +14,20 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from conso.domain.alerts import AlertRule, AlertSettings, Channels, RuleKind
+from conso.domain.control import CreditSession, Grant
 from conso.domain.cycle import Cycle
 from conso.domain.line import Line, PlanPeriod
 from conso.domain.rating import CycleUsage
+from conso.domain.units import Direction, Service
 from conso.notify.channels.base import OutboxMessage
 from conso.store.base import (
     Account,
+    AuditEntry,
     RejectedRecord,
     StoredRecord,
     StoreError,
@@ -70,11 +74,15 @@ class _Tx:
 
     def put_line(self, line: Line, now: datetime) -> None:
         self._conn.execute(
-            "INSERT INTO lines (id, account_id, user_login, cycle_day, created_at, updated_at) "
-            "VALUES (?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "
-            "account_id=excluded.account_id, user_login=excluded.user_login, "
-            "cycle_day=excluded.cycle_day, updated_at=excluded.updated_at",
-            (line.id, line.account_id, line.user_login, line.cycle_day, _iso(now), _iso(now)),
+            "INSERT INTO lines (id, account_id, user_login, cycle_day, barred, "
+            "spending_limit_micros, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?) "
+            "ON CONFLICT (id) DO UPDATE SET account_id=excluded.account_id, "
+            "user_login=excluded.user_login, cycle_day=excluded.cycle_day, "
+            "barred=excluded.barred, spending_limit_micros=excluded.spending_limit_micros, "
+            "updated_at=excluded.updated_at",
+            (line.id, line.account_id, line.user_login, line.cycle_day,
+             orjson.dumps(sorted(line.barred)).decode(), line.spending_limit_micros,
+             _iso(now), _iso(now)),
         )
         self._conn.executemany(
             "INSERT OR IGNORE INTO line_plans (line_id, effective_from, plan) VALUES (?,?,?)",
@@ -165,6 +173,35 @@ class _Tx:
             "last_error='interrupted while sending; sent again with the same id' "
             "WHERE status='sending'", (_iso(now),))
         return cur.rowcount
+
+    def audit(self, entry: AuditEntry) -> None:
+        self._conn.execute(
+            "INSERT INTO audit_log (at, actor, line_id, action, before, after) "
+            "VALUES (?,?,?,?,?,?)",
+            (_iso(entry.at), entry.actor, entry.line_id, entry.action,
+             orjson.dumps(entry.before).decode(), orjson.dumps(entry.after).decode()),
+        )
+
+    def put_session(self, session: CreditSession) -> None:
+        answer = session.last_answer
+        self._conn.execute(
+            "INSERT INTO cc_sessions (id, line_id, service, direction, country, reserved, "
+            "granted_total, used_total, charged_micros, reports, last_request, last_answer, "
+            "status, opened_at, last_seen, closed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT (id) DO UPDATE SET reserved=excluded.reserved, "
+            "granted_total=excluded.granted_total, used_total=excluded.used_total, "
+            "charged_micros=excluded.charged_micros, reports=excluded.reports, "
+            "last_request=excluded.last_request, last_answer=excluded.last_answer, "
+            "status=excluded.status, last_seen=excluded.last_seen, "
+            "closed_at=excluded.closed_at",
+            (session.id, session.line_id, session.service.value, session.direction.value,
+             session.country, session.reserved, session.granted_total, session.used_total,
+             session.charged_micros, session.reports, session.last_request,
+             None if answer is None else orjson.dumps(
+                 [answer.granted, answer.final, answer.reason]).decode(),
+             session.status, _iso(session.opened_at), _iso(session.last_seen),
+             None if session.closed_at is None else _iso(session.closed_at)),
+        )
 
     def put_token(self, token_hash: str, token: Token, now: datetime) -> None:
         self._conn.execute(
@@ -295,7 +332,8 @@ class SQLiteStore:
     def get_line(self, line_id: str) -> Line | None:
         conn = self._reader()
         row = conn.execute(
-            "SELECT id, account_id, user_login, cycle_day FROM lines WHERE id = ?", (line_id,)
+            "SELECT id, account_id, user_login, cycle_day, barred, spending_limit_micros "
+            "FROM lines WHERE id = ?", (line_id,)
         ).fetchone()
         if row is None:
             return None
@@ -306,7 +344,8 @@ class SQLiteStore:
             )
         )
         return Line(id=row[0], account_id=row[1], user_login=row[2], cycle_day=row[3],
-                    plans=plans)
+                    plans=plans, barred=frozenset(orjson.loads(row[4])),
+                    spending_limit_micros=row[5])
 
     def account_line_ids(self, account_id: str) -> list[str]:
         return [r[0] for r in self._reader().execute(
@@ -415,6 +454,37 @@ class SQLiteStore:
             created_at=_parse_iso(r[8]), status=r[9], attempts=r[10], last_error=r[11],
             sent_at=None if r[12] is None else _parse_iso(r[12]),
         ) for r in rows]
+
+    def audit_log(self, line_id: str, limit: int) -> list[AuditEntry]:
+        return [AuditEntry(_parse_iso(r[0]), r[1], r[2], r[3], orjson.loads(r[4]),
+                           orjson.loads(r[5]))
+                for r in self._reader().execute(
+                    "SELECT at, actor, line_id, action, before, after FROM audit_log "
+                    "WHERE line_id = ? ORDER BY seq DESC LIMIT ?", (line_id, limit))]
+
+    _SESSION_COLUMNS = (
+        "SELECT id, line_id, service, direction, country, reserved, granted_total, used_total, "
+        "charged_micros, reports, last_request, last_answer, status, opened_at, last_seen, "
+        "closed_at FROM cc_sessions ")
+
+    def open_sessions(self) -> list[CreditSession]:
+        return [_session(r) for r in self._reader().execute(
+            self._SESSION_COLUMNS + "WHERE status = 'open'")]
+
+    def get_session(self, session_id: str) -> CreditSession | None:
+        row = self._reader().execute(
+            self._SESSION_COLUMNS + "WHERE id = ?", (session_id,)).fetchone()
+        return None if row is None else _session(row)
+
+
+def _session(r: tuple[Any, ...]) -> CreditSession:
+    answer = None if r[11] is None else Grant(*orjson.loads(r[11]))
+    return CreditSession(
+        id=r[0], line_id=r[1], service=Service(r[2]), direction=Direction(r[3]), country=r[4],
+        reserved=r[5], granted_total=r[6], used_total=r[7], charged_micros=r[8], reports=r[9],
+        last_request=r[10], last_answer=answer, status=r[12], opened_at=_parse_iso(r[13]),
+        last_seen=_parse_iso(r[14]), closed_at=None if r[15] is None else _parse_iso(r[15]),
+    )
 
 
 def _statements(sql: str) -> list[str]:

@@ -1,0 +1,160 @@
+"""Network control routes: barring, spending limit, authorize, credit-control sessions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query, Response
+from pydantic import Field
+
+from conso.access import require_admin_of, require_line, require_operator
+from conso.api.deps import CallerDep, ServicesDep
+from conso.api.schemas import Body as StrictBody
+from conso.domain.catalog import PlanKind
+from conso.domain.control import Grant, barring_view
+from conso.domain.units import MICROS_PER_CENT, Direction, Service
+from conso.errors import Conflict
+from conso.network import limit_view
+
+router = APIRouter(prefix="/api/v1", tags=["network control"])
+
+_COUNTRY = r"^[A-Za-z]{2}$"
+
+
+class AuthorizeIn(StrictBody):
+    line: str = Field(min_length=1, max_length=64)
+    service: Literal["voice", "sms", "data", "premium", "callme"]
+    direction: Literal["out", "in"] = "out"
+    country: str | None = Field(default=None, pattern=_COUNTRY)
+    amount_cents: int | None = Field(default=None, ge=0, le=10**7)
+
+
+class SessionStartIn(StrictBody):
+    session_id: str = Field(min_length=1, max_length=128)
+    line: str = Field(min_length=1, max_length=64)
+    service: Literal["voice", "sms", "data"]
+    direction: Literal["out", "in"] = "out"
+    country: str | None = Field(default=None, pattern=_COUNTRY)
+    requested: int = Field(ge=0, le=10**12)
+
+
+class SessionUpdateIn(StrictBody):
+    used: int = Field(ge=0, le=10**12)
+    requested: int = Field(ge=0, le=10**12)
+    request_number: int | None = Field(default=None, ge=0,
+                                       description="CC-Request-Number: a retry is counted once")
+
+
+class SessionTerminateIn(StrictBody):
+    used: int = Field(ge=0, le=10**12)
+
+
+class SpendingLimitIn(StrictBody):
+    amount_eur: int
+
+
+def _grant_view(answer: Grant) -> dict[str, Any]:
+    return {"granted": answer.granted, "final": answer.final, "reason": answer.reason}
+
+
+@router.get("/lines/{line_id}/barring", summary="Which functions are barred on a line")
+def get_barring(line_id: str, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
+    line = require_line(who, svc.engine.line(line_id), line_id)
+    view: dict[str, Any] = barring_view(line.barred)
+    last = svc.store.audit_log(line.id, 50)
+    changed = next((entry for entry in last if entry.action == "barring"), None)
+    view["changed_by"] = None if changed is None else changed.actor
+    view["changed_at"] = None if changed is None else changed.at.isoformat()
+    return view
+
+
+@router.put("/lines/{line_id}/barring", summary="Bar or lift functions (admin)")
+def put_barring(line_id: str, svc: ServicesDep, who: CallerDep,
+                body: Annotated[dict[str, Any], Body(examples=[{"data": True,
+                                                                "premium": True}])],
+                ) -> dict[str, Any]:
+    line = require_line(who, svc.engine.line(line_id), line_id)
+    require_admin_of(who, line)
+    svc.control.set_barring(line, body, who.login or "operator")
+    return get_barring(line_id, svc, who)
+
+
+@router.get("/lines/{line_id}/barring/audit", summary="Who changed barring and limit, when")
+def barring_audit(line_id: str, svc: ServicesDep, who: CallerDep,
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+    line = require_line(who, svc.engine.line(line_id), line_id)
+    require_admin_of(who, line)
+    return [{"at": e.at.isoformat(), "by": e.actor, "action": e.action, "before": e.before,
+             "after": e.after} for e in svc.store.audit_log(line.id, limit)]
+
+
+def _limit_answer(svc: ServicesDep, line_id: str) -> dict[str, Any]:
+    line = svc.engine.line(line_id)
+    assert line is not None
+    usage = svc.engine.cycle_usage(line, svc.engine.clock())
+    return limit_view(line, usage.spend_micros) or {
+        "amount_eur": None, "amount_cents": None, "spent_cents":
+        (usage.spend_micros + MICROS_PER_CENT // 2) // MICROS_PER_CENT, "reached": False,
+        "overshoot_cents": 0}
+
+
+@router.get("/lines/{line_id}/spending-limit", summary="A pay-per-use line's spending limit")
+def get_limit(line_id: str, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
+    line = require_line(who, svc.engine.line(line_id), line_id)
+    if svc.catalog.plans[line.plan_id].kind is not PlanKind.PAYG:
+        raise Conflict("a spending limit is for pay-per-use lines only")
+    return _limit_answer(svc, line.id)
+
+
+@router.put("/lines/{line_id}/spending-limit", summary="Set a spending limit (admin)")
+def put_limit(line_id: str, body: SpendingLimitIn, svc: ServicesDep,
+              who: CallerDep) -> dict[str, Any]:
+    line = require_line(who, svc.engine.line(line_id), line_id)
+    require_admin_of(who, line)
+    svc.control.set_spending_limit(line, body.amount_eur, who.login or "operator")
+    return _limit_answer(svc, line.id)
+
+
+@router.delete("/lines/{line_id}/spending-limit", status_code=204,
+               summary="Remove the spending limit (admin)")
+def delete_limit(line_id: str, svc: ServicesDep, who: CallerDep) -> Response:
+    line = require_line(who, svc.engine.line(line_id), line_id)
+    require_admin_of(who, line)
+    svc.control.remove_spending_limit(line, who.login or "operator")
+    return Response(status_code=204)
+
+
+@router.post("/authorize", summary="May this line use this service now?")
+def authorize(body: AuthorizeIn, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
+    require_operator(who)
+    decision = svc.control.authorize(
+        body.line, Service(body.service), Direction(body.direction),
+        body.country.upper() if body.country else None,
+        (body.amount_cents or 0) * MICROS_PER_CENT)
+    return {"allowed": decision.allowed, "reason": decision.reason}
+
+
+@router.post("/sessions", summary="Start a credit-control session (CCR-Initial)")
+def start_session(body: SessionStartIn, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
+    require_operator(who)
+    return _grant_view(svc.control.start(
+        body.session_id, body.line, service=Service(body.service),
+        direction=Direction(body.direction),
+        country=body.country.upper() if body.country else None, requested=body.requested))
+
+
+@router.post("/sessions/{session_id}/update", summary="Report use, ask for more (CCR-Update)")
+def update_session(session_id: str, body: SessionUpdateIn, svc: ServicesDep,
+                   who: CallerDep) -> dict[str, Any]:
+    require_operator(who)
+    return _grant_view(svc.control.update(session_id, body.used, body.requested,
+                                          body.request_number))
+
+
+@router.post("/sessions/{session_id}/terminate", summary="Report the last use (CCR-Terminate)")
+def terminate_session(session_id: str, body: SessionTerminateIn, svc: ServicesDep,
+                      who: CallerDep) -> dict[str, Any]:
+    require_operator(who)
+    charged = svc.control.terminate(session_id, body.used)
+    return {"charged_cents": (charged + MICROS_PER_CENT // 2) // MICROS_PER_CENT,
+            "charged_micros": charged}

@@ -1,0 +1,215 @@
+"""Network control (pure): barring, spending limits, authorization and grants.
+
+A line under a spending limit must never be granted usage that could take its
+spend past the limit. The worst case is what the line spent plus what every
+open reservation could still cost; a grant is at most what the rest buys:
+
+    worst = spend + sum over rate classes of [price(M + R) - price(M)]
+    grant g in class c only if  price_c(M_c + R_c + g) - price_c(M_c + R_c) <= limit - worst
+
+(M: metered so far, R: units reserved by open sessions.) Because prices are
+cumulative, reporting used <= reserved never raises the worst case, so online
+usage never overshoots; offline records may, and are reported as overshoot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from conso.domain.catalog import Catalog, Plan, PlanKind
+from conso.domain.rating import RateClass, rate_class
+from conso.domain.units import Direction, Service
+
+BARRING_FUNCTIONS = (
+    "data", "voice_out", "voice_in", "voice_out_roaming", "voice_in_roaming", "sms_out",
+    "premium",
+)
+
+
+class Reason(StrEnum):
+    SPENDING_LIMIT = "spending_limit"
+    ROAMING_BLOCKED_WITH_LIMIT = "roaming_blocked_with_limit"
+    UNKNOWN_LINE = "unknown_line"
+    SERVICE_NOT_IN_PLAN = "service_not_in_plan"
+
+
+class ControlError(ValueError):
+    def __init__(self, loc: tuple[str | int, ...], msg: str) -> None:
+        super().__init__(f"{'.'.join(map(str, loc))}: {msg}")
+        self.loc = loc
+        self.msg = msg
+
+
+def barred_reason(function: str) -> str:
+    return f"barred:{function}"
+
+
+def parse_barring(body: Mapping[str, Any], current: frozenset[str]) -> frozenset[str]:
+    """A PUT body of booleans; a function left out keeps its current setting."""
+    barred = set(current)
+    for key, value in body.items():
+        if key not in BARRING_FUNCTIONS:
+            raise ControlError(("body", key),
+                               f"unknown function (known: {', '.join(BARRING_FUNCTIONS)})")
+        if not isinstance(value, bool):
+            raise ControlError(("body", key), "must be true or false")
+        if value:
+            barred.add(key)
+        else:
+            barred.discard(key)
+    return frozenset(barred)
+
+
+def barring_view(barred: frozenset[str]) -> dict[str, bool]:
+    return {function: function in barred for function in BARRING_FUNCTIONS}
+
+
+def functions_for(service: Service, direction: Direction, abroad: bool) -> tuple[str, ...]:
+    """The barrings that stop this use. Barring calls bars them abroad too."""
+    if service is Service.DATA:
+        return ("data",)
+    if service is Service.SMS:
+        return ("sms_out",)
+    if service is Service.PREMIUM:
+        return ("premium",)
+    if service is Service.VOICE:
+        base = "voice_in" if direction is Direction.IN else "voice_out"
+        return (base, f"{base}_roaming") if abroad else (base,)
+    return ()  # callme: a free service message, never barred
+
+
+def check_limit_amount(plan: Plan, amount_eur: Any) -> int:
+    """The limit in micro-euros, if the plan offers it."""
+    if plan.kind is not PlanKind.PAYG or not plan.spending_limits_micros:
+        raise ControlError(("path", "line"), "spending limits are for pay-per-use lines")
+    choices = [m // 1_000_000 for m in plan.spending_limits_micros]
+    if isinstance(amount_eur, bool) or not isinstance(amount_eur, int) or (
+            amount_eur not in choices):
+        raise ControlError(("body", "amount_eur"), f"must be one of {choices}")
+    return amount_eur * 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """One rate class of a line: what is metered and what open sessions reserved."""
+
+    rate: RateClass
+    metered: int
+    reserved: int
+
+
+def worst_case_spend(spend_micros: int, exposures: Iterable[Exposure]) -> int:
+    return spend_micros + sum(e.rate.cost(e.metered, e.reserved) for e in exposures)
+
+
+def affordable_units(exposure: Exposure, requested: int, available_micros: int) -> int:
+    """The most units (<= requested) whose cost on top of the reservations fits the money."""
+    base = exposure.metered + exposure.reserved
+    cost = exposure.rate.cost
+    if cost(base, requested) <= available_micros:
+        return requested
+    low, high = 0, requested  # cost(base, low) fits, cost(base, high) does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        if cost(base, middle) <= available_micros:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    reason: str | None = None
+
+
+ALLOWED = Decision(True)
+
+
+def authorize(
+    *, plan: Plan, catalog: Catalog, barred: frozenset[str], limit_micros: int | None,
+    service: Service, direction: Direction, country: str, amount_micros: int,
+    exposure: Exposure | None, worst_micros: int,
+) -> Decision:
+    """May this use start? Barring first, then the spending limit."""
+    if service not in plan.services:
+        return Decision(False, Reason.SERVICE_NOT_IN_PLAN.value)
+    abroad = plan.kind is not PlanKind.INTERNET and country != catalog.home_country
+    if plan.kind is not PlanKind.INTERNET:
+        for function in functions_for(service, direction, abroad):
+            if function in barred:
+                return Decision(False, barred_reason(function))
+    if limit_micros is None or service is Service.CALLME:
+        return ALLOWED
+    if abroad and country in catalog.limit_roaming_blocked:
+        return Decision(False, Reason.ROAMING_BLOCKED_WITH_LIMIT.value)
+    if service is Service.PREMIUM:
+        cost = amount_micros
+    elif exposure is not None:
+        cost = exposure.rate.cost(exposure.metered + exposure.reserved, 1)
+    else:
+        cost = 0
+    if cost > 0 and worst_micros + cost > limit_micros:
+        return Decision(False, Reason.SPENDING_LIMIT.value)
+    return ALLOWED
+
+
+def exposure_for(plan: Plan, catalog: Catalog, *, service: Service, direction: Direction,
+                 country: str, meters: Mapping[str, int],
+                 reserved: Mapping[str, int]) -> Exposure | None:
+    rc = rate_class(plan, catalog, service, direction, country)
+    if rc is None:
+        return None
+    return Exposure(rc, meters.get(rc.meter, 0), reserved.get(rc.meter, 0))
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    granted: int
+    final: bool
+    reason: str | None = None
+
+
+def grant(exposure: Exposure, requested: int, *, limit_micros: int | None,
+          worst_micros: int) -> Grant:
+    """Units to grant a session; `final` when the money buys nothing more after them."""
+    if limit_micros is None or exposure.rate.tariff is None:
+        return Grant(requested, False)
+    available = max(0, limit_micros - worst_micros)
+    units = affordable_units(exposure, requested, available)
+    if units == 0 and requested > 0:
+        return Grant(0, True, Reason.SPENDING_LIMIT.value)
+    after = Exposure(exposure.rate, exposure.metered, exposure.reserved + units)
+    left = available - exposure.rate.cost(exposure.metered + exposure.reserved, units)
+    final = units < requested or after.rate.cost(after.metered + after.reserved, 1) > left
+    return Grant(units, final)
+
+
+@dataclass(slots=True)
+class CreditSession:
+    """An online charging session (RFC 4006 semantics) and its reservation."""
+
+    id: str
+    line_id: str
+    service: Service
+    direction: Direction
+    country: str
+    opened_at: datetime
+    last_seen: datetime
+    reserved: int = 0            # units granted and not yet reported
+    granted_total: int = 0
+    used_total: int = 0
+    charged_micros: int = 0
+    reports: int = 0
+    last_request: int | None = None
+    last_answer: Grant | None = None
+    status: str = "open"         # open | closed | expired
+    closed_at: datetime | None = None
+
+    def expired(self, now: datetime, validity: timedelta) -> bool:
+        return self.status == "open" and now - self.last_seen > validity

@@ -1,0 +1,382 @@
+"""Network control: barring, spending limits, authorization and credit-control sessions.
+
+Part of the one write path: it works under the engine's lock and commits
+through the engine, so a session report is rated, counted, notified and its
+reservation updated in one transaction. Reservations live in memory (and in
+the store, so a restart keeps them) and every grant is computed against all
+open reservations of the line: see domain/control.py for why that means zero
+overshoot.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from conso.domain.catalog import PlanKind
+from conso.domain.control import (
+    BARRING_FUNCTIONS,
+    ControlError,
+    CreditSession,
+    Decision,
+    Exposure,
+    Grant,
+    Reason,
+    authorize,
+    barring_view,
+    check_limit_amount,
+    exposure_for,
+    grant,
+    parse_barring,
+    worst_case_spend,
+)
+from conso.domain.cycle import cycle_of
+from conso.domain.line import Line
+from conso.domain.rating import RateClass, rate_class
+from conso.domain.records import UsageRecord
+from conso.domain.units import MICROS_PER_CENT, Direction, Service
+from conso.engine import Batch, BatchResult, Engine
+from conso.errors import Conflict, InvalidInput, NotFound
+from conso.store.base import AuditEntry, StoreTransaction
+
+log = logging.getLogger("conso.control")
+
+SESSION_SERVICES = (Service.VOICE, Service.DATA, Service.SMS)
+MAX_REQUEST = 10**12
+
+
+def _invalid(exc: ControlError) -> InvalidInput:
+    return InvalidInput(exc.loc, exc.msg)
+
+
+class NetworkControl:
+    def __init__(self, engine: Engine, *, validity: timedelta = timedelta(minutes=10)) -> None:
+        self.engine = engine
+        self.validity = validity
+        self._sessions: dict[str, CreditSession] = {}
+        self._by_line: dict[str, set[str]] = {}
+        for session in engine.store.open_sessions():
+            self._track(session)
+
+    def _track(self, session: CreditSession) -> None:
+        self._sessions[session.id] = session
+        self._by_line.setdefault(session.line_id, set()).add(session.id)
+
+    def _untrack(self, session: CreditSession) -> None:
+        self._sessions.pop(session.id, None)
+        self._by_line.get(session.line_id, set()).discard(session.id)
+
+    # -- settings ---------------------------------------------------------------
+
+    def set_barring(self, line: Line, body: dict[str, Any], actor: str) -> Line:
+        plan = self.engine.catalog.plans[line.plan_id]
+        if plan.kind is PlanKind.INTERNET:
+            raise Conflict("barring is for mobile lines (bundle and pay-per-use)")
+        with self.engine.lock:
+            current = self.engine.load_line_locked(line.id) or line
+            try:
+                barred = parse_barring(body, current.barred)
+            except ControlError as exc:
+                raise _invalid(exc) from None
+            if barred == current.barred:
+                return current
+            updated = replace(current, barred=barred)
+            self._save_line(updated, actor, "barring", before=barring_view(current.barred),
+                            after=barring_view(barred))
+        log.info("barring of line %s set by %s: %s", line.id, actor,
+                 ", ".join(sorted(barred)) or "nothing barred")
+        return updated
+
+    def set_spending_limit(self, line: Line, amount_eur: Any, actor: str) -> Line:
+        plan = self.engine.catalog.plans[line.plan_id]
+        if plan.kind is not PlanKind.PAYG:
+            raise Conflict("a spending limit is for pay-per-use lines only")
+        try:
+            micros = check_limit_amount(plan, amount_eur)
+        except ControlError as exc:
+            raise _invalid(exc) from None
+        return self._change_limit(line, micros, actor)
+
+    def remove_spending_limit(self, line: Line, actor: str) -> Line:
+        plan = self.engine.catalog.plans[line.plan_id]
+        if plan.kind is not PlanKind.PAYG:
+            raise Conflict("a spending limit is for pay-per-use lines only")
+        return self._change_limit(line, None, actor)
+
+    def _change_limit(self, line: Line, micros: int | None, actor: str) -> Line:
+        with self.engine.lock:
+            current = self.engine.load_line_locked(line.id) or line
+            if current.spending_limit_micros == micros:
+                return current
+            updated = replace(current, spending_limit_micros=micros)
+            now = self.engine.clock()
+            # A new limit re-arms its 50/90/100 % messages for this cycle.
+            usage = self.engine.cycle_usage(updated, now).copy()
+            usage.fired = {k for k in usage.fired if not k.startswith("limit_pct:")}
+
+            def also(tx: StoreTransaction) -> None:
+                tx.save_cycles([(updated.id, usage)], now)
+
+            self._save_line(updated, actor, "spending_limit",
+                            before=_euros(current.spending_limit_micros),
+                            after=_euros(micros), also=also)
+            self.engine.cache_cycle(updated.id, usage)
+        log.info("spending limit of line %s set to %s by %s", line.id, _euros(micros), actor)
+        return updated
+
+    def _save_line(self, line: Line, actor: str, action: str, *, before: Any, after: Any,
+                   also: Callable[[StoreTransaction], None] | None = None) -> None:
+        now = self.engine.clock()
+        with self.engine.store.transaction() as tx:
+            tx.put_line(line, now)
+            tx.audit(AuditEntry(now, actor, line.id, action, before, after))
+            if also is not None:
+                also(tx)
+        self.engine.cache_line(line)
+
+    # -- authorization ------------------------------------------------------------
+
+    def _expire(self, line_id: str, now: datetime) -> list[CreditSession]:
+        expired = []
+        for session_id in list(self._by_line.get(line_id, ())):
+            session = self._sessions[session_id]
+            if session.expired(now, self.validity):
+                session.status, session.closed_at, session.reserved = "expired", now, 0
+                self._untrack(session)
+                expired.append(session)
+                log.info("session %s of line %s expired; reservation released",
+                         session.id, line_id)
+        return expired
+
+    def _position(self, line: Line, now: datetime, service: Service, direction: Direction,
+                  country: str, *, batch: Batch | None = None) -> tuple[Exposure | None, int]:
+        """The exposure of this kind of use, and the line's worst-case spend.
+
+        With a batch, its uncommitted usage counts (a report rated just before).
+        """
+        plan = self.engine.plan_of(line, now)
+        usage = self.engine.cycle_usage(line, now)
+        if batch is not None:
+            usage = batch.working.get((line.id, usage.cycle.start_date), usage)
+        reserved: dict[str, int] = {}
+        classes: dict[str, RateClass] = {}
+        for session_id in self._by_line.get(line.id, ()):
+            session = self._sessions[session_id]
+            rc = rate_class(plan, self.engine.catalog, session.service, session.direction,
+                            session.country)
+            if rc is not None:
+                reserved[rc.meter] = reserved.get(rc.meter, 0) + session.reserved
+                classes[rc.meter] = rc
+        worst = worst_case_spend(usage.spend_micros, (
+            Exposure(rc, usage.meter(meter), reserved[meter]) for meter, rc in classes.items()))
+        exposure = exposure_for(plan, self.engine.catalog, service=service,
+                                direction=direction, country=country, meters=usage.meters,
+                                reserved=reserved)
+        return exposure, worst
+
+    def authorize(self, line_id: str, service: Service, direction: Direction,
+                  country: str | None, amount_micros: int) -> Decision:
+        line = self.engine.line(line_id)
+        if line is None:
+            return Decision(False, Reason.UNKNOWN_LINE.value)
+        with self.engine.lock:
+            now = self.engine.clock()
+            self._persist_expired(self._expire(line.id, now))
+            line = self.engine.load_line_locked(line_id) or line
+            where = country or self.engine.catalog.home_country
+            exposure, worst = self._position(line, now, service, direction, where)
+            return authorize(
+                plan=self.engine.plan_of(line, now), catalog=self.engine.catalog,
+                barred=line.barred, limit_micros=line.spending_limit_micros, service=service,
+                direction=direction, country=where, amount_micros=amount_micros,
+                exposure=exposure, worst_micros=worst)
+
+    def _persist_expired(self, sessions: list[CreditSession]) -> None:
+        if sessions:
+            with self.engine.store.transaction() as tx:
+                for session in sessions:
+                    tx.put_session(session)
+
+    # -- credit-control sessions ----------------------------------------------------
+
+    def _grant(self, line: Line, session: CreditSession, requested: int,
+               now: datetime, batch: Batch | None = None) -> Grant:
+        exposure, worst = self._position(line, now, session.service, session.direction,
+                                         session.country, batch=batch)
+        decision = authorize(
+            plan=self.engine.plan_of(line, now), catalog=self.engine.catalog,
+            barred=line.barred, limit_micros=line.spending_limit_micros,
+            service=session.service, direction=session.direction, country=session.country,
+            amount_micros=0, exposure=exposure, worst_micros=worst)
+        if not decision.allowed:
+            return Grant(0, True, decision.reason)
+        if exposure is None:
+            return Grant(requested, False)
+        return grant(exposure, requested, limit_micros=line.spending_limit_micros,
+                     worst_micros=worst)
+
+    def start(self, session_id: str, line_id: str, *, service: Service,
+              direction: Direction, country: str | None, requested: int) -> Grant:
+        _check_units("requested", requested)
+        if service not in SESSION_SERVICES:
+            raise InvalidInput(("body", "service"), "sessions are for voice, data and sms")
+        with self.engine.lock:
+            existing = self._sessions.get(session_id) or self.engine.store.get_session(
+                session_id)
+            if existing is not None:
+                if existing.line_id == line_id and existing.last_answer is not None \
+                        and existing.reports == 0 and existing.status == "open":
+                    return existing.last_answer  # a repeated start: same answer
+                raise Conflict(f"session {session_id} exists already")
+            line = self.engine.load_line_locked(line_id)
+            if line is None:
+                return Grant(0, True, Reason.UNKNOWN_LINE.value)
+            now = self.engine.clock()
+            expired = self._expire(line.id, now)
+            session = CreditSession(
+                id=session_id, line_id=line.id, service=service, direction=direction,
+                country=country or self.engine.catalog.home_country,
+                opened_at=now, last_seen=now)
+            answer = self._grant(line, session, requested, now)
+            self._persist_expired(expired)
+            if answer.granted == 0:
+                log.info("session %s on %s refused: %s", session_id, line.id, answer.reason)
+                return answer
+            session.reserved = session.granted_total = answer.granted
+            session.last_answer = answer
+            with self.engine.store.transaction() as tx:
+                tx.put_session(session)
+            self._track(session)
+        log.debug("session %s on %s: granted %d of %d", session_id, line.id,
+                  answer.granted, requested)
+        return answer
+
+    def _open(self, session_id: str) -> CreditSession:
+        session = self._sessions.get(session_id)
+        if session is not None:
+            return session
+        stored = self.engine.store.get_session(session_id)
+        if stored is None:
+            raise NotFound(f"no session {session_id}")
+        raise Conflict(f"session {session_id} is {stored.status}")
+
+    def _report(self, session: CreditSession, used: int, now: datetime,
+                batch: Batch) -> None:
+        """Rate what the network says was used, as a usage record of this report."""
+        session.reports += 1
+        session.used_total += used
+        session.reserved = 0
+        session.last_seen = now
+        if used == 0:
+            return
+        record = UsageRecord(
+            id=f"session:{session.id}:{session.reports}", line=session.line_id,
+            service=session.service, quantity=used, at=now, country=session.country,
+            direction=session.direction)
+        rating = self.engine.rate_into(0, record, batch)
+        if rating is not None:
+            session.charged_micros += rating.charge_micros
+        if used > session.granted_total - (session.used_total - used):
+            log.warning("session %s reported more than granted", session.id)
+
+    def update(self, session_id: str, used: int, requested: int,
+               request_number: int | None) -> Grant:
+        _check_units("used", used)
+        _check_units("requested", requested)
+        with self.engine.lock:
+            session = self._open(session_id)
+            if request_number is not None and request_number == session.last_request \
+                    and session.last_answer is not None:
+                return session.last_answer  # the same report again: counted once
+            now = self.engine.clock()
+            line = self.engine.load_line_locked(session.line_id)
+            if line is None:
+                raise NotFound(f"no session {session_id}")
+            batch = Batch(now, BatchResult())
+            self._report(session, used, now, batch)
+            answer = self._grant(line, session, requested, now, batch)
+            session.reserved = answer.granted
+            session.granted_total += answer.granted
+            session.last_request = request_number
+            session.last_answer = answer
+            self.engine.commit(batch, extra=lambda tx: tx.put_session(session))
+        self.engine.publish(batch)
+        return answer
+
+    def terminate(self, session_id: str, used: int) -> int:
+        """Close a session, rate its last usage; returns what the session cost."""
+        _check_units("used", used)
+        with self.engine.lock:
+            session = self._open(session_id)
+            now = self.engine.clock()
+            batch = Batch(now, BatchResult())
+            self._report(session, used, now, batch)
+            session.status, session.closed_at = "closed", now
+            self.engine.commit(batch, extra=lambda tx: tx.put_session(session))
+            self._untrack(session)
+        self.engine.publish(batch)
+        return session.charged_micros
+
+    def sweep(self) -> int:
+        """Close every session not heard from within its validity; returns how many."""
+        with self.engine.lock:
+            now = self.engine.clock()
+            expired = [s for line_id in list(self._by_line)
+                       for s in self._expire(line_id, now)]
+            self._persist_expired(expired)
+        return len(expired)
+
+
+class Sweeper:
+    """Closes sessions the network stopped reporting, every `interval` seconds."""
+
+    def __init__(self, control: NetworkControl, interval: float = 30.0) -> None:
+        self.control = control
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="conso-sweeper", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.control.sweep()
+            except Exception:
+                log.exception("session sweep failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+
+def _check_units(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_REQUEST:
+        raise InvalidInput(("body", name), f"must be a whole number from 0 to {MAX_REQUEST}")
+
+
+def _euros(micros: int | None) -> int | None:
+    return None if micros is None else micros // 1_000_000
+
+
+def limit_view(line: Line, spend_micros: int) -> dict[str, Any] | None:
+    limit = line.spending_limit_micros
+    if limit is None:
+        return None
+    return {
+        "amount_eur": limit // 1_000_000,
+        "amount_cents": limit // MICROS_PER_CENT,
+        "spent_cents": (spend_micros + MICROS_PER_CENT // 2) // MICROS_PER_CENT,
+        "reached": spend_micros >= limit,
+        "overshoot_cents": max(0, spend_micros - limit) // MICROS_PER_CENT,
+    }
+
+
+__all__ = ["BARRING_FUNCTIONS", "NetworkControl", "cycle_of", "limit_view"]
