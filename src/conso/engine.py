@@ -255,7 +255,7 @@ class Engine:
 
     def put_line(
         self, line_id: str, *, account_id: str, plan_id: str, user_login: str | None,
-        cycle_day: int | None,
+        cycle_day: int | None, keep_user: bool = False,
     ) -> Put[Line]:
         plan = self.catalog.plans.get(plan_id)
         if plan is None:
@@ -281,6 +281,8 @@ class Engine:
                     raise InvalidInput(("body", "user"),
                                        f"no user {user_login!r} in account {account_id!r}")
             existing = self.load_line_locked(line_id)
+            if keep_user and existing is not None:
+                user_login = existing.user_login
             if existing is None:
                 line = Line(line_id, account_id, user_login, cycle_day or MIN_CYCLE_DAY,
                             (PlanPeriod(now, plan_id),))

@@ -52,7 +52,8 @@ def read_records(path: Path, fmt: str = "auto") -> Iterator[tuple[int, Any]]:
     """(line number, decoded record) pairs; an undecodable line yields None."""
     if fmt == "auto":
         fmt = "csv" if path.suffix.lower() == ".csv" else "ndjson"
-    with path.open(encoding="utf-8", newline="") as handle:
+    # utf-8-sig: spreadsheets often start a "CSV UTF-8" file with a byte order mark.
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         if fmt == "csv":
             reader = csv.DictReader(handle)
             for row in reader:

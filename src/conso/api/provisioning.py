@@ -19,7 +19,8 @@ def _status(response: Response, created: bool) -> None:
 
 
 @router.get("/plans", summary="The plan catalogue")
-def list_plans(svc: ServicesDep, _who: CallerDep) -> list[dict[str, Any]]:
+def list_plans(svc: ServicesDep, who: CallerDep) -> list[dict[str, Any]]:
+    require_operator(who)
     return [plan_view(plan) for plan in svc.catalog.plans.values()]
 
 
@@ -46,8 +47,11 @@ def put_user(account_id: str, login: str, *, body: UserIn, response: Response,
 def put_line(line_id: str, body: LineIn, response: Response,
              svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
     require_operator(who)
+    # Leaving `user` out keeps the line's user; `"user": null` unassigns it.
+    keep_user = "user" not in body.model_fields_set
     put = svc.engine.put_line(line_id, account_id=body.account_id, plan_id=body.plan,
-                              user_login=body.user, cycle_day=body.cycle_day)
+                              user_login=body.user, cycle_day=body.cycle_day,
+                              keep_user=keep_user)
     _status(response, put.created)
     return line_view(put.value)
 

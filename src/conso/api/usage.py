@@ -22,17 +22,22 @@ router = APIRouter(prefix="/api/v1", tags=["usage"])
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
 def _decode(body: bytes, content_type: str) -> list[Any]:
-    """A JSON array, or NDJSON (one record a line; a bad line is one bad record)."""
+    """A JSON array (application/json), or NDJSON (one record a line; a bad line
+    is one rejected record). Without a content type, the body's first byte decides."""
+    media = content_type.split(";", maxsplit=1)[0].strip().lower()
     stripped = body.lstrip()
     if not stripped:
         return []
-    if "ndjson" not in content_type and stripped[:1] == b"[":
+    ndjson = "ndjson" in media or "jsonl" in media or (
+        media not in ("application/json", "text/json") and stripped[:1] != b"[")
+    if not ndjson:
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise InvalidInput(("body",), f"not valid JSON: {exc}") from None
         if not isinstance(data, list):
-            raise InvalidInput(("body",), "expected a JSON array of records")
+            raise InvalidInput(("body",), "expected a JSON array of records "
+                               "(or send NDJSON as application/x-ndjson)")
         return data
     records: list[Any] = []
     for raw in body.splitlines():

@@ -15,7 +15,17 @@ from typing import Any
 from conso.domain.units import MICROS_PER_CENT, Direction, Service
 
 MAX_ID_LENGTH = 128
-MAX_QUANTITY = 10**13          # 10 TB of data, or some 300,000 years of voice
+# Per-record bounds: far beyond any real record, and low enough that no sum of
+# charges can overflow a 64-bit integer of micro-euros.
+MAX_QUANTITY = {
+    Service.VOICE: 7 * 24 * 3600,      # a week-long call
+    Service.SMS: 10_000,
+    Service.DATA: 10**13,              # 10 TB
+    Service.PREMIUM: 1,
+    Service.CALLME: 10_000,
+}
+EARLIEST_YEAR = 2000                 # older records are typing errors, not usage
+LATEST_YEAR = 2999
 MAX_AMOUNT_CENTS = 10**7       # EUR 100,000 for one premium event
 _ID = re.compile(r"^[\x21-\x7e]+\Z")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}\Z")
@@ -83,6 +93,8 @@ def parse_time(value: Any, key: str = "at") -> datetime:
         raise RecordError(key, f"is not an RFC 3339 time: {value!r}") from None
     if at.tzinfo is None or at.utcoffset() is None:
         raise RecordError(key, f"needs a UTC offset (Z or +01:00): {value!r}")
+    if not EARLIEST_YEAR <= at.year <= LATEST_YEAR:
+        raise RecordError(key, f"is outside {EARLIEST_YEAR}..{LATEST_YEAR}: {value!r}")
     return at
 
 
@@ -103,18 +115,6 @@ def parse_record(
         known = ", ".join(s.value for s in Service)
         raise RecordError("service", f"unknown service {raw_service!r} (known: {known})") from None
 
-    if service is Service.PREMIUM:
-        quantity = _whole(obj, "quantity", 1, MAX_QUANTITY)
-        if quantity != 1:
-            raise RecordError("quantity", "a premium record is one event (quantity 1)")
-        amount_micros = _whole(obj, "amount_cents", None, MAX_AMOUNT_CENTS) * MICROS_PER_CENT
-    else:
-        quantity = _whole(obj, "quantity", None, MAX_QUANTITY)
-        amount = obj.get("amount_cents")
-        if amount is not None and not (type(amount) is int and amount == 0):
-            raise RecordError("amount_cents", "only premium records carry an amount")
-        amount_micros = 0
-
     raw_direction = obj.get("direction", "out")
     try:
         direction = Direction(raw_direction if isinstance(raw_direction, str) else "")
@@ -122,6 +122,18 @@ def parse_record(
         raise RecordError("direction", f"must be 'out' or 'in', got {raw_direction!r}") from None
     if direction is Direction.IN and service is not Service.VOICE:
         raise RecordError("direction", f"only voice records may be incoming, not {service.value}")
+
+    if service is Service.PREMIUM:
+        quantity = _whole(obj, "quantity", 1, MAX_QUANTITY[service])
+        if quantity != 1:
+            raise RecordError("quantity", "a premium record is one event (quantity 1)")
+        amount_micros = _whole(obj, "amount_cents", None, MAX_AMOUNT_CENTS) * MICROS_PER_CENT
+    else:
+        quantity = _whole(obj, "quantity", None, MAX_QUANTITY[service])
+        amount = obj.get("amount_cents")
+        if amount is not None and not (type(amount) is int and amount == 0):
+            raise RecordError("amount_cents", "only premium records carry an amount")
+        amount_micros = 0
 
     at = parse_time(obj.get("at"))
     if at > now + max_future:

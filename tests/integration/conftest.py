@@ -1,0 +1,84 @@
+"""Fixtures: one real `conso serve` process for the session, extra ones on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+import pytest
+
+from .helpers import PASSWORD, Api, Server, login, start_server, stop_server
+
+
+class ServerFactory(Protocol):
+    def __call__(self, db_path: Path | None = None, *, extra_args: tuple[str, ...] = ()
+                 ) -> Server: ...
+
+
+UserClientFactory = Callable[..., httpx.Client]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The shared server: tests create their own unique accounts and lines on it."""
+    workdir = tmp_path_factory.mktemp("conso-server")
+    started = start_server(workdir, workdir / "conso.db")
+    yield started
+    stop_server(started)
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
+    """Start separate servers (their own database unless one is given); stopped at the end."""
+    started: list[Server] = []
+
+    def start(db_path: Path | None = None, *, extra_args: tuple[str, ...] = ()) -> Server:
+        one = start_server(tmp_path, db_path or tmp_path / f"conso-{len(started)}.db",
+                           extra_args=extra_args)
+        started.append(one)
+        return one
+
+    yield start
+    for one in started:
+        stop_server(one)
+
+
+@pytest.fixture(scope="session")
+def server_url(server: Server) -> str:
+    return server.base_url
+
+
+@pytest.fixture(scope="session")
+def op(server: Server) -> Iterator[httpx.Client]:
+    """A client with the operator key."""
+    with server.operator() as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def anon(server: Server) -> Iterator[httpx.Client]:
+    """A client without credentials."""
+    with server.client() as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def api(op: httpx.Client) -> Api:
+    return Api(op)
+
+
+@pytest.fixture
+def user_client(server: Server) -> Iterator[UserClientFactory]:
+    """Log in as a user and get a client carrying their token."""
+    clients: list[httpx.Client] = []
+
+    def as_user(user_login: str, password: str = PASSWORD) -> httpx.Client:
+        client = server.client(login(server, user_login, password))
+        clients.append(client)
+        return client
+
+    yield as_user
+    for client in clients:
+        client.close()
