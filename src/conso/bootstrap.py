@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from conso.auth import Authenticator
 from conso.catalog_file import load_catalog
@@ -79,14 +79,21 @@ class Services:
     control: NetworkControl
     sweeper: Sweeper
     _lock_file: IO[str] | None = field(default=None, repr=False)
+    # Set by `serve --demo`: the demo logins shown on the portal's login page.
+    demo_users: list[Any] = field(default_factory=list)
+    background: list[Any] = field(default_factory=list)  # more threads to start and stop
 
     def start(self) -> None:
         """Start the background work: the message dispatcher and the channels."""
         self.dispatcher.start()
         self.sweeper.start()
+        for worker in self.background:
+            worker.start()
 
     def stop(self) -> None:
         """Stop the background work; in-flight sends finish first."""
+        for worker in self.background:
+            worker.stop()
         self.sweeper.stop()
         self.dispatcher.stop()
 

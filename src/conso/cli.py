@@ -32,12 +32,15 @@ def _serve(args: argparse.Namespace) -> int:
     services = build(Settings.from_env(db=args.db, catalog=args.catalog))
     try:
         base = f"http://{args.host}:{args.port}"
-        print(f"conso {__version__} serving {base}  (API docs: {base}/docs)", flush=True)
+        print(f"conso {__version__} serving {base}  (portal: {base}/portal, "
+              f"API docs: {base}/docs)", flush=True)
         print(f"store: {services.store.url}", flush=True)
         print(f"operator key: {services.operator_key}  (from {services.operator_key_source})",
               flush=True)
         if args.demo:
             users = demo.seed(services.engine)
+            services.demo_users = users
+            services.background.append(demo.TrafficGenerator(services.engine))
             print(f"demo account {demo.ACCOUNT!r}; logins:", flush=True)
             for user in users:
                 line = f"  line {user.line} ({user.plan})" if user.line else ""

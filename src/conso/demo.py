@@ -6,13 +6,18 @@ restarted on the same database.
 
 from __future__ import annotations
 
+import logging
 import random
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from conso.domain.cycle import cycle_of
+from conso.domain.units import Service
 from conso.engine import Engine
+
+log = logging.getLogger("conso.demo")
 
 ACCOUNT = "demo-fleet"
 
@@ -74,3 +79,61 @@ def history(now: datetime) -> list[dict[str, Any]]:
                 records.append({"id": base + "-s", "line": line, "service": "sms",
                                 "quantity": 1 + int(3 * scale), "at": stamp})
     return records[:10_000]
+
+
+class TrafficGenerator:
+    """Live demo traffic: every few seconds a little usage on each demo line, so a
+    newcomer sees gauges fill, thresholds fire and messages arrive within a minute.
+    A line stops receiving traffic once it is well past its bundle."""
+
+    def __init__(self, engine: Engine, interval: float = 2.0) -> None:
+        self.engine = engine
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._rng = random.Random()
+        self._count = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="conso-demo-traffic",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.engine.apply_usage(self.tick())
+            except Exception:
+                log.exception("demo traffic failed")
+
+    def tick(self) -> list[dict[str, Any]]:
+        now = self.engine.clock()
+        records: list[dict[str, Any]] = []
+        for user in DEMO_USERS:
+            if user.line is None:
+                continue
+            line = self.engine.line(user.line)
+            if line is None:
+                continue
+            summary = self.engine.usage_summary(line)
+            data = summary.services.get(Service.DATA)
+            if data is not None and data.included and data.used > data.included * 1.3:
+                continue
+            self._count += 1
+            stamp = now.isoformat()
+            base = f"live-{now:%Y%m%d%H%M%S}-{self._count}"
+            records.append({"id": base + "-d", "line": user.line, "service": "data",
+                            "quantity": self._rng.randrange(40, 160) * 1_000_000,
+                            "at": stamp})
+            if self._rng.random() < 0.3:
+                records.append({"id": base + "-v", "line": user.line, "service": "voice",
+                                "quantity": self._rng.randrange(20, 300), "at": stamp})
+            if self._rng.random() < 0.2:
+                records.append({"id": base + "-s", "line": user.line, "service": "sms",
+                                "quantity": 1, "at": stamp})
+        return records

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from conso import __version__
 from conso.api import (
@@ -19,6 +21,7 @@ from conso.api import (
     usage,
 )
 from conso.bootstrap import Services
+from conso.web import routes as web
 
 
 def create_app(services: Services) -> FastAPI:
@@ -43,4 +46,7 @@ def create_app(services: Services) -> FastAPI:
     problems.install(app)
     for module in (provisioning, usage, selfcare, notifications, control, sms, ops):
         app.include_router(module.router)
+    app.include_router(web.router)
+    static = Path(web.__file__).parent / "static"
+    app.mount("/static", StaticFiles(directory=static), name="static")
     return app

@@ -1,0 +1,1 @@
+"""The self-care portal: server-rendered pages for subscribers and fleet admins."""

@@ -1,0 +1,320 @@
+"""Portal pages: login, dashboard ("choose the user"), line page, and live fragments.
+
+Thin like the API: parse the form, authorize, call the engine, render. Every
+change goes through the same engine commands as the API.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from conso.access import Principal, Role, can_see_line, require_admin_of
+from conso.api.deps import ServicesDep
+from conso.bootstrap import Services
+from conso.domain.alerts import EXTRA_EUR_CHOICES, INCLUDED_PCT_CHOICES
+from conso.domain.catalog import PlanKind
+from conso.domain.control import BARRING_FUNCTIONS
+from conso.domain.line import Line
+from conso.errors import Conflict, Forbidden, InvalidInput, Unauthorized
+from conso.network import limit_view
+from conso.notify.templates import money
+from conso.web import views
+from conso.web.i18n import LANGUAGES, translator
+from conso.web.session import (
+    LANGUAGE_COOKIE,
+    PRE_SESSION_COOKIE,
+    SESSION_COOKIE,
+    csrf_for,
+    csrf_ok,
+    pre_session,
+    set_cookie,
+)
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+SORT_KEYS = ("line", "user", "voice", "sms", "data", "extra")
+
+
+class _Page:
+    """Who is looking, in which language, and the CSRF token of their forms."""
+
+    def __init__(self, request: Request, svc: Services) -> None:
+        self.request = request
+        self.svc = svc
+        self.token = request.cookies.get(SESSION_COOKIE)
+        self.who: Principal | None = None
+        if self.token:
+            try:
+                self.who = svc.auth.principal(self.token)
+            except Unauthorized:
+                self.who = None
+        if self.who is not None and self.who.is_operator:
+            self.who = None  # the operator key is for machines, not for the portal
+        chosen = request.cookies.get(LANGUAGE_COOKIE)
+        if chosen not in LANGUAGES and self.who is not None and self.who.login:
+            user = svc.store.get_user(self.who.login)
+            chosen = user.language if user else "en"
+        self.lang = chosen if chosen in LANGUAGES else "en"
+        self.t = translator(self.lang)
+
+    def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        base = {"t": self.t, "lang": self.lang, "languages": LANGUAGES, "who": self.who,
+                "csrf": csrf_for(self.token) if self.token and self.who else "",
+                "demo": bool(self.svc.demo_users),
+                "path": self.request.url.path}
+        return templates.TemplateResponse(self.request, name, {**base, **context},
+                                          status_code=status)
+
+    def check_csrf(self, given: str) -> None:
+        if not csrf_ok(self.token, given):
+            raise Forbidden("the form expired; reload the page and try again")
+
+
+def _to_login() -> RedirectResponse:
+    return RedirectResponse("/portal/login", status_code=303)
+
+
+def _line_for(page: _Page, line_id: str) -> Line | None:
+    line = page.svc.engine.line(line_id)
+    if line is None or page.who is None or not can_see_line(page.who, line):
+        return None
+    return line
+
+
+@router.get("/")
+def root() -> RedirectResponse:
+    return RedirectResponse("/portal", status_code=307)
+
+
+@router.get("/portal/login")
+def login_page(request: Request, svc: ServicesDep) -> Response:
+    page = _Page(request, svc)
+    pre = pre_session(request)
+    response = page.render("login.html", csrf=csrf_for(pre), error=None,
+                           demo_users=svc.demo_users)
+    set_cookie(request, response, PRE_SESSION_COOKIE, pre, 3600)
+    return response
+
+
+@router.post("/portal/login")
+def login(request: Request, svc: ServicesDep, login: Annotated[str, Form()] = "",
+          password: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "") -> Response:
+    page = _Page(request, svc)
+    if not csrf_ok(request.cookies.get(PRE_SESSION_COOKIE), csrf):
+        return RedirectResponse("/portal/login", status_code=303)
+    try:
+        issued = svc.auth.login(login.strip(), password)
+    except Unauthorized:
+        svc.metrics.logins.labels("refused").inc()
+        pre = pre_session(request)
+        return page.render("login.html", status=401, csrf=csrf_for(pre),
+                           error=page.t["bad_login"], login=login,
+                           demo_users=svc.demo_users)
+    svc.metrics.logins.labels("ok").inc()
+    response = RedirectResponse("/portal", status_code=303)
+    set_cookie(request, response, SESSION_COOKIE, issued.token, 12 * 3600)
+    response.delete_cookie(PRE_SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/portal/logout")
+def logout(request: Request, svc: ServicesDep, csrf: Annotated[str, Form()] = "") -> Response:
+    page = _Page(request, svc)
+    if page.who is not None and page.token and csrf_ok(page.token, csrf):
+        svc.auth.logout(page.token)
+    response = _to_login()
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/portal/language")
+def set_language(request: Request, language: Annotated[str, Form()] = "en",
+                 back: Annotated[str, Form()] = "/portal") -> Response:
+    target = back if back.startswith("/portal") else "/portal"
+    response = RedirectResponse(target, status_code=303)
+    if language in LANGUAGES:
+        set_cookie(request, response, LANGUAGE_COOKIE, language, 365 * 24 * 3600)
+    return response
+
+
+def _fleet(page: _Page, q: str, sort: str, order: str) -> list[views.FleetRow]:
+    who = page.who
+    assert who is not None
+    svc = page.svc
+    if who.role is Role.ADMIN and who.account_id:
+        ids = svc.store.account_line_ids(who.account_id)
+    else:
+        ids = svc.store.user_line_ids(who.login or "")
+    rows = []
+    needle = q.strip().casefold()
+    for line_id in ids:
+        line = svc.engine.line(line_id)
+        if line is None:
+            continue
+        user = line.user_login or ""
+        if needle and needle not in line.id.casefold() and needle not in user.casefold():
+            continue
+        summary = svc.engine.usage_summary(line)
+        rows.append(views.fleet_row(line, user, summary, page.lang))
+    key = sort if sort in SORT_KEYS else "line"
+    return views.sort_rows(rows, key, order == "desc")
+
+
+@router.get("/portal")
+def dashboard(request: Request, svc: ServicesDep, q: str = "", sort: str = "line",
+              order: str = "asc") -> Response:
+    page = _Page(request, svc)
+    if page.who is None:
+        return _to_login()
+    rows = _fleet(page, q, sort, order)
+    if page.who.role is Role.USER and len(rows) == 1 and not q:
+        return RedirectResponse(f"/portal/lines/{quote(rows[0].line)}", status_code=303)
+    return page.render("dashboard.html", rows=rows, q=q, sort=sort, order=order)
+
+
+@router.get("/portal/fleet/live")
+def fleet_live(request: Request, svc: ServicesDep, q: str = "", sort: str = "line",
+               order: str = "asc") -> Response:
+    page = _Page(request, svc)
+    if page.who is None:
+        return Response(status_code=401)
+    return page.render("_fleet_rows.html", rows=_fleet(page, q, sort, order))
+
+
+def _line_context(page: _Page, line: Line) -> dict[str, Any]:
+    svc = page.svc
+    summary = svc.engine.usage_summary(line)
+    plan = summary.plan
+    settings = svc.engine.alert_settings(line)
+    records = list(svc.store.line_records(line.id, summary.cycle_start.date()))
+    barring_changes = [e for e in svc.store.audit_log(line.id, 20) if e.action == "barring"]
+    return {
+        "line": line, "summary": summary, "plan": plan,
+        "gauges": views.gauges(summary, page.lang),
+        "extra": money(summary.extra_micros, page.lang),
+        "limit": limit_view(line, summary.extra_micros),
+        "days": views.daily_data(records, summary.cycle_start.date(),
+                                 summary.cycle_end.date(), page.lang),
+        "settings": settings,
+        "rule_values": {(r.kind.value, r.value) for r in settings.rules},
+        "pct_choices": INCLUDED_PCT_CHOICES, "eur_choices": EXTRA_EUR_CHOICES,
+        "is_payg": plan.kind is PlanKind.PAYG, "is_internet": plan.kind is PlanKind.INTERNET,
+        "barring_functions": BARRING_FUNCTIONS, "barred": line.barred,
+        "barring_by": barring_changes[0] if barring_changes else None,
+        "can_admin": page.who is not None and (
+            page.who.is_operator or (page.who.role is Role.ADMIN
+                                     and page.who.account_id == line.account_id)),
+        "limit_choices": [m // 1_000_000 for m in plan.spending_limits_micros],
+        "messages": svc.store.messages(line_id=line.id, limit=20, newest_first=True),
+        "cycle_end": summary.cycle_end.date().isoformat(),
+    }
+
+
+@router.get("/portal/lines/{line_id}")
+def line_page(request: Request, line_id: str, svc: ServicesDep, saved: str = "") -> Response:
+    page = _Page(request, svc)
+    if page.who is None:
+        return _to_login()
+    line = _line_for(page, line_id)
+    if line is None:
+        return page.render("error.html", status=404, message=f"{page.t['line']} {line_id}?")
+    return page.render("line.html", saved=saved, errors={}, **_line_context(page, line))
+
+
+@router.get("/portal/lines/{line_id}/live")
+def line_live(request: Request, line_id: str, svc: ServicesDep) -> Response:
+    page = _Page(request, svc)
+    line = _line_for(page, line_id) if page.who else None
+    if line is None:
+        return Response(status_code=404)
+    return page.render("_line_live.html", **_line_context(page, line))
+
+
+def _after_post(page: _Page, line: Line, what: str) -> Response:
+    return RedirectResponse(f"/portal/lines/{quote(line.id)}?saved={what}#{what}",
+                            status_code=303)
+
+
+def _form_error(page: _Page, line: Line, section: str, message: str,
+                status: int = 422) -> Response:
+    return page.render("line.html", status=status, saved="", errors={section: message},
+                       **_line_context(page, line))
+
+
+@router.post("/portal/lines/{line_id}/alerts")
+async def save_alerts(request: Request, line_id: str, svc: ServicesDep) -> Response:
+    page = _Page(request, svc)
+    line = _line_for(page, line_id) if page.who else None
+    if line is None:
+        return _to_login() if page.who is None else Response(status_code=404)
+    form = await request.form()
+    page.check_csrf(str(form.get("csrf", "")))
+    rules: list[dict[str, Any]] = []
+    for raw in form.getlist("pct"):
+        rules.append({"kind": "included_pct", "value": _int(raw)})
+    for raw in form.getlist("eur"):
+        rules.append({"kind": "extra_eur", "value": _int(raw)})
+    second = str(form.get("second_number", "")).strip() or None
+    email = str(form.get("email", "")).strip() or None
+    body = {"rules": rules, "channels": {"sms": form.get("sms") == "on",
+                                         "second_number": second, "email": email}}
+    try:
+        svc.engine.put_alerts(line, body, page.who.login if page.who else None)
+    except InvalidInput as exc:
+        return _form_error(page, line, "alerts", exc.msg)
+    return _after_post(page, line, "alerts")
+
+
+@router.post("/portal/lines/{line_id}/barring")
+async def save_barring(request: Request, line_id: str, svc: ServicesDep) -> Response:
+    page = _Page(request, svc)
+    line = _line_for(page, line_id) if page.who else None
+    if line is None or page.who is None:
+        return _to_login() if page.who is None else Response(status_code=404)
+    form = await request.form()
+    page.check_csrf(str(form.get("csrf", "")))
+    try:
+        require_admin_of(page.who, line)
+        body = {f: form.get(f) == "on" for f in BARRING_FUNCTIONS}
+        svc.control.set_barring(line, body, page.who.login or "admin")
+    except Forbidden:
+        return _form_error(page, line, "barring", page.t["forbidden"], 403)
+    except Conflict as exc:
+        return _form_error(page, line, "barring", str(exc), 409)
+    return _after_post(page, line, "barring")
+
+
+@router.post("/portal/lines/{line_id}/spending-limit")
+async def save_limit(request: Request, line_id: str, svc: ServicesDep) -> Response:
+    page = _Page(request, svc)
+    line = _line_for(page, line_id) if page.who else None
+    if line is None or page.who is None:
+        return _to_login() if page.who is None else Response(status_code=404)
+    form = await request.form()
+    page.check_csrf(str(form.get("csrf", "")))
+    choice = str(form.get("amount_eur", "none"))
+    try:
+        require_admin_of(page.who, line)
+        actor = page.who.login or "admin"
+        if choice == "none":
+            svc.control.remove_spending_limit(line, actor)
+        else:
+            svc.control.set_spending_limit(line, _int(choice), actor)
+    except Forbidden:
+        return _form_error(page, line, "limit", page.t["forbidden"], 403)
+    except (Conflict, InvalidInput) as exc:
+        return _form_error(page, line, "limit", getattr(exc, "msg", str(exc)))
+    return _after_post(page, line, "limit")
+
+
+def _int(raw: Any) -> Any:
+    try:
+        return int(str(raw))
+    except ValueError:
+        return str(raw)  # left for validation to refuse, naming the field
