@@ -104,6 +104,30 @@ def _check_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from conso.bench.report import table, write_json, write_plot
+    from conso.bench.run import BenchConfig, Progress, run
+
+    config = BenchConfig.quick() if args.quick else BenchConfig()
+    if args.lines:
+        config = replace(config, lines=args.lines)
+    if args.records:
+        config = replace(config, records=args.records)
+    if args.scale is not None:
+        config = replace(config, scale=tuple(args.scale))
+    results = run(config, Progress())
+    print(table(results))
+    if args.json:
+        write_json(results, config, Path(args.json))
+        print(f"wrote {args.json}")
+    if args.plot:
+        write_plot(results, Path(args.plot))
+        print(f"wrote {args.plot}")
+    return 0
+
+
 def _migrate(args: argparse.Namespace) -> int:
     from conso.store.base import open_store
 
@@ -161,6 +185,21 @@ def parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-catalog", help="validate a catalogue file")
     check.add_argument("file", nargs="?", help="default: the reference catalogue")
     check.set_defaults(func=_check_catalog)
+
+    bench = sub.add_parser(
+        "bench", help="measure a real server on this machine (throughput, latency, memory)",
+        description="Generates a synthetic operator, starts a real conso server on a fresh "
+                    "SQLite store and measures over HTTP: ingestion against a plain "
+                    "executemany floor, notification delay, authorize and session load, "
+                    "memory per warm line and throughput by number of lines.")
+    bench.add_argument("--quick", action="store_true", help="a small run, under a minute")
+    bench.add_argument("--lines", type=int, help="lines of the main run (default 100,000)")
+    bench.add_argument("--records", type=int, help="records of the main run")
+    bench.add_argument("--scale", type=int, nargs="*", metavar="N",
+                       help="line counts of the scaling runs (default 10k 100k 1M)")
+    bench.add_argument("--json", metavar="FILE", help="write the figures as JSON")
+    bench.add_argument("--plot", metavar="FILE", help="write a PNG plot (needs matplotlib)")
+    bench.set_defaults(func=_bench)
 
     mig = sub.add_parser("migrate", help="apply pending schema migrations")
     mig.add_argument("--db", help="sqlite:///PATH (default ./conso.db) or CONSO_DB")

@@ -1,0 +1,78 @@
+"""The benchmark's table, JSON and plot."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from conso.bench.run import BenchConfig, Results
+
+TARGETS = {
+    "ingest_records_per_s": (">=", 50_000),
+    "ingest_vs_floor": (">=", 0.5),
+    "notify_delay_p99_ms": ("<=", 100),
+    "authorize_per_s": (">=", 5_000),
+    "authorize_p99_ms": ("<=", 10),
+    "session_updates_per_s": (">=", 3_000),
+    "bytes_per_warm_line": ("<=", 1024),
+    "scale_throughput_ratio": (">=", 0.8),
+}
+
+
+def _met(key: str, value: Any) -> str:
+    if key not in TARGETS or value is None:
+        return ""
+    op, bound = TARGETS[key]
+    ok = value >= bound if op == ">=" else value <= bound
+    return f"{op} {bound:,}  {'met' if ok else 'NOT met'}"
+
+
+def table(results: Results) -> str:
+    rows = [f"{'figure':<28} {'value':>14}  target"]
+    for key, value in results.figures.items():
+        shown = f"{value:,}" if isinstance(value, int) else str(value)
+        rows.append(f"{key:<28} {shown:>14}  {_met(key, value)}")
+    if results.scale:
+        rows.append("")
+        rows.append(f"{'lines':>10} {'records/s':>12} {'warm rec/s':>12} {'B/warm line':>12}")
+        for point in results.scale:
+            rows.append(f"{point['lines']:>10,} {point['records_per_s']:>12,} "
+                        f"{point['warm_records_per_s']:>12,} {point['bytes_per_warm_line']:>12,}")
+    return "\n".join(rows)
+
+
+def write_json(results: Results, config: BenchConfig, path: Path) -> None:
+    data = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                        "system": platform.platform()},
+            "config": asdict(config),
+            "figures": results.figures, "scale": results.scale}
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def write_plot(results: Results, path: Path) -> None:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise RuntimeError("--plot needs matplotlib: pip install 'conso[bench]'") from None
+    figures = results.figures
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    names = ["conso ingest", "floor (executemany)"]
+    values = [figures.get("ingest_records_per_s", 0), figures.get("floor_records_per_s", 0)]
+    left.bar(names, values, color=["#0b5cad", "#8c959f"])
+    left.set_ylabel("records / s")
+    left.set_title("Ingestion, batches of 1,000, durable commits")
+    if results.scale:
+        xs = [p["lines"] for p in results.scale]
+        right.plot(xs, [p["records_per_s"] for p in results.scale], marker="o")
+        right.set_xscale("log")
+        right.set_xlabel("lines")
+        right.set_ylabel("records / s")
+        right.set_title("Throughput by number of warm lines")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)

@@ -1,0 +1,231 @@
+"""The benchmark phases, each measured end to end over HTTP against a real server."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from conso.bench.client import Client, Timings, run_parallel
+from conso.bench.server import BenchServer, rss_kib
+from conso.bench.synth import SynthLine, make_batches, make_lines, provision, warm_batches
+
+KEY = "bench-operator-key"
+BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class BenchConfig:
+    lines: int = 100_000
+    records: int = 300_000
+    clients: int = 2
+    authorize_requests: int = 40_000
+    authorize_clients: int = 16
+    sessions: int = 1_000
+    updates_per_session: int = 8
+    scale: tuple[int, ...] = (10_000, 100_000, 1_000_000)
+    scale_records: int = 100_000
+
+    @classmethod
+    def quick(cls) -> BenchConfig:
+        return cls(lines=2_000, records=20_000, authorize_requests=3_000, sessions=100,
+                   updates_per_session=4, scale=(1_000, 10_000), scale_records=10_000)
+
+
+@dataclass
+class Results:
+    figures: dict[str, Any] = field(default_factory=dict)
+    scale: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Progress:
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def say(self, text: str) -> None:
+        print(f"[{time.monotonic() - self.started:6.1f}s] {text}", file=sys.stderr, flush=True)
+
+
+def _ingest(server: BenchServer, bodies: list[bytes],
+            clients: int) -> tuple[Timings, dict[str, int]]:
+    counts = {"accepted": 0, "duplicates": 0, "rejected": 0}
+    lock = threading.Lock()
+
+    def post(client: Client, body: bytes) -> int:
+        answer = client.call("POST", "/api/v1/usage", body, "application/x-ndjson")
+        with lock:
+            counts["accepted"] += answer["accepted"]
+            counts["duplicates"] += answer["duplicates"]
+            counts["rejected"] += len(answer["rejected"])
+        return body.count(b"\n") + 1
+
+    return run_parallel(server.port, KEY, clients, reversed(bodies), post), counts
+
+
+def floor_baseline(bodies: list[bytes], workdir: Path) -> float:
+    """The same records, decoded and inserted by a plain executemany into one table,
+    one durable transaction per batch, like conso's commits: records per second."""
+    path = workdir / "floor.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE records (id TEXT PRIMARY KEY, line TEXT, service TEXT, "
+                 "quantity INTEGER, at TEXT, country TEXT)")
+    count = 0
+    started = time.perf_counter()
+    for body in bodies:
+        rows = []
+        for raw in body.split(b"\n"):
+            r = orjson.loads(raw)
+            rows.append((r["id"], r["line"], r["service"], r["quantity"], r["at"],
+                         r.get("country")))
+        conn.execute("BEGIN")
+        conn.executemany("INSERT OR IGNORE INTO records VALUES (?,?,?,?,?,?)", rows)
+        conn.execute("COMMIT")
+        count += len(rows)
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return count / elapsed
+
+
+def notification_delays(server: BenchServer, probes: list[SynthLine], now: datetime) -> Timings:
+    """From the usage answer to the outbox row, read by another connection, per probe."""
+    client = Client(server.port, KEY)
+    reader = sqlite3.connect(server.db, timeout=30)
+    timings = Timings()
+    for n, line in enumerate(probes):
+        client.call("PUT", f"/api/v1/lines/{line.id}/alerts",
+                    orjson.dumps({"rules": [{"kind": "extra_eur", "value": 5}],
+                                  "channels": {"sms": True}}))
+        body = orjson.dumps([{"id": f"probe-{n}", "line": line.id, "service": "premium",
+                              "amount_cents": 600, "at": now.isoformat()}])
+        client.call("POST", "/api/v1/usage", body)
+        answered = time.perf_counter()
+        while not reader.execute("SELECT 1 FROM outbox WHERE line_id = ? LIMIT 1",
+                                 (line.id,)).fetchone():
+            if time.perf_counter() - answered > 10:
+                raise RuntimeError(f"no notification for {line.id} within 10 s")
+        timings.latencies.append(time.perf_counter() - answered)
+        timings.count += 1
+    reader.close()
+    client.close()
+    return timings
+
+
+def authorize_load(server: BenchServer, lines: list[SynthLine], requests: int,
+                   clients: int) -> Timings:
+    rng = random.Random(5)
+    mobile = [line for line in lines if not line.plan.startswith("internet")]
+    bodies = [orjson.dumps({"line": rng.choice(mobile).id,
+                            "service": rng.choice(["voice", "sms", "data", "premium"]),
+                            "amount_cents": 100}) for _ in range(requests)]
+
+    def call(client: Client, body: bytes) -> int:
+        client.call("POST", "/api/v1/authorize", body)
+        return 1
+
+    return run_parallel(server.port, KEY, clients, bodies, call)
+
+
+def session_load(server: BenchServer, lines: list[SynthLine], sessions: int, updates: int,
+                 clients: int) -> Timings:
+    payg = [line for line in lines if line.plan == "payg"][:sessions]
+    setup = Client(server.port, KEY)
+    for n, line in enumerate(payg):
+        setup.call("PUT", f"/api/v1/lines/{line.id}/spending-limit", b'{"amount_eur": 50}')
+        setup.call("POST", "/api/v1/sessions", orjson.dumps(
+            {"session_id": f"bench-{n}", "line": line.id, "service": "data",
+             "requested": 1_000_000}))
+    setup.close()
+    jobs = [f"bench-{n}" for _ in range(updates) for n in range(len(payg))]
+
+    def update(client: Client, session_id: str) -> int:
+        client.call("POST", f"/api/v1/sessions/{session_id}/update",
+                    b'{"used": 1000000, "requested": 1000000}')
+        return 1
+
+    return run_parallel(server.port, KEY, clients, jobs, update)
+
+
+def scale_point(lines_count: int, records: int, clients: int, progress: Progress) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    with tempfile.TemporaryDirectory(prefix="conso-bench-") as tmp, \
+            BenchServer(Path(tmp), KEY) as server:
+        lines = make_lines(lines_count)
+        store = server.fresh_store()
+        provision(store, lines, now)
+        store.close()
+        server.start()
+        base_rss = rss_kib(server.pid)
+        progress.say(f"scale {lines_count:,} lines: warming every line")
+        warm, _ = _ingest(server, list(warm_batches(lines, BATCH, now)), clients)
+        warm_rss = rss_kib(server.pid)
+        progress.say(f"scale {lines_count:,} lines: {records:,} records")
+        bodies = list(make_batches(lines, records, BATCH, now, prefix="s"))
+        timings, _ = _ingest(server, bodies, clients)
+    return {"lines": lines_count, "records_per_s": round(timings.rate()),
+            "warm_records_per_s": round(warm.rate()),
+            "rss_base_kib": base_rss, "rss_warm_kib": warm_rss,
+            "bytes_per_warm_line": round((warm_rss - base_rss) * 1024 / lines_count)}
+
+
+def run(config: BenchConfig, progress: Progress) -> Results:
+    results = Results()
+    figures = results.figures
+    now = datetime.now(UTC)
+    with tempfile.TemporaryDirectory(prefix="conso-bench-") as tmp:
+        workdir = Path(tmp)
+        lines = make_lines(config.lines)
+        progress.say(f"synthetic operator: {config.lines:,} lines; {config.records:,} records")
+        bodies = list(make_batches(lines, config.records, BATCH, now))
+        with BenchServer(workdir, KEY) as server:
+            store = server.fresh_store()
+            provision(store, lines, now)
+            store.close()
+            server.start()
+            progress.say("ingestion: batches of 1,000 records over HTTP")
+            timings, counts = _ingest(server, bodies, config.clients)
+            figures["ingest_records_per_s"] = round(timings.rate())
+            figures["ingest_batch_p50_ms"] = round(timings.percentile(0.5) * 1000, 1)
+            figures["ingest_batch_p99_ms"] = round(timings.percentile(0.99) * 1000, 1)
+            figures.update({f"ingest_{k}": v for k, v in counts.items()})
+            progress.say("floor: the same records by a plain executemany")
+            floor = floor_baseline(bodies, workdir)
+            figures["floor_records_per_s"] = round(floor)
+            figures["ingest_vs_floor"] = round(timings.rate() / floor, 3)
+            progress.say("notification delay: usage answer to outbox row")
+            probes = [line for line in lines if line.plan == "payg"][-200:]
+            delays = notification_delays(server, probes, now)
+            figures["notify_delay_p50_ms"] = round(delays.percentile(0.5) * 1000, 3)
+            figures["notify_delay_p99_ms"] = round(delays.percentile(0.99) * 1000, 3)
+            progress.say(f"authorize: {config.authorize_requests:,} requests, "
+                         f"{config.authorize_clients} clients")
+            auth = authorize_load(server, lines, config.authorize_requests,
+                                  config.authorize_clients)
+            figures["authorize_per_s"] = round(auth.rate())
+            figures["authorize_p50_ms"] = round(auth.percentile(0.5) * 1000, 2)
+            figures["authorize_p99_ms"] = round(auth.percentile(0.99) * 1000, 2)
+            progress.say("credit-control session updates")
+            sessions = session_load(server, lines, config.sessions,
+                                    config.updates_per_session, config.authorize_clients)
+            figures["session_updates_per_s"] = round(sessions.rate())
+            figures["session_update_p99_ms"] = round(sessions.percentile(0.99) * 1000, 2)
+    for count in config.scale:
+        results.scale.append(scale_point(count, config.scale_records, config.clients, progress))
+    if results.scale:
+        last = results.scale[-1]
+        figures["bytes_per_warm_line"] = last["bytes_per_warm_line"]
+        figures["bytes_per_warm_line_at"] = last["lines"]
+        first = results.scale[0]["records_per_s"]
+        figures["scale_throughput_ratio"] = round(last["records_per_s"] / first, 3) \
+            if first else None
+    return results
