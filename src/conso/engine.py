@@ -297,8 +297,8 @@ class Engine:
                     # Rules chosen for another kind of plan may not apply any more.
                     tx.put_alerts(line_id, None, None, now)
             self._lines[line_id] = line
-            if existing is not None and existing.plan_id != line.plan_id:
-                self._alerts.pop(line_id, None)
+            # Defaults depend on the plan and the user's e-mail: recompute them.
+            self._alerts.pop(line_id, None)
         if existing is None:
             log.info("line %s created on plan %s in account %s", line_id, plan_id, account_id)
         elif existing.plan_id != line.plan_id:

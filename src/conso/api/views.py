@@ -105,7 +105,9 @@ def message_view(message: OutboxMessage) -> dict[str, Any]:
         "line": message.line_id,
         "rule": message.rule,
         "created_at": message.created_at.isoformat(),
-        "status": message.status,
+        # "sending" is an internal step between two commits; api.md's states are
+        # queued, sent and failed, and a message being sent is still queued.
+        "status": "queued" if message.status == "sending" else message.status,
         "attempts": message.attempts,
         "sent_at": None if message.sent_at is None else message.sent_at.isoformat(),
         "last_error": message.last_error,

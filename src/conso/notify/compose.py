@@ -54,10 +54,13 @@ def notification_messages(
         targets.append(("email", email_sender, channels.email))
     cycle = summary.cycle_start.date().isoformat()
     rule = rule_view(crossing)
+    # A changed spending limit re-arms its thresholds: the new ones are new messages.
+    key = crossing.key if crossing.rule.kind is not RuleKind.LIMIT_PCT else (
+        f"{crossing.key}|limit={limit_micros}")
     return [
         OutboxMessage(
             id=str(uuid.uuid5(_NAMESPACE,
-                              f"{summary.line}|{cycle}|{crossing.key}|{channel}|{to}")),
+                              f"{summary.line}|{cycle}|{key}|{channel}|{to}")),
             channel=channel, sender=sender, to=to,
             subject=rendered.subject if channel == "email" else None,
             text=rendered.text, line_id=summary.line, rule=rule, created_at=now,

@@ -43,13 +43,14 @@ _T = {
         "unlimited": "unlimited data",
         "used": "{q} used",
         "data": "{q} data",
+        "data_used": "{q} of data used",
         "help": "conso: text CONSULT to 1921 to see what is left of your bundle this month.",
         "subject": "Your consumption: {what}",
     },
     "fr": {
         "pct": "conso : vous avez utilisé {pct} % de vos {service} : {used} sur {included}, "
                "il reste {remaining} jusqu'au {end}.",
-        "pct100": "conso : vos {service} ({included}) sont épuisés. L'usage est facturé "
+        "pct100": "conso : vos {service} ({included}) sont {exhausted}. L'usage est facturé "
                   "jusqu'au {end}.",
         "extra": "conso : vos dépenses hors forfait atteignent {amount} (alerte à {value}). "
                  "Le cycle se termine le {end}.",
@@ -68,6 +69,7 @@ _T = {
         "unlimited": "données illimitées",
         "used": "{q} utilisés",
         "data": "{q} de données",
+        "data_used": "{q} de données utilisés",
         "help": "conso : envoyez CONSULT au 1921 pour voir ce qu'il reste de votre forfait "
                 "ce mois-ci.",
         "subject": "Votre consommation : {what}",
@@ -92,6 +94,7 @@ _T = {
         "unlimited": "onbeperkte data",
         "used": "{q} gebruikt",
         "data": "{q} data",
+        "data_used": "{q} data gebruikt",
         "help": "conso: stuur CONSULT naar 1921 om te zien wat er deze maand van uw bundel "
                 "overblijft.",
         "subject": "Uw verbruik: {what}",
@@ -156,7 +159,9 @@ def notification(crossing: Crossing, summary: UsageSummary, language: str | None
         fields = {"pct": value, "service": _SERVICE[lang][service], "end": end,
                   "used": quantity(service, figures.used, lang),
                   "included": quantity(service, included, lang),
-                  "remaining": quantity(service, figures.remaining or 0, lang)}
+                  "remaining": quantity(service, figures.remaining or 0, lang),
+                  # French agrees in gender: "données" is feminine.
+                  "exhausted": "épuisées" if service is Service.DATA else "épuisés"}
         volume = rule.kind is RuleKind.VOLUME_PCT
         key = ("volume" if volume else "pct") + ("100" if value >= 100 else "")
         what = f"{_SERVICE[lang][service]} {value}%"
@@ -183,15 +188,15 @@ def consult_reply(summary: UsageSummary, language: str | None) -> str:
     t = _T[lang]
     parts = []
     for service, figures in summary.services.items():
+        data = service is Service.DATA
         if figures.remaining is not None:
-            left = quantity(service, figures.remaining, lang)
+            amount = quantity(service, figures.remaining, lang)
+            left = t["data"].format(q=amount) if data else amount
         elif figures.included is None and service in summary.plan.unlimited:
             left = t["unlimited"]
         else:
-            left = t["used"].format(q=quantity(service, figures.used, lang))
-        unlimited = figures.included is None and service in summary.plan.unlimited
-        if service is Service.DATA and not unlimited:
-            left = t["data"].format(q=left)
+            used = quantity(service, figures.used, lang)
+            left = t["data_used" if data else "used"].format(q=used)
         parts.append(left)
     return t["consult"].format(line=summary.line, end=day(summary.cycle_end, lang),
                                parts=", ".join(parts),
