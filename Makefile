@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit e2e browser clean
+.PHONY: install demo test lint unit e2e browser bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,13 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+install: $(STAMP)
+
+bench-quick: $(STAMP)
+	mkdir -p test-artifacts
+	$(BIN)/conso bench --quick --json test-artifacts/bench-quick.json \
+	  --plot test-artifacts/bench-quick.png
 
 demo: $(STAMP)
 	$(BIN)/conso serve --demo --port $(PORT)
