@@ -5,6 +5,7 @@ from __future__ import annotations
 LANGUAGES = {"en": "English", "fr": "Français", "nl": "Nederlands"}
 
 _WORDS: dict[str, dict[str, str]] = {
+    "skip": {"en": "Skip to content", "fr": "Aller au contenu", "nl": "Naar de inhoud"},
     "title": {"en": "My consumption", "fr": "Ma consommation", "nl": "Mijn verbruik"},
     "login": {"en": "Log in", "fr": "Se connecter", "nl": "Aanmelden"},
     "logout": {"en": "Log out", "fr": "Se déconnecter", "nl": "Afmelden"},

@@ -64,10 +64,13 @@ class _Page:
         self.t = translator(self.lang)
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        path = self.request.url.path
+        if self.request.method != "GET":
+            # A form answered with its errors: come back to the page, not the form's URL.
+            path = path.rsplit("/", 1)[0] if path.startswith("/portal/lines/") else "/portal"
         base = {"t": self.t, "lang": self.lang, "languages": LANGUAGES, "who": self.who,
                 "csrf": csrf_for(self.token) if self.token and self.who else "",
-                "demo": bool(self.svc.demo_users),
-                "path": self.request.url.path}
+                "demo": bool(self.svc.demo_users), "path": path}
         return templates.TemplateResponse(self.request, name, {**base, **context},
                                           status_code=status)
 

@@ -81,7 +81,8 @@ def fleet_row(line: Line, user: str, summary: UsageSummary, language: str) -> Fl
 def sort_rows(rows: list[FleetRow], key: str, descending: bool) -> list[FleetRow]:
     def value(row: FleetRow) -> tuple[int, str]:
         if key in ("voice", "sms", "data"):
-            return (row.percents.get(key) or -1, row.line)
+            percent = row.percents.get(key)
+            return (-1 if percent is None else percent, row.line)
         if key == "extra":
             return (row.extra_micros, row.line)
         if key == "user":
