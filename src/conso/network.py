@@ -179,7 +179,7 @@ class NetworkControl:
         return exposure, worst
 
     def authorize(self, line_id: str, service: Service, direction: Direction,
-                  country: str | None, amount_micros: int) -> Decision:
+                  country: str | None, amount_micros: int | None) -> Decision:
         line = self.engine.line(line_id)
         if line is None:
             return Decision(False, Reason.UNKNOWN_LINE.value)
@@ -255,9 +255,13 @@ class NetworkControl:
                   answer.granted, requested)
         return answer
 
-    def _open(self, session_id: str) -> CreditSession:
+    def _open(self, session_id: str, now: datetime) -> CreditSession:
         session = self._sessions.get(session_id)
         if session is not None:
+            if session.expired(now, self.validity):
+                # Not heard from within its validity: closed now, whatever the sweep.
+                self._persist_expired(self._expire(session.line_id, now))
+                raise Conflict(f"session {session_id} expired")
             return session
         stored = self.engine.store.get_session(session_id)
         if stored is None:
@@ -288,11 +292,11 @@ class NetworkControl:
         _check_units("used", used)
         _check_units("requested", requested)
         with self.engine.lock:
-            session = self._open(session_id)
+            now = self.engine.clock()
+            session = self._open(session_id, now)
             if request_number is not None and request_number == session.last_request \
                     and session.last_answer is not None:
                 return session.last_answer  # the same report again: counted once
-            now = self.engine.clock()
             line = self.engine.load_line_locked(session.line_id)
             if line is None:
                 raise NotFound(f"no session {session_id}")
@@ -311,8 +315,8 @@ class NetworkControl:
         """Close a session, rate its last usage; returns what the session cost."""
         _check_units("used", used)
         with self.engine.lock:
-            session = self._open(session_id)
             now = self.engine.clock()
+            session = self._open(session_id, now)
             batch = Batch(now, BatchResult())
             self._report(session, used, now, batch)
             session.status, session.closed_at = "closed", now

@@ -130,7 +130,7 @@ def authorize(body: AuthorizeIn, svc: ServicesDep, who: CallerDep) -> dict[str, 
     decision = svc.control.authorize(
         body.line, Service(body.service), Direction(body.direction),
         body.country.upper() if body.country else None,
-        (body.amount_cents or 0) * MICROS_PER_CENT)
+        None if body.amount_cents is None else body.amount_cents * MICROS_PER_CENT)
     return {"allowed": decision.allowed, "reason": decision.reason}
 
 

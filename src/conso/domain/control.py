@@ -133,10 +133,14 @@ ALLOWED = Decision(True)
 
 def authorize(
     *, plan: Plan, catalog: Catalog, barred: frozenset[str], limit_micros: int | None,
-    service: Service, direction: Direction, country: str, amount_micros: int,
+    service: Service, direction: Direction, country: str, amount_micros: int | None,
     exposure: Exposure | None, worst_micros: int,
 ) -> Decision:
-    """May this use start? Barring first, then the spending limit."""
+    """May this use start? Barring first, then the spending limit.
+
+    A premium purchase whose price is not given is taken to cost something: at the
+    limit it is refused rather than let through for free.
+    """
     if service not in plan.services:
         return Decision(False, Reason.SERVICE_NOT_IN_PLAN.value)
     abroad = plan.kind is not PlanKind.INTERNET and country != catalog.home_country
@@ -149,7 +153,7 @@ def authorize(
     if abroad and country in catalog.limit_roaming_blocked:
         return Decision(False, Reason.ROAMING_BLOCKED_WITH_LIMIT.value)
     if service is Service.PREMIUM:
-        cost = amount_micros
+        cost = 1 if amount_micros is None else amount_micros
     elif exposure is not None:
         cost = exposure.rate.cost(exposure.metered + exposure.reserved, 1)
     else:

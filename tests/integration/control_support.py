@@ -1,0 +1,132 @@
+"""Helpers for the network-control tests: accounts with an admin, a user and a line;
+servers started with extra CONSO_* settings; polling with a deadline."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from .helpers import (
+    OPERATOR_KEY,
+    STARTUP_DEADLINE,
+    Api,
+    Server,
+    conso_command,
+    conso_env,
+    free_port,
+    stop_server,
+    wait_healthy,
+)
+
+T = TypeVar("T")
+EUR_CENTS = 100
+
+
+def wait_for(check: Callable[[], T], what: str, deadline: float = 15.0,
+             interval: float = 0.05) -> T:
+    """Call `check` until it returns something truthy; fail after `deadline` seconds."""
+    end = time.monotonic() + deadline
+    last = check()
+    while not last:
+        if time.monotonic() >= end:
+            pytest.fail(f"after {deadline}s still waiting for: {what} (last: {last!r})",
+                        pytrace=False)
+        time.sleep(interval)
+        last = check()
+    return last
+
+
+def start_server_env(workdir: Path, db_path: Path, env: Mapping[str, str], *,
+                     operator_key: str = OPERATOR_KEY) -> Server:
+    """`conso serve` on a free port with extra CONSO_* settings, healthy when returned."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    tag = f"{port}-{uuid.uuid4().hex[:6]}"
+    stdout_path = workdir / f"serve-{tag}.out"
+    stderr_path = workdir / f"serve-{tag}.err"
+    command = conso_command("serve", "--port", str(port), "--db", f"sqlite:///{db_path}")
+    full_env = conso_env(operator_key)
+    full_env.update(env)
+    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err, cwd=workdir,
+                                   env=full_env)
+    server = Server(f"http://127.0.0.1:{port}", operator_key, process, db_path,
+                    stdout_path, stderr_path, port)
+    try:
+        wait_healthy(server, STARTUP_DEADLINE)
+    except BaseException:
+        stop_server(server)
+        raise
+    return server
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account with an admin, a line user and one line of that user."""
+
+    id: str
+    admin: str
+    user: str
+    line: str
+
+
+def new_account(api: Api, plan: str = "payg", *, kind: str = "business",
+                line_id: str | None = None) -> Account:
+    account_id = api.account(kind)
+    admin = api.user(account_id, "admin")
+    user = api.user(account_id, "user")
+    line = api.line(account_id, plan, line_id=line_id, user=user)
+    return Account(account_id, admin, user, line)
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, (response.status_code, response.text)
+    return response.json() if status != 204 else None
+
+
+@dataclass
+class Network:
+    """The network's side of online charging, with the operator key."""
+
+    client: httpx.Client
+
+    def authorize(self, line: str, service: str, **extra: Any) -> dict[str, Any]:
+        body: dict[str, Any] = ok(self.client.post(
+            "/api/v1/authorize", json={"line": line, "service": service, **extra}))
+        return body
+
+    def start(self, session_id: str, line: str, service: str, requested: int,
+              **extra: Any) -> dict[str, Any]:
+        body: dict[str, Any] = ok(self.client.post("/api/v1/sessions", json={
+            "session_id": session_id, "line": line, "service": service,
+            "requested": requested, **extra}))
+        return body
+
+    def update(self, session_id: str, used: int, requested: int,
+               request_number: int | None = None) -> httpx.Response:
+        payload: dict[str, Any] = {"used": used, "requested": requested}
+        if request_number is not None:
+            payload["request_number"] = request_number
+        return self.client.post(f"/api/v1/sessions/{session_id}/update", json=payload)
+
+    def terminate(self, session_id: str, used: int) -> httpx.Response:
+        return self.client.post(f"/api/v1/sessions/{session_id}/terminate",
+                                json={"used": used})
+
+
+def new_session_id() -> str:
+    return f"sess-{uuid.uuid4().hex[:16]}"
+
+
+def set_limit(client: httpx.Client, line: str, amount_eur: int) -> dict[str, Any]:
+    body: dict[str, Any] = ok(client.put(f"/api/v1/lines/{line}/spending-limit",
+                                         json={"amount_eur": amount_eur}))
+    return body
