@@ -3,69 +3,24 @@ servers started with extra CONSO_* settings; polling with a deadline."""
 
 from __future__ import annotations
 
-import subprocess
-import time
 import uuid
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import pytest
 
 from .helpers import (
-    OPERATOR_KEY,
-    STARTUP_DEADLINE,
     Api,
-    Server,
-    conso_command,
-    conso_env,
-    free_port,
-    stop_server,
-    wait_healthy,
 )
 
 T = TypeVar("T")
 EUR_CENTS = 100
 
 
-def wait_for(check: Callable[[], T], what: str, deadline: float = 15.0,
-             interval: float = 0.05) -> T:
-    """Call `check` until it returns something truthy; fail after `deadline` seconds."""
-    end = time.monotonic() + deadline
-    last = check()
-    while not last:
-        if time.monotonic() >= end:
-            pytest.fail(f"after {deadline}s still waiting for: {what} (last: {last!r})",
-                        pytrace=False)
-        time.sleep(interval)
-        last = check()
-    return last
 
 
-def start_server_env(workdir: Path, db_path: Path, env: Mapping[str, str], *,
-                     operator_key: str = OPERATOR_KEY) -> Server:
-    """`conso serve` on a free port with extra CONSO_* settings, healthy when returned."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    tag = f"{port}-{uuid.uuid4().hex[:6]}"
-    stdout_path = workdir / f"serve-{tag}.out"
-    stderr_path = workdir / f"serve-{tag}.err"
-    command = conso_command("serve", "--port", str(port), "--db", f"sqlite:///{db_path}")
-    full_env = conso_env(operator_key)
-    full_env.update(env)
-    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-        process = subprocess.Popen(command, stdout=out, stderr=err, cwd=workdir,
-                                   env=full_env)
-    server = Server(f"http://127.0.0.1:{port}", operator_key, process, db_path,
-                    stdout_path, stderr_path, port)
-    try:
-        wait_healthy(server, STARTUP_DEADLINE)
-    except BaseException:
-        stop_server(server)
-        raise
-    return server
+
+
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,17 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
 import pytest
+
+T = TypeVar("T")
 
 OPERATOR_KEY = "integration-test-operator-key-5f1c"
 PASSWORD = "correct-horse-battery"
@@ -100,6 +102,7 @@ def start_server(
     *,
     operator_key: str = OPERATOR_KEY,
     extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
     deadline: float = STARTUP_DEADLINE,
     attempts: int = 3,
 ) -> Server:
@@ -110,7 +113,7 @@ def start_server(
     """
     workdir.mkdir(parents=True, exist_ok=True)
     for attempt in range(attempts):
-        server = _spawn(workdir, db_path, operator_key, extra_args)
+        server = _spawn(workdir, db_path, operator_key, extra_args, env or {})
         try:
             wait_healthy(server, deadline)
         except BaseException:
@@ -123,7 +126,7 @@ def start_server(
 
 
 def _spawn(workdir: Path, db_path: Path, operator_key: str,
-           extra_args: Sequence[str]) -> Server:
+           extra_args: Sequence[str], env: Mapping[str, str]) -> Server:
     port = free_port()
     tag = f"{port}-{uuid.uuid4().hex[:6]}"
     stdout_path = workdir / f"serve-{tag}.out"
@@ -132,9 +135,29 @@ def _spawn(workdir: Path, db_path: Path, operator_key: str,
                             *extra_args)
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
         process = subprocess.Popen(command, stdout=out, stderr=err, cwd=workdir,
-                                   env=conso_env(operator_key))
+                                   env={**conso_env(operator_key), **env})
     return Server(f"http://127.0.0.1:{port}", operator_key, process, db_path,
                   stdout_path, stderr_path, port)
+
+
+def start_server_env(workdir: Path, db_path: Path, env: Mapping[str, str], *,
+                     operator_key: str = OPERATOR_KEY) -> Server:
+    """`conso serve` with extra CONSO_* settings in its environment, healthy when returned."""
+    return start_server(workdir, db_path, operator_key=operator_key, env=env)
+
+
+def wait_for(check: Callable[[], T], what: str, deadline: float = 20.0,
+             interval: float = 0.02) -> T:
+    """Call `check` until it returns something truthy; fail after `deadline` seconds."""
+    end = time.monotonic() + deadline
+    last: T = check()
+    while not last:
+        if time.monotonic() >= end:
+            pytest.fail(f"after {deadline}s still waiting for: {what} (last: {last!r})",
+                        pytrace=False)
+        time.sleep(interval)
+        last = check()
+    return last
 
 
 def wait_healthy(server: Server, deadline: float) -> None:

@@ -8,30 +8,19 @@ import asyncio
 import contextlib
 import email
 import sqlite3
-import subprocess
 import threading
-import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from email.message import Message
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-import pytest
 from aiosmtpd.controller import Controller
 
 from .helpers import (
-    OPERATOR_KEY,
-    STARTUP_DEADLINE,
-    Server,
-    conso_command,
-    conso_env,
     free_port,
-    stop_server,
-    wait_healthy,
 )
 
 T = TypeVar("T")
@@ -40,18 +29,7 @@ T = TypeVar("T")
 # -- polling ---------------------------------------------------------------------------
 
 
-def wait_for(check: Callable[[], T], what: str, deadline: float = 20.0,
-             interval: float = 0.02) -> T:
-    """Call `check` until it returns something truthy; fail after `deadline` seconds."""
-    end = time.monotonic() + deadline
-    last: T = check()
-    while not last:
-        if time.monotonic() >= end:
-            pytest.fail(f"after {deadline}s still waiting for: {what} (last: {last!r})",
-                        pytrace=False)
-        time.sleep(interval)
-        last = check()
-    return last
+
 
 
 # -- a real SMTP server ----------------------------------------------------------------
@@ -128,34 +106,7 @@ def message_id_of(outbox_id: str) -> str:
 # -- conso servers with their own environment -----------------------------------------
 
 
-def start_server_env(
-    workdir: Path, db_path: Path, env: Mapping[str, str], *,
-    operator_key: str = OPERATOR_KEY, deadline: float = STARTUP_DEADLINE, attempts: int = 3,
-) -> Server:
-    """Like helpers.start_server, with extra CONSO_* settings in the environment."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    for attempt in range(attempts):
-        port = free_port()
-        tag = f"{port}-{uuid.uuid4().hex[:6]}"
-        stdout_path = workdir / f"serve-{tag}.out"
-        stderr_path = workdir / f"serve-{tag}.err"
-        command = conso_command("serve", "--port", str(port), "--db", f"sqlite:///{db_path}")
-        full_env = conso_env(operator_key)
-        full_env.update(env)
-        with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-            process = subprocess.Popen(command, stdout=out, stderr=err, cwd=workdir,
-                                       env=full_env)
-        server = Server(f"http://127.0.0.1:{port}", operator_key, process, db_path,
-                        stdout_path, stderr_path, port)
-        try:
-            wait_healthy(server, deadline)
-        except BaseException:
-            stop_server(server)
-            if attempt + 1 < attempts and "address already in use" in server.stderr().lower():
-                continue
-            raise
-        return server
-    raise AssertionError("unreachable")
+
 
 
 # -- the outbox, read with a connection of our own -------------------------------------

@@ -17,14 +17,21 @@ from typing import Any
 import httpx
 import pytest
 
-from .helpers import Api, Server, kill_server, new_id, record, stop_server
+from .helpers import (
+    Api,
+    Server,
+    kill_server,
+    new_id,
+    record,
+    start_server_env,
+    stop_server,
+    wait_for,
+)
 from .notify_support import (
     SmtpSink,
     message_id_of,
     outbox_rows,
-    start_server_env,
     start_smtp,
-    wait_for,
 )
 
 GB = 10**9

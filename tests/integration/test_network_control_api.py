@@ -21,8 +21,6 @@ from .control_support import (
     new_session_id,
     ok,
     set_limit,
-    start_server_env,
-    wait_for,
 )
 from .helpers import (
     Api,
@@ -32,7 +30,9 @@ from .helpers import (
     new_number,
     now_utc,
     record,
+    start_server_env,
     stop_server,
+    wait_for,
 )
 
 FUNCTIONS = ("data", "voice_out", "voice_in", "voice_out_roaming", "voice_in_roaming",

@@ -21,15 +21,15 @@ from .helpers import (
     new_id,
     new_number,
     record,
+    start_server_env,
     stop_server,
+    wait_for,
 )
 from .notify_support import (
     SmtpSink,
     message_id_of,
     outbox_rows,
-    start_server_env,
     start_smtp,
-    wait_for,
 )
 
 GB = 10**9

@@ -19,8 +19,8 @@ from conso.notify.channels.log import LogChannel
 from conso.notify.channels.smtp import SmtpChannel
 from conso.notify.dispatcher import Dispatcher
 
-from .helpers import free_port
-from .notify_support import SmtpSink, message_id_of, outbox_rows, start_smtp, wait_for
+from .helpers import free_port, wait_for
+from .notify_support import SmtpSink, message_id_of, outbox_rows, start_smtp
 
 GB = 10**9
 KING_VOICE = 300 * 60

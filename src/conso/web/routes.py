@@ -13,6 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 
 from conso.access import Principal, Role, can_see_line, require_admin_of
 from conso.api.deps import ServicesDep
@@ -250,14 +251,25 @@ def _form_error(page: _Page, line: Line, section: str, message: str,
                        **_line_context(page, line))
 
 
-@router.post("/portal/lines/{line_id}/alerts")
-async def save_alerts(request: Request, line_id: str, svc: ServicesDep) -> Response:
+async def _open_form(request: Request, line_id: str,
+                     svc: Services) -> tuple[_Page, Line, FormData] | Response:
+    """The page, the line and the posted form, once the caller and the CSRF token check out."""
     page = _Page(request, svc)
     line = _line_for(page, line_id) if page.who else None
     if line is None:
         return _to_login() if page.who is None else Response(status_code=404)
     form = await request.form()
     page.check_csrf(str(form.get("csrf", "")))
+    return page, line, form
+
+
+@router.post("/portal/lines/{line_id}/alerts")
+async def save_alerts(request: Request, line_id: str, svc: ServicesDep) -> Response:
+    opened = await _open_form(request, line_id, svc)
+    if isinstance(opened, Response):
+        return opened
+    page, line, form = opened
+    assert page.who is not None
     rules: list[dict[str, Any]] = []
     for raw in form.getlist("pct"):
         rules.append({"kind": "included_pct", "value": _int(raw)})
@@ -268,7 +280,7 @@ async def save_alerts(request: Request, line_id: str, svc: ServicesDep) -> Respo
     body = {"rules": rules, "channels": {"sms": form.get("sms") == "on",
                                          "second_number": second, "email": email}}
     try:
-        svc.engine.put_alerts(line, body, page.who.login if page.who else None)
+        svc.engine.put_alerts(line, body, page.who.login)
     except InvalidInput as exc:
         return _form_error(page, line, "alerts", exc.msg)
     return _after_post(page, line, "alerts")
@@ -276,12 +288,11 @@ async def save_alerts(request: Request, line_id: str, svc: ServicesDep) -> Respo
 
 @router.post("/portal/lines/{line_id}/barring")
 async def save_barring(request: Request, line_id: str, svc: ServicesDep) -> Response:
-    page = _Page(request, svc)
-    line = _line_for(page, line_id) if page.who else None
-    if line is None or page.who is None:
-        return _to_login() if page.who is None else Response(status_code=404)
-    form = await request.form()
-    page.check_csrf(str(form.get("csrf", "")))
+    opened = await _open_form(request, line_id, svc)
+    if isinstance(opened, Response):
+        return opened
+    page, line, form = opened
+    assert page.who is not None
     try:
         require_admin_of(page.who, line)
         body = {f: form.get(f) == "on" for f in BARRING_FUNCTIONS}
@@ -295,12 +306,11 @@ async def save_barring(request: Request, line_id: str, svc: ServicesDep) -> Resp
 
 @router.post("/portal/lines/{line_id}/spending-limit")
 async def save_limit(request: Request, line_id: str, svc: ServicesDep) -> Response:
-    page = _Page(request, svc)
-    line = _line_for(page, line_id) if page.who else None
-    if line is None or page.who is None:
-        return _to_login() if page.who is None else Response(status_code=404)
-    form = await request.form()
-    page.check_csrf(str(form.get("csrf", "")))
+    opened = await _open_form(request, line_id, svc)
+    if isinstance(opened, Response):
+        return opened
+    page, line, form = opened
+    assert page.who is not None
     choice = str(form.get("amount_eur", "none"))
     try:
         require_admin_of(page.who, line)
