@@ -122,6 +122,7 @@ class Engine:
         self._cycles: dict[tuple[str, date], CycleUsage] = {}
         self._alerts: dict[str, AlertSettings] = {}
         self._recipients: dict[str, Recipient] = {}
+        self._defaults: dict[tuple[str, str | None], AlertSettings] = {}
 
     # -- reads (cache first; misses are filled under the lock) -----------------
 
@@ -178,9 +179,17 @@ class Engine:
     def _load_alerts(self, line: Line) -> AlertSettings:
         settings = self._alerts.get(line.id)
         if settings is None:
-            settings = self.store.get_alerts(line.id) or default_settings(
-                self.catalog.plans[line.plan_id], self.recipient(line).email)
+            settings = self.store.get_alerts(line.id) or self._default_alerts(line)
             self._alerts[line.id] = settings
+        return settings
+
+    def _default_alerts(self, line: Line) -> AlertSettings:
+        """The plan's defaults, one shared object per (plan, e-mail): lines are many."""
+        key = (line.plan_id, self.recipient(line).email)
+        settings = self._defaults.get(key)
+        if settings is None:
+            settings = default_settings(self.catalog.plans[line.plan_id], key[1])
+            self._defaults[key] = settings
         return settings
 
     def plan_of(self, line: Line, at: datetime) -> Plan:
@@ -476,8 +485,11 @@ class Engine:
         settings = self._load_alerts(line)
         limit = line.spending_limit_micros
         if settings.rules or limit:
+            fired = set(usage.fired)
             due = crossings(settings.rules, plan, usage.meters, usage.spend_micros,
-                            fired=usage.fired, limit_micros=limit)
+                            fired=fired, limit_micros=limit)
+            if len(fired) != len(usage.fired):
+                usage.fired = frozenset(fired)
             if due:
                 summary = summarize(line.id, plan, usage, batch.now)
                 recipient = self.recipient(line)

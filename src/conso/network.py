@@ -116,7 +116,7 @@ class NetworkControl:
             now = self.engine.clock()
             # A new limit re-arms its 50/90/100 % messages for this cycle.
             usage = self.engine.cycle_usage(updated, now).copy()
-            usage.fired = {k for k in usage.fired if not k.startswith("limit_pct:")}
+            usage.fired = frozenset(k for k in usage.fired if not k.startswith("limit_pct:"))
 
             def also(tx: StoreTransaction) -> None:
                 tx.save_cycles([(updated.id, usage)], now)

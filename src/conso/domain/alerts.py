@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from conso.domain.catalog import Plan, PlanKind
@@ -74,6 +75,7 @@ class Crossing:
         return fired_key(self.rule, self.service)
 
 
+@cache
 def fired_key(rule: AlertRule, service: Service | None) -> str:
     base = f"{rule.kind.value}:{rule.value}"
     return base if service is None else f"{base}:{service.value}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import cache
 from zoneinfo import ZoneInfo
 
 CYCLE_TZ = ZoneInfo("Europe/Brussels")
@@ -57,4 +58,10 @@ def cycle_of(at: datetime, cycle_day: int) -> Cycle:
     start = local.replace(day=cycle_day)
     if local.day < cycle_day:
         start = _previous_month(start)
+    return _cycle(start)
+
+
+@cache
+def _cycle(start: date) -> Cycle:
+    """One shared object per cycle start: every line of a cycle day points to it."""
     return Cycle(start)

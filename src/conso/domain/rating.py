@@ -60,14 +60,15 @@ class CycleUsage:
     spend_micros: int = 0
     records: int = 0
     # Notification thresholds already fired (or passed) this cycle; see alerts.py.
-    fired: set[str] = field(default_factory=set)
+    # Immutable, so copies share it and an untouched line keeps the one empty set.
+    fired: frozenset[str] = frozenset()
 
     def meter(self, name: str) -> int:
         return self.meters.get(name, 0)
 
     def copy(self) -> CycleUsage:
         return CycleUsage(self.cycle, dict(self.meters), self.spend_micros, self.records,
-                          set(self.fired))
+                          self.fired)
 
     def add(self, rating: Rating) -> None:
         self.meters[rating.meter] = self.meters.get(rating.meter, 0) + rating.quantity
