@@ -88,6 +88,8 @@ class Batch:
     working: dict[tuple[str, date], CycleUsage] = field(default_factory=dict)
     rows: list[StoredRecord] = field(default_factory=list)
     messages: list[OutboxMessage] = field(default_factory=list)
+    # Cycles whose fired thresholds changed: the only cycle state not in the records.
+    fired_changed: set[tuple[str, date]] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,7 +373,7 @@ class Engine:
         (a session's state) to the same transaction.
         """
         if batch.rows or batch.result.rejected or extra is not None:
-            changed = [(key[0], usage) for key, usage in batch.working.items()]
+            changed = [(key[0], batch.working[key]) for key in batch.fired_changed]
             with self.store.transaction() as tx:
                 tx.insert_records(batch.rows, batch.now)
                 tx.save_cycles(changed, batch.now)
@@ -481,6 +483,7 @@ class Engine:
             service=record.service.value, direction=record.direction.value,
             quantity=record.quantity, amount_micros=record.amount_micros,
             country=record.country, at=record.at, charge_micros=rating.charge_micros,
+            meter=rating.meter,
         ))
         settings = self._load_alerts(line)
         limit = line.spending_limit_micros
@@ -490,6 +493,7 @@ class Engine:
                             fired=fired, limit_micros=limit)
             if len(fired) != len(usage.fired):
                 usage.fired = frozenset(fired)
+                batch.fired_changed.add(key)
             if due:
                 summary = summarize(line.id, plan, usage, batch.now)
                 recipient = self.recipient(line)

@@ -54,6 +54,7 @@ class StoredRecord:
     country: str
     at: datetime
     charge_micros: int
+    meter: str = ""               # what rating counted it on (see domain/rating.py)
 
 
 @dataclass(frozen=True, slots=True)

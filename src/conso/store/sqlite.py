@@ -94,10 +94,10 @@ class _Tx:
         received = _iso(now)
         self._conn.executemany(
             "INSERT INTO usage_records (id, line_id, cycle_start, service, direction, quantity, "
-            "amount_micros, country, at, charge_micros, received_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "amount_micros, country, at, charge_micros, received_at, meter) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             [(r.id, r.line_id, r.cycle_start.isoformat(), r.service, r.direction, r.quantity,
-              r.amount_micros, r.country, _iso(r.at), r.charge_micros, received)
+              r.amount_micros, r.country, _iso(r.at), r.charge_micros, received, r.meter)
              for r in records],
         )
 
@@ -359,14 +359,26 @@ class SQLiteStore:
             "SELECT id FROM lines WHERE user_login = ? ORDER BY id", (login,))]
 
     def load_cycle(self, line_id: str, start: date) -> CycleUsage | None:
-        row = self._reader().execute(
-            "SELECT meters, spend_micros, records, fired FROM cycle_usage "
-            "WHERE line_id = ? AND cycle_start = ?", (line_id, start.isoformat())
+        """A line's usage in a cycle, summed from its records, with the fired thresholds."""
+        conn = self._reader()
+        key = (line_id, start.isoformat())
+        meters: dict[str, int] = {}
+        spend = count = 0
+        for meter, quantity, charge, records in conn.execute(
+            "SELECT meter, SUM(quantity), SUM(charge_micros), COUNT(*) FROM usage_records "
+            "WHERE line_id = ? AND cycle_start = ? GROUP BY meter", key
+        ):
+            if meter:
+                meters[meter] = quantity
+            spend += charge
+            count += records
+        row = conn.execute(
+            "SELECT fired FROM cycle_usage WHERE line_id = ? AND cycle_start = ?", key
         ).fetchone()
-        if row is None:
+        if row is None and not count:
             return None
-        return CycleUsage(Cycle(start), dict(orjson.loads(row[0])), row[1], row[2],
-                          frozenset(orjson.loads(row[3])))
+        fired = frozenset(orjson.loads(row[0])) if row is not None else frozenset()
+        return CycleUsage(Cycle(start), meters, spend, count, fired)
 
     def existing_record_ids(self, ids: Sequence[str]) -> set[str]:
         conn = self._reader()
