@@ -173,20 +173,37 @@ def _parse_channels(raw: Any, plan: Plan) -> Channels:
     return Channels(sms=sms, second_number=second, email=email)
 
 
+@cache
+def _by_kind(rules: tuple[AlertRule, ...]) -> dict[RuleKind, tuple[int, ...]]:
+    """Rules grouped by kind, values ascending (computed once per set of rules)."""
+    grouped: dict[RuleKind, list[int]] = {}
+    for rule in rules:
+        grouped.setdefault(rule.kind, []).append(rule.value)
+    return {kind: tuple(sorted(values)) for kind, values in grouped.items()}
+
+
+@cache
+def _key(kind: RuleKind, value: int, service: Service | None) -> str:
+    return fired_key(AlertRule(kind, value), service)
+
+
 def _highest_due(
-    rule_values: Sequence[int], reached: Any, kind: RuleKind, service: Service | None,
-    fired: set[str],
+    values: tuple[int, ...], amount: int, base: int, kind: RuleKind,
+    service: Service | None, *, fired: set[str],
 ) -> Crossing | None:
-    """Of the thresholds reached, the highest not yet fired; lower ones count as passed."""
+    """Of the thresholds reached (amount * 100 >= value * base), the highest not yet
+    fired; the lower ones count as passed."""
+    scaled = amount * 100
+    if scaled < values[0] * base:
+        return None  # the usual case: not even the lowest threshold is reached
     due: Crossing | None = None
-    for value in sorted(rule_values):
-        if not reached(value):
+    for value in values:
+        if scaled < value * base:
             break
-        rule = AlertRule(kind, value)
-        key = fired_key(rule, service)
+        key = _key(kind, value, service)
         if key not in fired:
             fired.add(key)
-            due = Crossing(rule, service)
+            due = Crossing(AlertRule(kind, value), service)
     return due
 
 
@@ -195,41 +212,35 @@ def crossings(
     *, fired: set[str], limit_micros: int | None = None,
 ) -> list[Crossing]:
     """The notifications due now; adds what fired (or passed) to `fired`."""
-    by_kind: dict[RuleKind, list[int]] = {}
-    for rule in rules:
-        by_kind.setdefault(rule.kind, []).append(rule.value)
+    by_kind = _by_kind(tuple(rules))
     due: list[Crossing] = []
 
     def keep(crossing: Crossing | None) -> None:
         if crossing is not None:
             due.append(crossing)
 
-    pcts = by_kind.get(RuleKind.INCLUDED_PCT, [])
+    pcts = by_kind.get(RuleKind.INCLUDED_PCT)
     if pcts and plan.kind is PlanKind.BUNDLE:
         for service in METERED:
             allowance = plan.allowance(service)
-            if not allowance:
-                continue
-            used = meters.get(service.value, 0)
-            keep(_highest_due(pcts, lambda v, u=used, a=allowance: u * 100 >= v * a,
-                              RuleKind.INCLUDED_PCT, service, fired))
-    volume = by_kind.get(RuleKind.VOLUME_PCT, [])
+            if allowance:
+                keep(_highest_due(pcts, meters.get(service.value, 0), allowance,
+                                  RuleKind.INCLUDED_PCT, service, fired=fired))
+    data_used = meters.get(Service.DATA.value, 0)
+    volume = by_kind.get(RuleKind.VOLUME_PCT)
     allowance = plan.allowance(Service.DATA)
     if volume and allowance:
-        used = meters.get(Service.DATA.value, 0)
-        keep(_highest_due(volume, lambda v: used * 100 >= v * allowance,
-                          RuleKind.VOLUME_PCT, None, fired))
-    heavy = by_kind.get(RuleKind.HEAVY_USER, [])
+        keep(_highest_due(volume, data_used, allowance, RuleKind.VOLUME_PCT, None, fired=fired))
+    heavy = by_kind.get(RuleKind.HEAVY_USER)
     if heavy and plan.heavy_user_bytes:
-        used = meters.get(Service.DATA.value, 0)
-        threshold = plan.heavy_user_bytes
-        keep(_highest_due(heavy, lambda v: used * 100 >= v * threshold,
-                          RuleKind.HEAVY_USER, None, fired))
-    euros = by_kind.get(RuleKind.EXTRA_EUR, [])
+        keep(_highest_due(heavy, data_used, plan.heavy_user_bytes, RuleKind.HEAVY_USER,
+                          None, fired=fired))
+    euros = by_kind.get(RuleKind.EXTRA_EUR)
     if euros:
-        keep(_highest_due(euros, lambda v: spend_micros >= v * MICROS_PER_EURO,
-                          RuleKind.EXTRA_EUR, None, fired))
+        # spend >= value euros  <=>  spend * 100 >= value * (100 * MICROS_PER_EURO)
+        keep(_highest_due(euros, spend_micros, 100 * MICROS_PER_EURO, RuleKind.EXTRA_EUR,
+                          None, fired=fired))
     if limit_micros:
-        keep(_highest_due(LIMIT_PCT_STEPS, lambda v: spend_micros * 100 >= v * limit_micros,
-                          RuleKind.LIMIT_PCT, None, fired))
+        keep(_highest_due(LIMIT_PCT_STEPS, spend_micros, limit_micros, RuleKind.LIMIT_PCT,
+                          None, fired=fired))
     return due
