@@ -27,6 +27,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from conso import demo
     from conso.api.app import create_app
+    from conso.api.fastpath import FastPath
     from conso.bootstrap import Settings, build
 
     services = build(Settings.from_env(db=args.db, catalog=args.catalog))
@@ -46,7 +47,7 @@ def _serve(args: argparse.Namespace) -> int:
                 line = f"  line {user.line} ({user.plan})" if user.line else ""
                 print(f"  {user.role:<5} {user.login:<6} password {user.password}{line}",
                       flush=True)
-        app = create_app(services)
+        app = FastPath(create_app(services), services)
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(),
                     access_log=args.access_log, timeout_graceful_shutdown=10)
     finally:

@@ -1,0 +1,165 @@
+"""A fast path for the network's hottest calls: authorize and session updates.
+
+The network asks these thousands of times a second, where FastAPI's dependency
+injection, validation and thread hop cost more than the decision itself. This
+ASGI layer answers the well-formed requests of the operator directly, with the
+same NetworkControl calls and the same JSON; anything else (a bad body, another
+caller, an error) is replayed to the FastAPI app, which answers as for any route.
+The decision runs on the event loop only when the engine lock is free at once;
+otherwise it waits in a worker thread, so a usage batch never stalls the loop.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+
+from conso.bootstrap import Services
+from conso.domain.control import Decision, Grant
+from conso.domain.units import MICROS_PER_CENT, Direction, Service
+from conso.errors import ConsoError
+from conso.security import same_secret
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_UPDATE = re.compile(r"^/api/v1/sessions/([^/]{1,128})/update$")
+_COUNTRY = re.compile(r"^[A-Za-z]{2}\Z")
+_MAX_BODY = 4096
+_SERVICES = {s.value: s for s in Service}
+_DIRECTIONS = {d.value: d for d in Direction}
+_UNITS = 10**12
+
+
+class _Fallback(Exception):
+    """Not for the fast path: let the FastAPI app answer."""
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _int(value: Any, low: int, high: int) -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise _Fallback
+    return value
+
+
+class FastPath:
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        update = _UPDATE.match(path) if path.startswith("/api/v1/sessions/") else None
+        if path != "/api/v1/authorize" and update is None:
+            await self.app(scope, receive, send)
+            return
+        body, more = await _read(receive)
+        try:
+            if more or not self._operator(scope):
+                raise _Fallback
+            data = orjson.loads(body)
+            if not isinstance(data, dict):
+                raise _Fallback
+            answer = await (self._authorize(data) if update is None
+                            else self._update(update.group(1), data))
+        except (_Fallback, orjson.JSONDecodeError, ConsoError):
+            await self.app(scope, _replay(body, more, receive), send)
+            return
+        await _respond(send, answer)
+
+    def _operator(self, scope: Scope) -> bool:
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                text = value.decode("latin-1")
+                return text[:7].lower() == "bearer " and same_secret(
+                    text[7:].strip(), self.services.operator_key)
+        return False
+
+    async def _decide(self, call: Callable[[], Any]) -> Any:
+        lock = self.services.engine.lock
+        if lock.acquire(blocking=False):
+            try:
+                return call()
+            finally:
+                lock.release()
+        return await run_in_threadpool(call)
+
+    async def _authorize(self, data: dict[str, Any]) -> bytes:
+        if set(data) - {"line", "service", "direction", "country", "amount_cents"}:
+            raise _Fallback
+        line = data.get("line")
+        service = _SERVICES.get(_text(data.get("service")))
+        direction = _DIRECTIONS.get(_text(data.get("direction", "out")))
+        country, amount = data.get("country"), data.get("amount_cents")
+        if not isinstance(line, str) or not 1 <= len(line) <= 64 or service is None \
+                or direction is None:
+            raise _Fallback
+        if country is not None and (not isinstance(country, str) or not _COUNTRY.match(country)):
+            raise _Fallback
+        micros = None if amount is None else _int(amount, 0, 10**7) * MICROS_PER_CENT
+        control = self.services.control
+        decision: Decision = await self._decide(lambda: control.authorize(
+            line, service, direction, country.upper() if country else None, micros))
+        return orjson.dumps({"allowed": decision.allowed, "reason": decision.reason})
+
+    async def _update(self, session_id: str, data: dict[str, Any]) -> bytes:
+        if set(data) - {"used", "requested", "request_number"}:
+            raise _Fallback
+        used = _int(data.get("used"), 0, _UNITS)
+        requested = _int(data.get("requested"), 0, _UNITS)
+        number = data.get("request_number")
+        if number is not None:
+            number = _int(number, 0, 2**63 - 1)
+        control = self.services.control
+        answer: Grant = await run_in_threadpool(
+            control.update, session_id, used, requested, number)
+        return orjson.dumps({"granted": answer.granted, "final": answer.final,
+                             "reason": answer.reason})
+
+
+async def _read(receive: Receive) -> tuple[bytes, bool]:
+    """The body, or (what was read, True) when it is too large for the fast path."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), False
+        if size > _MAX_BODY:
+            return b"".join(chunks), True
+
+
+def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": more}
+        return await receive()
+
+    return replay
+
+
+async def _respond(send: Send, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
