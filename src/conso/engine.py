@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -352,7 +352,9 @@ class Engine:
         batch = Batch(self.clock(), BatchResult())
         parsed = self._parse_batch(raw_records, batch.now, batch.result)
         with self.lock:
-            for index, record in self._drop_duplicates(parsed, batch.result):
+            fresh = self._drop_duplicates(parsed, batch.result)
+            self._prefetch(record for _, record in fresh)
+            for index, record in fresh:
                 self.rate_into(index, record, batch)
             self.commit(batch, raw_records)
 
@@ -438,6 +440,36 @@ class Engine:
             except RecordError as exc:
                 result.rejected.append(Rejection(index, _record_id(obj), str(exc)))
         return parsed
+
+    def _prefetch(self, records: Iterable[UsageRecord]) -> None:
+        """Load the state of every line a batch touches in a few queries, not a few per line.
+
+        Callers hold the lock. Only what is missing from the caches is read.
+        """
+        records = list(records)
+        missing = list({r.line for r in records if r.line not in self._lines})
+        if missing:
+            self._lines.update(self.store.get_lines(missing))
+        cycles: dict[tuple[str, date], Cycle] = {}
+        touched: dict[str, Line] = {}
+        for record in records:
+            line = self._lines.get(record.line)
+            if line is not None:
+                touched[line.id] = line
+                cycle = cycle_of(record.at, line.cycle_day)
+                key = (line.id, cycle.start_date)
+                if key not in self._cycles:
+                    cycles[key] = cycle
+        if cycles:
+            loaded = self.store.load_cycles(list(cycles))
+            for key, cycle in cycles.items():
+                self._cycles[key] = loaded.get(key) or CycleUsage(cycle)
+        unset = [line_id for line_id in touched if line_id not in self._alerts]
+        if unset:
+            chosen = self.store.get_alerts_many(unset)
+            for line_id in unset:
+                self._alerts[line_id] = chosen.get(line_id) or self._default_alerts(
+                    touched[line_id])
 
     def _drop_duplicates(
         self, parsed: list[tuple[int, UsageRecord]], result: BatchResult

@@ -64,11 +64,12 @@ def run_parallel(port: int, key: str, workers: int, jobs: Iterable[Any],
     queue = list(jobs)
     lock = threading.Lock()
     timings = Timings()
+    errors: list[BaseException] = []
 
     def worker() -> None:
         client = Client(port, key)
         try:
-            while True:
+            while not errors:
                 with lock:
                     if not queue:
                         return
@@ -79,6 +80,8 @@ def run_parallel(port: int, key: str, workers: int, jobs: Iterable[Any],
                 with lock:
                     timings.latencies.append(spent)
                     timings.count += done
+        except BaseException as exc:  # reported once, after every worker stopped
+            errors.append(exc)
         finally:
             client.close()
 
@@ -89,4 +92,6 @@ def run_parallel(port: int, key: str, workers: int, jobs: Iterable[Any],
     for thread in threads:
         thread.join()
     timings.elapsed = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"a load worker failed: {errors[0]}") from errors[0]
     return timings
