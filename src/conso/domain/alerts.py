@@ -173,13 +173,26 @@ def _parse_channels(raw: Any, plan: Plan) -> Channels:
     return Channels(sms=sms, second_number=second, email=email)
 
 
-@cache
-def _by_kind(rules: tuple[AlertRule, ...]) -> dict[RuleKind, tuple[int, ...]]:
-    """Rules grouped by kind, values ascending (computed once per set of rules)."""
+# Rules grouped by kind, values ascending, computed once per rules object: lines
+# share their settings, and hashing rules on every record would cost more than the check.
+_GROUPED: dict[int, tuple[Sequence[AlertRule], dict[RuleKind, tuple[int, ...]]]] = {}
+
+
+def _by_kind(rules: Sequence[AlertRule]) -> dict[RuleKind, tuple[int, ...]]:
+    found = _GROUPED.get(id(rules))
+    if found is not None and found[0] is rules:
+        return found[1]
     grouped: dict[RuleKind, list[int]] = {}
     for rule in rules:
         grouped.setdefault(rule.kind, []).append(rule.value)
-    return {kind: tuple(sorted(values)) for kind, values in grouped.items()}
+    result = {kind: tuple(sorted(values)) for kind, values in grouped.items()}
+    if len(_GROUPED) > 100_000:
+        _GROUPED.clear()  # chosen settings are many only on huge fleets; start afresh
+    _GROUPED[id(rules)] = (rules, result)
+    return result
+
+
+_METERED_NAMES = tuple((service, service.value) for service in METERED)
 
 
 @cache
@@ -212,7 +225,7 @@ def crossings(
     *, fired: set[str], limit_micros: int | None = None,
 ) -> list[Crossing]:
     """The notifications due now; adds what fired (or passed) to `fired`."""
-    by_kind = _by_kind(tuple(rules))
+    by_kind = _by_kind(rules)
     due: list[Crossing] = []
 
     def keep(crossing: Crossing | None) -> None:
@@ -221,12 +234,12 @@ def crossings(
 
     pcts = by_kind.get(RuleKind.INCLUDED_PCT)
     if pcts and plan.kind is PlanKind.BUNDLE:
-        for service in METERED:
+        for service, meter in _METERED_NAMES:
             allowance = plan.allowance(service)
             if allowance:
-                keep(_highest_due(pcts, meters.get(service.value, 0), allowance,
+                keep(_highest_due(pcts, meters.get(meter, 0), allowance,
                                   RuleKind.INCLUDED_PCT, service, fired=fired))
-    data_used = meters.get(Service.DATA.value, 0)
+    data_used = meters.get("data", 0)
     volume = by_kind.get(RuleKind.VOLUME_PCT)
     allowance = plan.allowance(Service.DATA)
     if volume and allowance:

@@ -149,13 +149,29 @@ class RateClass:
                 - min(metered_before, self.allowance))
 
 
+# Rate classes depend only on (plan, catalogue, service, direction, zone): built once.
+# Keyed by identity, with the objects kept in the value so that no id is ever reused.
+_CLASSES: dict[tuple[int, int, Service, Direction, bool],
+               tuple[Plan, Catalog, RateClass | None]] = {}
+
+
 def rate_class(plan: Plan, catalog: Catalog, service: Service, direction: Direction,
                country: str) -> RateClass | None:
     """The rate class of metered usage; None for premium and callme (not metered)."""
+    home = plan.kind is PlanKind.INTERNET or catalog.is_home_zone(country)
+    key = (id(plan), id(catalog), service, direction, home)
+    found = _CLASSES.get(key)
+    if found is None:
+        found = (plan, catalog, _build_rate_class(plan, catalog, service, direction, home))
+        _CLASSES[key] = found
+    return found[2]
+
+
+def _build_rate_class(plan: Plan, catalog: Catalog, service: Service, direction: Direction,
+                      home: bool) -> RateClass | None:
     if service in (Service.PREMIUM, Service.CALLME):
         return None
     incoming = service is Service.VOICE and direction is Direction.IN
-    home = plan.kind is PlanKind.INTERNET or catalog.is_home_zone(country)
     if not home:
         meter = ROAMING_VOICE_IN if incoming else ROAMING_METER_OF[service]
         return RateClass(meter, _tariff(service, direction, catalog.roaming_rates))
