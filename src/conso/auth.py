@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from conso.access import OPERATOR, Principal, Role
 from conso.errors import Unauthorized
+from conso.ratelimit import RateLimiter
 from conso.security import (
     burn_password_check,
     new_token,
@@ -25,6 +26,14 @@ from conso.store.base import Store, Token
 log = logging.getLogger("conso.auth")
 
 TOKEN_LIFETIME = timedelta(hours=12)
+# Failed logins per login name before it is refused for the rest of the window:
+# enough for typing errors, far too few for guessing a password.
+MAX_FAILED_LOGINS = 10
+FAILED_LOGIN_WINDOW = timedelta(minutes=15)
+
+
+class TooManyAttempts(Unauthorized):
+    """Too many failed logins for this login name; try again later (HTTP 429)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +47,19 @@ class Authenticator:
         self._store = store
         self._operator_key = operator_key
         self._clock = clock
+        self._failures = RateLimiter(MAX_FAILED_LOGINS, FAILED_LOGIN_WINDOW)
 
     def login(self, login: str, password: str) -> IssuedToken:
+        if self._failures.blocked(login, self._clock()):
+            log.warning("login %r refused: too many failed attempts", login)
+            raise TooManyAttempts("too many failed logins; try again in 15 minutes")
+        try:
+            return self._check(login, password)
+        except Unauthorized:
+            self._failures.allow(login, self._clock())
+            raise
+
+    def _check(self, login: str, password: str) -> IssuedToken:
         user = self._store.get_user(login)
         if user is None:
             burn_password_check(password)

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from conso.auth import TooManyAttempts
 from conso.domain.catalog import CatalogError
 from conso.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from conso.store.base import StoreError
@@ -53,6 +54,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Unauthorized)
     async def _unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
+        if isinstance(exc, TooManyAttempts):
+            return problem(429, str(exc), headers={"Retry-After": "900"})
         return problem(401, str(exc), headers={"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(Forbidden)

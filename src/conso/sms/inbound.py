@@ -8,8 +8,6 @@ gets nothing at all, so nothing leaks. Each sender may ask 10 times an hour.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -18,6 +16,7 @@ from conso.domain.ids import E164
 from conso.engine import Engine
 from conso.notify import templates
 from conso.notify.compose import sms_reply
+from conso.ratelimit import RateLimiter
 from conso.sms.keywords import CONSULT_NUMBER, Keyword, keyword_of
 
 log = logging.getLogger("conso.sms")
@@ -28,26 +27,6 @@ class Outcome(StrEnum):
     HELP = "help"
     IGNORED = "ignored"
     RATE_LIMITED = "rate_limited"
-
-
-class RateLimiter:
-    """At most `limit` events per key in a sliding `window`."""
-
-    def __init__(self, limit: int, window: timedelta) -> None:
-        self.limit = limit
-        self.window = window
-        self._events: dict[str, deque[datetime]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def allow(self, key: str, now: datetime) -> bool:
-        with self._lock:
-            events = self._events[key]
-            while events and events[0] <= now - self.window:
-                events.popleft()
-            if len(events) >= self.limit:
-                return False
-            events.append(now)
-            return True
 
 
 class InboundSms:

@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 
 from conso.access import Principal, Role, can_see_line, require_admin_of
 from conso.api.deps import ServicesDep
+from conso.auth import TooManyAttempts
 from conso.bootstrap import Services
 from conso.domain.alerts import EXTRA_EUR_CHOICES, INCLUDED_PCT_CHOICES
 from conso.domain.catalog import PlanKind
@@ -114,11 +115,12 @@ def login(request: Request, svc: ServicesDep, login: Annotated[str, Form()] = ""
         return RedirectResponse("/portal/login", status_code=303)
     try:
         issued = svc.auth.login(login.strip(), password)
-    except Unauthorized:
+    except Unauthorized as exc:
         svc.metrics.logins.labels("refused").inc()
         pre = pre_session(request)
-        return page.render("login.html", status=401, csrf=csrf_for(pre),
-                           error=page.t["bad_login"], login=login,
+        blocked = isinstance(exc, TooManyAttempts)
+        return page.render("login.html", status=429 if blocked else 401, csrf=csrf_for(pre),
+                           error=page.t["too_many" if blocked else "bad_login"], login=login,
                            demo_users=svc.demo_users)
     svc.metrics.logins.labels("ok").inc()
     response = RedirectResponse("/portal", status_code=303)
