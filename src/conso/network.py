@@ -153,10 +153,12 @@ class NetworkControl:
         return expired
 
     def _position(self, line: Line, now: datetime, service: Service, direction: Direction,
-                  country: str, *, batch: Batch | None = None) -> tuple[Exposure | None, int]:
+                  country: str, *, batch: Batch | None = None,
+                  working: CreditSession | None = None) -> tuple[Exposure | None, int]:
         """The exposure of this kind of use, and the line's worst-case spend.
 
-        With a batch, its uncommitted usage counts (a report rated just before).
+        With a batch, its uncommitted usage counts (a report rated just before); with
+        a working copy of a session, its reservation stands for the tracked one's.
         """
         plan = self.engine.plan_of(line, now)
         usage = self.engine.cycle_usage(line, now)
@@ -166,6 +168,8 @@ class NetworkControl:
         classes: dict[str, RateClass] = {}
         for session_id in self._by_line.get(line.id, ()):
             session = self._sessions[session_id]
+            if working is not None and session_id == working.id:
+                session = working
             rc = rate_class(plan, self.engine.catalog, session.service, session.direction,
                             session.country)
             if rc is not None:
@@ -206,7 +210,7 @@ class NetworkControl:
     def _grant(self, line: Line, session: CreditSession, requested: int,
                now: datetime, batch: Batch | None = None) -> Grant:
         exposure, worst = self._position(line, now, session.service, session.direction,
-                                         session.country, batch=batch)
+                                         session.country, batch=batch, working=session)
         decision = authorize(
             plan=self.engine.plan_of(line, now), catalog=self.engine.catalog,
             barred=line.barred, limit_micros=line.spending_limit_micros,
@@ -293,13 +297,15 @@ class NetworkControl:
         _check_units("requested", requested)
         with self.engine.lock:
             now = self.engine.clock()
-            session = self._open(session_id, now)
-            if request_number is not None and request_number == session.last_request \
-                    and session.last_answer is not None:
-                return session.last_answer  # the same report again: counted once
-            line = self.engine.load_line_locked(session.line_id)
+            tracked = self._open(session_id, now)
+            if request_number is not None and request_number == tracked.last_request \
+                    and tracked.last_answer is not None:
+                return tracked.last_answer  # the same report again: counted once
+            line = self.engine.load_line_locked(tracked.line_id)
             if line is None:
                 raise NotFound(f"no session {session_id}")
+            # Changes go to a copy, published only once committed (like the engine's).
+            session = replace(tracked)
             batch = Batch(now, BatchResult())
             self._report(session, used, now, batch)
             answer = self._grant(line, session, requested, now, batch)
@@ -308,6 +314,7 @@ class NetworkControl:
             session.last_request = request_number
             session.last_answer = answer
             self.engine.commit(batch, extra=lambda tx: tx.put_session(session))
+            self._sessions[session.id] = session
         self.engine.publish(batch)
         return answer
 
@@ -316,7 +323,7 @@ class NetworkControl:
         _check_units("used", used)
         with self.engine.lock:
             now = self.engine.clock()
-            session = self._open(session_id, now)
+            session = replace(self._open(session_id, now))
             batch = Batch(now, BatchResult())
             self._report(session, used, now, batch)
             session.status, session.closed_at = "closed", now
