@@ -19,7 +19,7 @@ from conso.catalog_file import load_catalog
 from conso.domain.catalog import Catalog
 from conso.engine import Engine, utc_now
 from conso.metrics import Metrics
-from conso.network import NetworkControl, Sweeper
+from conso.network import NetworkControl, ReportQueue, Sweeper
 from conso.notify.channels.base import Channel
 from conso.notify.channels.log import LogChannel
 from conso.notify.channels.smtp import SmtpChannel
@@ -78,6 +78,7 @@ class Services:
     inbound: InboundSms
     control: NetworkControl
     sweeper: Sweeper
+    reports: ReportQueue
     _lock_file: IO[str] | None = field(default=None, repr=False)
     # Set by `serve --demo`: the demo logins shown on the portal's login page.
     demo_users: list[Any] = field(default_factory=list)
@@ -87,6 +88,7 @@ class Services:
         """Start the background work: the message dispatcher and the channels."""
         self.dispatcher.start()
         self.sweeper.start()
+        self.reports.start()
         for worker in self.background:
             worker.start()
 
@@ -94,6 +96,7 @@ class Services:
         """Stop the background work; in-flight sends finish first."""
         for worker in self.background:
             worker.stop()
+        self.reports.stop()
         self.sweeper.stop()
         self.dispatcher.stop()
 
@@ -163,7 +166,7 @@ def build(settings: Settings, *, exclusive: bool = True) -> Services:
             lock.close()
         raise
     return Services(settings, catalog, store, engine, auth, metrics, key, source,
-                    dispatcher, inbound, control, Sweeper(control), lock)
+                    dispatcher, inbound, control, Sweeper(control), ReportQueue(control), lock)
 
 
 def _channels(settings: Settings, inbound: InboundSms) -> dict[str, Channel]:

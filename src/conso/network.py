@@ -11,9 +11,11 @@ overshoot.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,7 +42,7 @@ from conso.domain.rating import RateClass, rate_class
 from conso.domain.records import UsageRecord
 from conso.domain.units import MICROS_PER_CENT, Direction, Service
 from conso.engine import Batch, BatchResult, Engine
-from conso.errors import Conflict, InvalidInput, NotFound
+from conso.errors import Conflict, ConsoError, InvalidInput, NotFound
 from conso.store.base import AuditEntry, StoreTransaction
 
 log = logging.getLogger("conso.control")
@@ -154,11 +156,12 @@ class NetworkControl:
 
     def _position(self, line: Line, now: datetime, service: Service, direction: Direction,
                   country: str, *, batch: Batch | None = None,
-                  working: CreditSession | None = None) -> tuple[Exposure | None, int]:
+                  working: Mapping[str, CreditSession] | None = None,
+                  ) -> tuple[Exposure | None, int]:
         """The exposure of this kind of use, and the line's worst-case spend.
 
-        With a batch, its uncommitted usage counts (a report rated just before); with
-        a working copy of a session, its reservation stands for the tracked one's.
+        With a batch, its uncommitted usage counts (reports rated just before); the
+        working copies of sessions stand for the tracked ones (not committed yet).
         """
         plan = self.engine.plan_of(line, now)
         usage = self.engine.cycle_usage(line, now)
@@ -168,8 +171,8 @@ class NetworkControl:
         classes: dict[str, RateClass] = {}
         for session_id in self._by_line.get(line.id, ()):
             session = self._sessions[session_id]
-            if working is not None and session_id == working.id:
-                session = working
+            if working is not None:
+                session = working.get(session_id, session)
             rc = rate_class(plan, self.engine.catalog, session.service, session.direction,
                             session.country)
             if rc is not None:
@@ -208,9 +211,11 @@ class NetworkControl:
     # -- credit-control sessions ----------------------------------------------------
 
     def _grant(self, line: Line, session: CreditSession, requested: int,
-               now: datetime, batch: Batch | None = None) -> Grant:
+               now: datetime, *, batch: Batch | None = None,
+               working: Mapping[str, CreditSession] | None = None) -> Grant:
         exposure, worst = self._position(line, now, session.service, session.direction,
-                                         session.country, batch=batch, working=session)
+                                         session.country, batch=batch,
+                                         working=working or {session.id: session})
         decision = authorize(
             plan=self.engine.plan_of(line, now), catalog=self.engine.catalog,
             barred=line.barred, limit_micros=line.spending_limit_micros,
@@ -293,29 +298,62 @@ class NetworkControl:
 
     def update(self, session_id: str, used: int, requested: int,
                request_number: int | None) -> Grant:
-        _check_units("used", used)
-        _check_units("requested", requested)
+        answer = self.update_many([Report(session_id, used, requested, request_number)])[0]
+        if isinstance(answer, ConsoError):
+            raise answer
+        return answer
+
+    def update_many(self, reports: Sequence[Report]) -> list[Grant | ConsoError]:
+        """Apply session reports in order and commit them in ONE transaction.
+
+        Each report sees the ones before it (their usage and reservations), exactly as
+        if applied one by one; a report that fails (unknown or expired session, bad
+        units) fails alone. Nothing is published before the commit: a failed commit
+        leaves every session as it was.
+        """
+        answers: list[Grant | ConsoError] = []
+        working: dict[str, CreditSession] = {}
         with self.engine.lock:
             now = self.engine.clock()
-            tracked = self._open(session_id, now)
-            if request_number is not None and request_number == tracked.last_request \
-                    and tracked.last_answer is not None:
-                return tracked.last_answer  # the same report again: counted once
-            line = self.engine.load_line_locked(tracked.line_id)
-            if line is None:
-                raise NotFound(f"no session {session_id}")
-            # Changes go to a copy, published only once committed (like the engine's).
-            session = replace(tracked)
             batch = Batch(now, BatchResult())
-            self._report(session, used, now, batch)
-            answer = self._grant(line, session, requested, now, batch)
-            session.reserved = answer.granted
-            session.granted_total += answer.granted
-            session.last_request = request_number
-            session.last_answer = answer
-            self.engine.commit(batch, extra=lambda tx: tx.put_session(session))
-            self._sessions[session.id] = session
+            for report in reports:
+                try:
+                    answers.append(self._apply_report(report, now, batch, working))
+                except ConsoError as exc:
+                    answers.append(exc)
+            if working:
+                sessions = list(working.values())
+
+                def save(tx: StoreTransaction) -> None:
+                    for session in sessions:
+                        tx.put_session(session)
+
+                self.engine.commit(batch, extra=save)
+                self._sessions.update(working)
         self.engine.publish(batch)
+        return answers
+
+    def _apply_report(self, report: Report, now: datetime, batch: Batch,
+                      working: dict[str, CreditSession]) -> Grant:
+        _check_units("used", report.used)
+        _check_units("requested", report.requested)
+        tracked = working.get(report.session_id) or self._open(report.session_id, now)
+        if report.request_number is not None and tracked.last_answer is not None \
+                and report.request_number == tracked.last_request:
+            return tracked.last_answer  # the same report again: counted once
+        line = self.engine.load_line_locked(tracked.line_id)
+        if line is None:
+            raise NotFound(f"no session {report.session_id}")
+        # Changes go to a copy, published only once committed (like the engine's).
+        session = replace(tracked)
+        self._report(session, report.used, now, batch)
+        working[session.id] = session
+        answer = self._grant(line, session, report.requested, now, batch=batch,
+                             working=working)
+        session.reserved = answer.granted
+        session.granted_total += answer.granted
+        session.last_request = report.request_number
+        session.last_answer = answer
         return answer
 
     def terminate(self, session_id: str, used: int) -> int:
@@ -340,6 +378,77 @@ class NetworkControl:
                        for s in self._expire(line_id, now)]
             self._persist_expired(expired)
         return len(expired)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What the network reports on a session: used since the last report, and more asked."""
+
+    session_id: str
+    used: int
+    requested: int
+    request_number: int | None = None
+
+
+class ReportQueue:
+    """Group commit for session reports: reports that arrive while one group is being
+    committed wait and are committed together, so a busy network shares each fsync
+    instead of paying one per report. Answers come only after their commit."""
+
+    def __init__(self, control: NetworkControl, max_group: int = 256) -> None:
+        self.control = control
+        self.max_group = max_group
+        self._queue: queue.SimpleQueue[tuple[Report, Future[Grant]] | None] = \
+            queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="conso-reports", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(10)
+            self._thread = None
+
+    def submit(self, report: Report) -> Future[Grant]:
+        future: Future[Grant] = Future()
+        if self._thread is None:  # not started (tools, tests): apply right away
+            self._settle([(report, future)])
+        else:
+            self._queue.put((report, future))
+        return future
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group = [first]
+            while len(group) < self.max_group:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._settle(group)
+                    return
+                group.append(item)
+            self._settle(group)
+
+    def _settle(self, group: list[tuple[Report, Future[Grant]]]) -> None:
+        try:
+            answers = self.control.update_many([report for report, _ in group])
+        except BaseException as exc:  # the commit failed: every report of the group did
+            for _, future in group:
+                future.set_exception(exc)
+            return
+        for (_, future), answer in zip(group, answers, strict=True):
+            if isinstance(answer, Exception):
+                future.set_exception(answer)
+            else:
+                future.set_result(answer)
 
 
 class Sweeper:

@@ -14,7 +14,7 @@ from conso.domain.catalog import PlanKind
 from conso.domain.control import Grant, barring_view
 from conso.domain.units import MICROS_PER_CENT, Direction, Service
 from conso.errors import Conflict
-from conso.network import limit_view
+from conso.network import Report, limit_view
 
 router = APIRouter(prefix="/api/v1", tags=["network control"])
 
@@ -147,8 +147,8 @@ def start_session(body: SessionStartIn, svc: ServicesDep, who: CallerDep) -> dic
 def update_session(session_id: str, body: SessionUpdateIn, svc: ServicesDep,
                    who: CallerDep) -> dict[str, Any]:
     require_operator(who)
-    return _grant_view(svc.control.update(session_id, body.used, body.requested,
-                                          body.request_number))
+    report = Report(session_id, body.used, body.requested, body.request_number)
+    return _grant_view(svc.reports.submit(report).result())
 
 
 @router.post("/sessions/{session_id}/terminate", summary="Report the last use (CCR-Terminate)")

@@ -11,6 +11,7 @@ otherwise it waits in a worker thread, so a usage batch never stalls the loop.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -22,6 +23,7 @@ from conso.bootstrap import Services
 from conso.domain.control import Decision, Grant
 from conso.domain.units import MICROS_PER_CENT, Direction, Service
 from conso.errors import ConsoError
+from conso.network import Report
 from conso.security import same_secret
 
 Scope = MutableMapping[str, Any]
@@ -123,9 +125,9 @@ class FastPath:
         number = data.get("request_number")
         if number is not None:
             number = _int(number, 0, 2**63 - 1)
-        control = self.services.control
-        answer: Grant = await run_in_threadpool(
-            control.update, session_id, used, requested, number)
+        # Group commit: the report waits for the commit it shares with its neighbours.
+        future = self.services.reports.submit(Report(session_id, used, requested, number))
+        answer: Grant = await asyncio.wrap_future(future)
         return orjson.dumps({"granted": answer.granted, "final": answer.final,
                              "reason": answer.reason})
 
