@@ -421,6 +421,14 @@ class SQLiteStore:
         ).fetchone()
         return row is not None
 
+    def hourly_usage(self, line_id: str, start: date, service: str) -> list[tuple[datetime, int]]:
+        """A service's usage in a cycle summed per UTC hour (at most 744 rows a month)."""
+        return [(datetime.fromisoformat(hour + ":00:00+00:00"), total)
+                for hour, total in self._reader().execute(
+                    "SELECT substr(at, 1, 13), SUM(quantity) FROM usage_records "
+                    "WHERE line_id = ? AND cycle_start = ? AND service = ? "
+                    "GROUP BY substr(at, 1, 13)", (line_id, start.isoformat(), service))]
+
     def line_records(self, line_id: str, start: date) -> Iterator[StoredRecord]:
         for row in self._reader().execute(
             "SELECT id, line_id, cycle_start, service, direction, quantity, amount_micros, "

@@ -198,14 +198,14 @@ def _line_context(page: _Page, line: Line) -> dict[str, Any]:
     summary = svc.engine.usage_summary(line)
     plan = summary.plan
     settings = svc.engine.alert_settings(line)
-    records = list(svc.store.line_records(line.id, summary.cycle_start.date()))
+    hourly = svc.store.hourly_usage(line.id, summary.cycle_start.date(), "data")
     barring_changes = [e for e in svc.store.audit_log(line.id, 20) if e.action == "barring"]
     return {
         "line": line, "summary": summary, "plan": plan,
         "gauges": views.gauges(summary, page.lang),
         "extra": money(summary.extra_micros, page.lang),
         "limit": limit_view(line, summary.extra_micros),
-        "days": views.daily_data(records, summary.cycle_start.date(),
+        "days": views.daily_data(hourly, summary.cycle_start.date(),
                                  summary.cycle_end.date(), page.lang),
         "settings": settings,
         "rule_values": {(r.kind.value, r.value) for r in settings.rules},

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from conso.domain.consult import UsageSummary
 from conso.domain.cycle import CYCLE_TZ
 from conso.domain.line import Line
 from conso.domain.units import Service
 from conso.notify.templates import money, quantity
-from conso.store.base import StoredRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,14 +90,13 @@ def sort_rows(rows: list[FleetRow], key: str, descending: bool) -> list[FleetRow
     return sorted(rows, key=value, reverse=descending)
 
 
-def daily_data(records: list[StoredRecord], start: date, end: date,
+def daily_data(hourly: list[tuple[datetime, int]], start: date, end: date,
                language: str) -> list[DayBar]:
-    """Data used per local day of the cycle (home and roaming)."""
+    """Data used per local day of the cycle (home and roaming), from UTC-hour totals."""
     per_day: dict[date, int] = {}
-    for record in records:
-        if record.service == Service.DATA.value:
-            day = record.at.astimezone(CYCLE_TZ).date()
-            per_day[day] = per_day.get(day, 0) + record.quantity
+    for hour, total in hourly:
+        day = hour.astimezone(CYCLE_TZ).date()
+        per_day[day] = per_day.get(day, 0) + total
     days = []
     day = start
     while day < end:

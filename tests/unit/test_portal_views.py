@@ -1,0 +1,30 @@
+"""The portal's daily chart and fleet sorting (pure view code)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from conso.web.views import FleetRow, daily_data, sort_rows
+
+
+def test_hours_are_counted_on_their_local_brussels_day() -> None:
+    hourly = [
+        (datetime(2026, 11, 24, 22, tzinfo=UTC), 1_000_000),   # 23:00 local, the 24th
+        (datetime(2026, 11, 24, 23, tzinfo=UTC), 2_000_000),   # 00:00 local, the 25th
+        (datetime(2026, 11, 25, 10, tzinfo=UTC), 2_000_000),
+    ]
+    bars = daily_data(hourly, date(2026, 11, 1), date(2026, 12, 1), "en")
+    assert len(bars) == 30
+    by_label = {bar.label: bar for bar in bars}
+    assert by_label["24/11"].value == "1 MB"
+    assert by_label["25/11"].value == "4 MB"
+    assert by_label["25/11"].height == 100 and by_label["24/11"].height == 25
+    assert by_label["01/11"].height == 0
+
+
+def test_a_line_at_zero_percent_sorts_above_one_without_an_allowance() -> None:
+    def row(line: str, data: int | None) -> FleetRow:
+        return FleetRow(line, "", "", {"voice": None, "sms": None, "data": data}, "", 0)
+
+    rows = [row("a", None), row("b", 0), row("c", 50)]
+    assert [r.line for r in sort_rows(rows, "data", descending=True)] == ["c", "b", "a"]
