@@ -250,10 +250,10 @@ def test_a_crossing_is_in_the_outbox_on_the_first_read_after_the_200(fleet: Flee
     assert message["rule"] == {"kind": "included_pct", "value": 90, "service": "data"}
     assert (message["channel"], message["sender"], message["to"], message["line"]) == (
         "sms", "8644", fleet.line, fleet.line)
-    # ("sending" is not in api.md's list; see test_dispatch_crash for that bug.)
-    assert message["status"] in ("queued", "sending", "sent")
+    assert message["status"] in ("queued", "sent")
     assert "vous avez utilisé 90 %" in message["text"]          # the user is French
-    assert listed_at - sent_at < 1.0, "queued within a second of the record"
+    # No wall-clock assertion: the row being there on the first read after the 200 is
+    # the proof (same transaction); the delay is measured by `conso bench`.
 
 
 def test_line_messages_are_newest_first_and_the_outbox_oldest_first(fleet: Fleet) -> None:

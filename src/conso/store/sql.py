@@ -1,0 +1,567 @@
+"""The SQL behind both stores: SQLite (sqlite.py) and PostgreSQL (postgres.py).
+
+One writer connection, guarded by a lock, runs `BEGIN ... COMMIT` transactions;
+readers use one connection per thread. The SQL is written once, in the portable
+subset both databases speak (`?` placeholders and `INSERT OR IGNORE` are rewritten
+for PostgreSQL by its connection adapter). A subclass says how to connect.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+import orjson
+
+from conso.domain.alerts import AlertRule, AlertSettings, Channels, RuleKind
+from conso.domain.control import CreditSession, Grant
+from conso.domain.cycle import Cycle
+from conso.domain.line import Line, PlanPeriod
+from conso.domain.rating import CycleUsage
+from conso.domain.units import Direction, Service
+from conso.notify.channels.base import OutboxMessage
+from conso.store.base import (
+    Account,
+    AuditEntry,
+    RejectedRecord,
+    StoredRecord,
+    StoreError,
+    Token,
+    User,
+)
+from conso.store.migrations import load_migrations
+
+_CHUNK = 500  # ids per IN (...) query, below SQLite's variable limit
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """What the store needs of a DB-API connection in autocommit mode."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...
+    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
+    def close(self) -> None: ...
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+class SqlTx:
+    """The write operations of one transaction on the writer connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def put_account(self, account: Account, now: datetime) -> None:
+        self._conn.execute(
+            "INSERT INTO accounts (id, name, kind, created_at, updated_at) VALUES (?,?,?,?,?) "
+            "ON CONFLICT (id) DO UPDATE SET name=excluded.name, kind=excluded.kind, "
+            "updated_at=excluded.updated_at",
+            (account.id, account.name, account.kind, _iso(now), _iso(now)),
+        )
+
+    def put_user(self, user: User, now: datetime) -> None:
+        self._conn.execute(
+            "INSERT INTO users (login, account_id, password_hash, role, email, language, "
+            "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?) "
+            "ON CONFLICT (login) DO UPDATE SET password_hash=excluded.password_hash, "
+            "role=excluded.role, email=excluded.email, language=excluded.language, "
+            "updated_at=excluded.updated_at",
+            (user.login, user.account_id, user.password_hash, user.role, user.email,
+             user.language, _iso(now), _iso(now)),
+        )
+
+    def put_line(self, line: Line, now: datetime) -> None:
+        self._conn.execute(
+            "INSERT INTO lines (id, account_id, user_login, cycle_day, barred, "
+            "spending_limit_micros, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?) "
+            "ON CONFLICT (id) DO UPDATE SET account_id=excluded.account_id, "
+            "user_login=excluded.user_login, cycle_day=excluded.cycle_day, "
+            "barred=excluded.barred, spending_limit_micros=excluded.spending_limit_micros, "
+            "updated_at=excluded.updated_at",
+            (line.id, line.account_id, line.user_login, line.cycle_day,
+             orjson.dumps(sorted(line.barred)).decode(), line.spending_limit_micros,
+             _iso(now), _iso(now)),
+        )
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO line_plans (line_id, effective_from, plan) VALUES (?,?,?)",
+            [(line.id, _iso(p.effective_from), p.plan_id) for p in line.plans],
+        )
+
+    def insert_records(self, records: Sequence[StoredRecord], now: datetime) -> None:
+        received = _iso(now)
+        self._conn.executemany(
+            "INSERT INTO usage_records (id, line_id, cycle_start, service, direction, quantity, "
+            "amount_micros, country, at, charge_micros, received_at, meter) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(r.id, r.line_id, r.cycle_start.isoformat(), r.service, r.direction, r.quantity,
+              r.amount_micros, r.country, _iso(r.at), r.charge_micros, received, r.meter)
+             for r in records],
+        )
+
+    def save_cycles(self, line_cycles: Sequence[tuple[str, CycleUsage]], now: datetime) -> None:
+        updated = _iso(now)
+        self._conn.executemany(
+            "INSERT INTO cycle_usage (line_id, cycle_start, meters, spend_micros, records, "
+            "fired, updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (line_id, cycle_start) "
+            "DO UPDATE SET meters=excluded.meters, spend_micros=excluded.spend_micros, "
+            "records=excluded.records, fired=excluded.fired, updated_at=excluded.updated_at",
+            [(line_id, u.cycle.start_date.isoformat(), orjson.dumps(u.meters).decode(),
+              u.spend_micros, u.records, orjson.dumps(sorted(u.fired)).decode(), updated)
+             for line_id, u in line_cycles],
+        )
+
+    def insert_rejected(self, rejected: Sequence[RejectedRecord], now: datetime) -> None:
+        received = _iso(now)
+        self._conn.executemany(
+            "INSERT INTO rejected_records (record_id, payload, error, received_at) "
+            "VALUES (?,?,?,?)",
+            [(r.record_id, r.payload, r.error, received) for r in rejected],
+        )
+
+    def put_alerts(self, line_id: str, settings: AlertSettings | None, by: str | None,
+                   now: datetime) -> None:
+        if settings is None:
+            self._conn.execute("DELETE FROM line_alerts WHERE line_id = ?", (line_id,))
+            return
+        rules = orjson.dumps([{"kind": r.kind.value, "value": r.value} for r in settings.rules])
+        ch = settings.channels
+        channels = orjson.dumps({"sms": ch.sms, "second_number": ch.second_number,
+                                 "email": ch.email})
+        self._conn.execute(
+            "INSERT INTO line_alerts (line_id, rules, channels, updated_at, updated_by) "
+            "VALUES (?,?,?,?,?) ON CONFLICT (line_id) DO UPDATE SET rules=excluded.rules, "
+            "channels=excluded.channels, updated_at=excluded.updated_at, "
+            "updated_by=excluded.updated_by",
+            (line_id, rules.decode(), channels.decode(), _iso(now), by),
+        )
+
+    def insert_messages(self, messages: Sequence[OutboxMessage]) -> None:
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO outbox (id, channel, sender, recipient, subject, text, "
+            "line_id, rule, created_at, status, attempts, next_attempt_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,'queued',0,?)",
+            [(m.id, m.channel, m.sender, m.to, m.subject, m.text, m.line_id,
+              None if m.rule is None else orjson.dumps(m.rule).decode(),
+              _iso(m.created_at), _iso(m.created_at)) for m in messages],
+        )
+
+    def mark_sending(self, message_id: str, now: datetime) -> None:
+        self._conn.execute(
+            "UPDATE outbox SET status='sending', attempts=attempts+1, next_attempt_at=? "
+            "WHERE id=?", (_iso(now), message_id))
+
+    def mark_sent(self, message_id: str, now: datetime) -> None:
+        self._conn.execute(
+            "UPDATE outbox SET status='sent', sent_at=?, last_error=NULL WHERE id=?",
+            (_iso(now), message_id))
+
+    def mark_retry(self, message_id: str, error: str, next_attempt: datetime) -> None:
+        self._conn.execute(
+            "UPDATE outbox SET status='queued', last_error=?, next_attempt_at=? WHERE id=?",
+            (error[:500], _iso(next_attempt), message_id))
+
+    def mark_failed(self, message_id: str, error: str) -> None:
+        self._conn.execute(
+            "UPDATE outbox SET status='failed', last_error=? WHERE id=?",
+            (error[:500], message_id))
+
+    def requeue_interrupted(self, now: datetime) -> int:
+        cur = self._conn.execute(
+            "UPDATE outbox SET status='queued', next_attempt_at=?, "
+            "last_error='interrupted while sending; sent again with the same id' "
+            "WHERE status='sending'", (_iso(now),))
+        return cur.rowcount
+
+    def audit(self, entry: AuditEntry) -> None:
+        self._conn.execute(
+            "INSERT INTO audit_log (at, actor, line_id, action, before, after) "
+            "VALUES (?,?,?,?,?,?)",
+            (_iso(entry.at), entry.actor, entry.line_id, entry.action,
+             orjson.dumps(entry.before).decode(), orjson.dumps(entry.after).decode()),
+        )
+
+    def put_session(self, session: CreditSession) -> None:
+        answer = session.last_answer
+        self._conn.execute(
+            "INSERT INTO cc_sessions (id, line_id, service, direction, country, reserved, "
+            "granted_total, used_total, charged_micros, reports, last_request, last_answer, "
+            "status, opened_at, last_seen, closed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT (id) DO UPDATE SET reserved=excluded.reserved, "
+            "granted_total=excluded.granted_total, used_total=excluded.used_total, "
+            "charged_micros=excluded.charged_micros, reports=excluded.reports, "
+            "last_request=excluded.last_request, last_answer=excluded.last_answer, "
+            "status=excluded.status, last_seen=excluded.last_seen, "
+            "closed_at=excluded.closed_at",
+            (session.id, session.line_id, session.service.value, session.direction.value,
+             session.country, session.reserved, session.granted_total, session.used_total,
+             session.charged_micros, session.reports, session.last_request,
+             None if answer is None else orjson.dumps(
+                 [answer.granted, answer.final, answer.reason]).decode(),
+             session.status, _iso(session.opened_at), _iso(session.last_seen),
+             None if session.closed_at is None else _iso(session.closed_at)),
+        )
+
+    def put_token(self, token_hash: str, token: Token, now: datetime) -> None:
+        self._conn.execute(
+            "INSERT INTO auth_tokens (token_hash, login, created_at, expires_at) VALUES (?,?,?,?)",
+            (token_hash, token.login, _iso(now), _iso(token.expires_at)),
+        )
+
+    def delete_token(self, token_hash: str) -> None:
+        self._conn.execute("DELETE FROM auth_tokens WHERE token_hash = ?", (token_hash,))
+
+    def delete_expired_tokens(self, now: datetime) -> int:
+        cur = self._conn.execute("DELETE FROM auth_tokens WHERE expires_at <= ?", (_iso(now),))
+        return cur.rowcount
+
+
+class SqlStore:
+    """The store over any `Connection`; subclasses implement `_connect`."""
+
+    url: str
+    # How a write transaction starts, and which exceptions mean the store failed.
+    begin = "BEGIN"
+    errors: tuple[type[BaseException], ...] = ()
+
+    def __init__(self) -> None:
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._all: list[Connection] = []
+        self._all_lock = threading.Lock()
+        try:
+            self._writer = self._connect()
+        except self.errors as exc:
+            raise StoreError(f"cannot open {self.url}: {exc}") from exc
+
+    def _open(self) -> Connection:
+        raise NotImplementedError
+
+    def schema(self, sql: str) -> str:
+        """A migration in this database's dialect (the files are written for SQLite)."""
+        return sql
+
+    def _connect(self) -> Connection:
+        conn = self._open()
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def _reader(self) -> Connection:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+
+    def ping(self) -> None:
+        try:
+            self._reader().execute("SELECT 1").fetchone()
+        except self.errors as exc:
+            raise StoreError(str(exc)) from exc
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not applied yet; return their names."""
+        applied: list[str] = []
+        with self._write_lock:
+            conn = self._writer
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                "name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            for migration in load_migrations():
+                if migration.version in done:
+                    continue
+                conn.execute(self.begin)
+                try:
+                    for statement in _statements(self.schema(migration.sql)):
+                        conn.execute(statement)
+                    conn.execute(
+                        "INSERT INTO schema_migrations VALUES (?,?,?)",
+                        (migration.version, migration.name, _iso(datetime.now(UTC))),
+                    )
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                applied.append(f"{migration.version:04d}_{migration.name}")
+        return applied
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTx]:
+        with self._write_lock:
+            conn = self._writer
+            conn.execute(self.begin)
+            try:
+                yield SqlTx(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # -- reads -----------------------------------------------------------------
+
+    def get_account(self, account_id: str) -> Account | None:
+        row = self._reader().execute(
+            "SELECT id, name, kind FROM accounts WHERE id = ?", (account_id,)
+        ).fetchone()
+        return None if row is None else Account(*row)
+
+    def get_user(self, login: str) -> User | None:
+        row = self._reader().execute(
+            "SELECT login, account_id, password_hash, role, email, language FROM users "
+            "WHERE login = ?", (login,)
+        ).fetchone()
+        return None if row is None else User(*row)
+
+    def get_line(self, line_id: str) -> Line | None:
+        return self.get_lines([line_id]).get(line_id)
+
+    def get_lines(self, line_ids: Sequence[str]) -> dict[str, Line]:
+        """Lines by id, in a few queries however many (the engine loads a batch's at once)."""
+        conn = self._reader()
+        found: dict[str, Line] = {}
+        for chunk in _chunks(line_ids):
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(
+                "SELECT id, account_id, user_login, cycle_day, barred, spending_limit_micros "
+                f"FROM lines WHERE id IN ({marks})", chunk).fetchall()
+            periods: dict[str, list[PlanPeriod]] = {}
+            for line_id, at, plan in conn.execute(
+                f"SELECT line_id, effective_from, plan FROM line_plans WHERE line_id IN ({marks}) "
+                "ORDER BY line_id, effective_from", chunk
+            ):
+                # Interned: a million lines share a few account ids and plan ids.
+                periods.setdefault(line_id, []).append(
+                    PlanPeriod(_parse_iso(at), sys.intern(plan)))
+            for row in rows:
+                found[row[0]] = Line(
+                    id=row[0], account_id=sys.intern(row[1]), user_login=row[2],
+                    cycle_day=row[3], plans=tuple(periods.get(row[0], ())),
+                    barred=_barred(row[4]), spending_limit_micros=row[5])
+        return found
+
+    def account_line_ids(self, account_id: str) -> list[str]:
+        return [r[0] for r in self._reader().execute(
+            "SELECT id FROM lines WHERE account_id = ? ORDER BY id", (account_id,))]
+
+    def user_line_ids(self, login: str) -> list[str]:
+        return [r[0] for r in self._reader().execute(
+            "SELECT id FROM lines WHERE user_login = ? ORDER BY id", (login,))]
+
+    def load_cycle(self, line_id: str, start: date) -> CycleUsage | None:
+        return self.load_cycles([(line_id, start)]).get((line_id, start))
+
+    def load_cycles(
+        self, keys: Sequence[tuple[str, date]]
+    ) -> dict[tuple[str, date], CycleUsage]:
+        """Cycle usage summed from the records by meter, with the fired thresholds;
+        keys without records or fired thresholds are left out."""
+        conn = self._reader()
+        by_start: dict[date, list[str]] = {}
+        for line_id, start in keys:
+            by_start.setdefault(start, []).append(line_id)
+        found: dict[tuple[str, date], CycleUsage] = {}
+        for start, line_ids in by_start.items():
+            cycle = Cycle(start)
+            for chunk in _chunks(line_ids):
+                marks = ",".join("?" * len(chunk))
+                params = (start.isoformat(), *chunk)
+                for line_id, meter, quantity, charge, records in conn.execute(
+                    "SELECT line_id, meter, CAST(SUM(quantity) AS BIGINT), "
+                    "CAST(SUM(charge_micros) AS BIGINT), COUNT(*) "
+                    f"FROM usage_records WHERE cycle_start = ? AND line_id IN ({marks}) "
+                    "GROUP BY line_id, meter", params
+                ):
+                    usage = found.setdefault((line_id, start), CycleUsage(cycle))
+                    if meter:
+                        usage.meters[meter] = quantity
+                    usage.spend_micros += charge
+                    usage.records += records
+                for line_id, fired in conn.execute(
+                    f"SELECT line_id, fired FROM cycle_usage WHERE cycle_start = ? "
+                    f"AND line_id IN ({marks})", params
+                ):
+                    usage = found.setdefault((line_id, start), CycleUsage(cycle))
+                    usage.fired = frozenset(orjson.loads(fired))
+        return found
+
+    def existing_record_ids(self, ids: Sequence[str]) -> set[str]:
+        conn = self._reader()
+        found: set[str] = set()
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i:i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in conn.execute(
+                f"SELECT id FROM usage_records WHERE id IN ({marks})", chunk))
+        return found
+
+    def line_has_usage(self, line_id: str) -> bool:
+        row = self._reader().execute(
+            "SELECT 1 FROM usage_records WHERE line_id = ? LIMIT 1", (line_id,)
+        ).fetchone()
+        return row is not None
+
+    def hourly_usage(self, line_id: str, start: date, service: str) -> list[tuple[datetime, int]]:
+        """A service's usage in a cycle summed per UTC hour (at most 744 rows a month)."""
+        return [(datetime.fromisoformat(hour + ":00:00+00:00"), total)
+                for hour, total in self._reader().execute(
+                    "SELECT substr(at, 1, 13), CAST(SUM(quantity) AS BIGINT) FROM usage_records "
+                    "WHERE line_id = ? AND cycle_start = ? AND service = ? "
+                    "GROUP BY substr(at, 1, 13)", (line_id, start.isoformat(), service))]
+
+    def line_records(self, line_id: str, start: date) -> Iterator[StoredRecord]:
+        for row in self._reader().execute(
+            "SELECT id, line_id, cycle_start, service, direction, quantity, amount_micros, "
+            "country, at, charge_micros FROM usage_records WHERE line_id = ? AND cycle_start = ? "
+            "ORDER BY at, id", (line_id, start.isoformat())
+        ):
+            yield StoredRecord(row[0], row[1], date.fromisoformat(row[2]), row[3], row[4],
+                               row[5], row[6], row[7], _parse_iso(row[8]), row[9])
+
+    def get_token(self, token_hash: str) -> Token | None:
+        row = self._reader().execute(
+            "SELECT login, expires_at FROM auth_tokens WHERE token_hash = ?", (token_hash,)
+        ).fetchone()
+        return None if row is None else Token(row[0], _parse_iso(row[1]))
+
+    def rejected_records(self, limit: int) -> list[RejectedRecord]:
+        return [RejectedRecord(*row) for row in self._reader().execute(
+            "SELECT record_id, payload, error FROM rejected_records ORDER BY seq DESC LIMIT ?",
+            (limit,))]
+
+    def get_alerts(self, line_id: str) -> AlertSettings | None:
+        return self.get_alerts_many([line_id]).get(line_id)
+
+    def get_alerts_many(self, line_ids: Sequence[str]) -> dict[str, AlertSettings]:
+        """The alert settings lines chose (lines on their plan's defaults are left out)."""
+        found: dict[str, AlertSettings] = {}
+        for chunk in _chunks(line_ids):
+            marks = ",".join("?" * len(chunk))
+            for line_id, rules_json, channels_json in self._reader().execute(
+                f"SELECT line_id, rules, channels FROM line_alerts WHERE line_id IN ({marks})",
+                chunk,
+            ):
+                rules = tuple(AlertRule(RuleKind(r["kind"]), r["value"])
+                              for r in orjson.loads(rules_json))
+                ch = orjson.loads(channels_json)
+                found[line_id] = AlertSettings(
+                    rules, Channels(ch["sms"], ch["second_number"], ch["email"]),
+                    customised=True)
+        return found
+
+    def due_messages(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        return self._select_messages(
+            "WHERE status='queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, seq "
+            "LIMIT ?", (_iso(now), limit))
+
+    def next_due_at(self) -> datetime | None:
+        row = self._reader().execute(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE status='queued'").fetchone()
+        return None if row is None or row[0] is None else _parse_iso(row[0])
+
+    def messages(self, *, to: str | None = None, line_id: str | None = None,
+                 since: datetime | None = None, limit: int = 1000,
+                 newest_first: bool = False) -> list[OutboxMessage]:
+        where, params = [], []
+        if to is not None:
+            where.append("recipient = ?")
+            params.append(to)
+        if line_id is not None:
+            where.append("line_id = ?")
+            params.append(line_id)
+        if since is not None:
+            where.append("created_at >= ?")
+            params.append(_iso(since))
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        order = "DESC" if newest_first else "ASC"
+        return self._select_messages(f"{clause} ORDER BY seq {order} LIMIT ?",
+                                     (*params, limit))
+
+    def message(self, message_id: str) -> OutboxMessage | None:
+        found = self._select_messages("WHERE id = ?", (message_id,))
+        return found[0] if found else None
+
+    def _select_messages(self, tail: str, params: Sequence[object]) -> list[OutboxMessage]:
+        rows = self._reader().execute(
+            "SELECT id, channel, sender, recipient, subject, text, line_id, rule, created_at, "
+            "status, attempts, last_error, sent_at FROM outbox " + tail, tuple(params))
+        return [OutboxMessage(
+            id=r[0], channel=r[1], sender=r[2], to=r[3], subject=r[4], text=r[5],
+            line_id=r[6], rule=None if r[7] is None else orjson.loads(r[7]),
+            created_at=_parse_iso(r[8]), status=r[9], attempts=r[10], last_error=r[11],
+            sent_at=None if r[12] is None else _parse_iso(r[12]),
+        ) for r in rows]
+
+    def audit_log(self, line_id: str, limit: int) -> list[AuditEntry]:
+        return [AuditEntry(_parse_iso(r[0]), r[1], r[2], r[3], orjson.loads(r[4]),
+                           orjson.loads(r[5]))
+                for r in self._reader().execute(
+                    "SELECT at, actor, line_id, action, before, after FROM audit_log "
+                    "WHERE line_id = ? ORDER BY seq DESC LIMIT ?", (line_id, limit))]
+
+    _SESSION_COLUMNS = (
+        "SELECT id, line_id, service, direction, country, reserved, granted_total, used_total, "
+        "charged_micros, reports, last_request, last_answer, status, opened_at, last_seen, "
+        "closed_at FROM cc_sessions ")
+
+    def open_sessions(self) -> list[CreditSession]:
+        return [_session(r) for r in self._reader().execute(
+            self._SESSION_COLUMNS + "WHERE status = 'open'")]
+
+    def get_session(self, session_id: str) -> CreditSession | None:
+        row = self._reader().execute(
+            self._SESSION_COLUMNS + "WHERE id = ?", (session_id,)).fetchone()
+        return None if row is None else _session(row)
+
+
+_NOTHING_BARRED: frozenset[str] = frozenset()
+
+
+def _barred(text: str) -> frozenset[str]:
+    # Most lines bar nothing: they share one empty set instead of 200 bytes each.
+    return frozenset(orjson.loads(text)) if text != "[]" else _NOTHING_BARRED
+
+
+def _session(r: tuple[Any, ...]) -> CreditSession:
+    answer = None if r[11] is None else Grant(*orjson.loads(r[11]))
+    return CreditSession(
+        id=r[0], line_id=r[1], service=Service(r[2]), direction=Direction(r[3]), country=r[4],
+        reserved=r[5], granted_total=r[6], used_total=r[7], charged_micros=r[8], reports=r[9],
+        last_request=r[10], last_answer=answer, status=r[12], opened_at=_parse_iso(r[13]),
+        last_seen=_parse_iso(r[14]), closed_at=None if r[15] is None else _parse_iso(r[15]),
+    )
+
+
+def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
+    return [items[i:i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (our migrations have no ';' inside literals)."""
+    lines = [ln for ln in sql.splitlines() if not ln.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
