@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, Protocol
 
 from conso.auth import Authenticator
 from conso.catalog_file import load_catalog
@@ -26,9 +26,14 @@ from conso.notify.channels.smtp import SmtpChannel
 from conso.notify.dispatcher import Dispatcher
 from conso.sms.inbound import InboundSms
 from conso.store.base import Store, StoreError, open_store
+from conso.store.postgres import PostgresStore
 from conso.store.sqlite import SQLiteStore
 
 log = logging.getLogger("conso")
+
+
+class Closeable(Protocol):
+    def close(self) -> None: ...
 
 DEFAULT_DB = "sqlite:///conso.db"
 DEFAULT_EMAIL_FROM = "conso <noreply@conso.localhost>"
@@ -79,7 +84,7 @@ class Services:
     control: NetworkControl
     sweeper: Sweeper
     reports: ReportQueue
-    _lock_file: IO[str] | None = field(default=None, repr=False)
+    _lock_file: Closeable | None = field(default=None, repr=False)
     # Set by `serve --demo`: the demo logins shown on the portal's login page.
     demo_users: list[Any] = field(default_factory=list)
     background: list[Any] = field(default_factory=list)  # more threads to start and stop
@@ -107,8 +112,10 @@ class Services:
             self._lock_file.close()
 
 
-def _take_writer_lock(store: Store) -> IO[str] | None:
-    """One engine per SQLite database: its in-memory state must be the only writer."""
+def _take_writer_lock(store: Store) -> Closeable | None:
+    """One engine per database: its in-memory state must be the only writer."""
+    if isinstance(store, PostgresStore):
+        return _postgres_lock(store)
     if not isinstance(store, SQLiteStore):
         return None
     lock_path = Path(f"{store.path}.lock")
@@ -124,6 +131,19 @@ def _take_writer_lock(store: Store) -> IO[str] | None:
     handle.write(str(os.getpid()))
     handle.flush()
     return handle
+
+
+def _postgres_lock(store: PostgresStore) -> Closeable:
+    """A session-level advisory lock, held by its own connection for the process's life."""
+    import psycopg
+
+    conn = psycopg.connect(store.dsn, autocommit=True, connect_timeout=10)
+    row = conn.execute("SELECT pg_try_advisory_lock(hashtext('conso-engine'))").fetchone()
+    if not row or not row[0]:
+        conn.close()
+        raise StoreError(f"{store.redacted_url()} is in use by another conso engine "
+                         "(advisory lock 'conso-engine')")
+    return conn
 
 
 def _operator_key(settings: Settings, store: Store) -> tuple[str, str]:

@@ -103,6 +103,7 @@ def start_server(
     operator_key: str = OPERATOR_KEY,
     extra_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
+    db_url: str | None = None,
     deadline: float = STARTUP_DEADLINE,
     attempts: int = 3,
 ) -> Server:
@@ -113,7 +114,8 @@ def start_server(
     """
     workdir.mkdir(parents=True, exist_ok=True)
     for attempt in range(attempts):
-        server = _spawn(workdir, db_path, operator_key, extra_args, env or {})
+        server = _spawn(workdir, db_path, operator_key, extra_args=extra_args, env=env or {},
+                        db_url=db_url)
         try:
             wait_healthy(server, deadline)
         except BaseException:
@@ -125,14 +127,15 @@ def start_server(
     raise AssertionError("unreachable")
 
 
-def _spawn(workdir: Path, db_path: Path, operator_key: str,
-           extra_args: Sequence[str], env: Mapping[str, str]) -> Server:
+def _spawn(workdir: Path, db_path: Path, operator_key: str, *,
+           extra_args: Sequence[str], env: Mapping[str, str],
+           db_url: str | None = None) -> Server:
     port = free_port()
     tag = f"{port}-{uuid.uuid4().hex[:6]}"
     stdout_path = workdir / f"serve-{tag}.out"
     stderr_path = workdir / f"serve-{tag}.err"
-    command = conso_command("serve", "--port", str(port), "--db", f"sqlite:///{db_path}",
-                            *extra_args)
+    command = conso_command("serve", "--port", str(port), "--db",
+                            db_url or f"sqlite:///{db_path}", *extra_args)
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
         process = subprocess.Popen(command, stdout=out, stderr=err, cwd=workdir,
                                    env={**conso_env(operator_key), **env})

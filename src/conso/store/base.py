@@ -151,5 +151,7 @@ def open_store(url: str) -> Store:
 
         return SQLiteStore.from_url(url)
     if url.startswith(("postgresql://", "postgres://")):
-        raise StoreError("the PostgreSQL store is not part of this build yet; use sqlite:///PATH")
+        from conso.store.postgres import PostgresStore
+
+        return PostgresStore.from_url(url)
     raise StoreError(f"unknown store URL {url!r}; expected sqlite:///PATH or postgresql://...")
