@@ -142,7 +142,8 @@ def _postgres_lock(store: PostgresStore) -> Closeable:
     if not row or not row[0]:
         conn.close()
         raise StoreError(f"{store.redacted_url()} is in use by another conso engine "
-                         "(advisory lock 'conso-engine')")
+                         "(advisory lock 'conso-engine'); stop it, or send it records over "
+                         "HTTP with `conso ingest --url`")
     return conn
 
 

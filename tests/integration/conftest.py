@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from .helpers import PASSWORD, Api, Server, login, start_server, stop_server
+from .pg_support import fresh_database
 
 
 class ServerFactory(Protocol):
@@ -20,13 +21,21 @@ class ServerFactory(Protocol):
 UserClientFactory = Callable[..., httpx.Client]
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The shared server: tests create their own unique accounts and lines on it."""
-    workdir = tmp_path_factory.mktemp("conso-server")
-    started = start_server(workdir, workdir / "conso.db")
-    yield started
-    stop_server(started)
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The shared server, once on each store: tests create their own unique accounts and
+    lines on it, so every API test runs against SQLite and against PostgreSQL."""
+    workdir = tmp_path_factory.mktemp(f"conso-server-{request.param}")
+    if request.param == "sqlite":
+        started = start_server(workdir, workdir / "conso.db")
+        yield started
+        stop_server(started)
+        return
+    with fresh_database() as url:
+        started = start_server(workdir, workdir / "unused.db", db_url=url)
+        yield started
+        stop_server(started)
 
 
 @pytest.fixture

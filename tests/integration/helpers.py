@@ -73,10 +73,11 @@ class Server:
     stdout_path: Path
     stderr_path: Path
     port: int
+    url: str | None = None  # the store's URL when it is not the SQLite file db_path
 
     @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.db_path}"
+        return self.url or f"sqlite:///{self.db_path}"
 
     @property
     def pid(self) -> int:
@@ -140,7 +141,7 @@ def _spawn(workdir: Path, db_path: Path, operator_key: str, *,
         process = subprocess.Popen(command, stdout=out, stderr=err, cwd=workdir,
                                    env={**conso_env(operator_key), **env})
     return Server(f"http://127.0.0.1:{port}", operator_key, process, db_path,
-                  stdout_path, stderr_path, port)
+                  stdout_path, stderr_path, port, db_url)
 
 
 def start_server_env(workdir: Path, db_path: Path, env: Mapping[str, str], *,
