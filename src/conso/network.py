@@ -21,7 +21,6 @@ from typing import Any
 
 from conso.domain.catalog import PlanKind
 from conso.domain.control import (
-    BARRING_FUNCTIONS,
     ControlError,
     CreditSession,
     Decision,
@@ -36,7 +35,6 @@ from conso.domain.control import (
     parse_barring,
     worst_case_spend,
 )
-from conso.domain.cycle import cycle_of
 from conso.domain.line import Line
 from conso.domain.rating import RateClass, rate_class
 from conso.domain.records import UsageRecord
@@ -498,5 +496,3 @@ def limit_view(line: Line, spend_micros: int) -> dict[str, Any] | None:
         "overshoot_cents": max(0, spend_micros - limit) // MICROS_PER_CENT,
     }
 
-
-__all__ = ["BARRING_FUNCTIONS", "NetworkControl", "cycle_of", "limit_view"]

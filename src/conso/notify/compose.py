@@ -76,5 +76,3 @@ def sms_reply(line_id: str | None, to: str, text: str, now: datetime) -> OutboxM
         text=text, line_id=line_id, rule=None, created_at=now,
     )
 
-
-__all__ = ["Recipient", "notification_messages", "rule_view", "sms_reply", "templates"]
