@@ -25,6 +25,7 @@ from conso.domain.units import MICROS_PER_CENT, Direction, Service
 from conso.errors import ConsoError
 from conso.network import Report
 from conso.security import same_secret
+from conso.store.base import StoreError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -77,7 +78,8 @@ class FastPath:
                 raise _Fallback
             answer = await (self._authorize(data) if update is None
                             else self._update(update.group(1), data))
-        except (_Fallback, orjson.JSONDecodeError, ConsoError):
+        except (_Fallback, orjson.JSONDecodeError, ConsoError, StoreError):
+            # The routes answer the same request with their problem+json errors.
             await self.app(scope, _replay(body, more, receive), send)
             return
         await _respond(send, answer)
