@@ -159,6 +159,17 @@ class Engine:
         with self.lock:
             return self._load_cycle(line.id, cycle)
 
+    def evict_cycles(self, ended_before: datetime) -> int:
+        """Forget cached usage of cycles that ended before `ended_before`; a late record
+        for one loads it again from the records. Returns how many were let go."""
+        with self.lock:
+            old = [key for key, usage in self._cycles.items() if usage.cycle.end < ended_before]
+            for key in old:
+                del self._cycles[key]
+        if old:
+            log.info("let go of the cached usage of %d finished cycle(s)", len(old))
+        return len(old)
+
     def recipient(self, line: Line) -> Recipient:
         """The language and e-mail of the line's user (English when it has none)."""
         login = line.user_login

@@ -46,6 +46,8 @@ from conso.store.base import AuditEntry, StoreTransaction
 log = logging.getLogger("conso.control")
 
 SESSION_SERVICES = (Service.VOICE, Service.DATA, Service.SMS)
+# How long a finished cycle's usage stays in memory (late records still come in).
+CACHED_CYCLES_AFTER_END = timedelta(days=7)
 MAX_REQUEST = 10**12
 
 
@@ -450,7 +452,8 @@ class ReportQueue:
 
 
 class Sweeper:
-    """Closes sessions the network stopped reporting, every `interval` seconds."""
+    """Housekeeping every `interval` seconds: closes the sessions the network stopped
+    reporting, and lets go of cached usage of cycles long over."""
 
     def __init__(self, control: NetworkControl, interval: float = 30.0) -> None:
         self.control = control
@@ -466,8 +469,10 @@ class Sweeper:
         while not self._stop.wait(self.interval):
             try:
                 self.control.sweep()
+                engine = self.control.engine
+                engine.evict_cycles(engine.clock() - CACHED_CYCLES_AFTER_END)
             except Exception:
-                log.exception("session sweep failed")
+                log.exception("housekeeping failed")
 
     def stop(self) -> None:
         self._stop.set()

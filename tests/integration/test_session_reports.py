@@ -104,3 +104,4 @@ def test_the_report_queue_answers_every_report_after_its_commit(services: Servic
         queue.stop()
     usage = services.engine.usage_summary(services.engine.line(line.id) or line)
     assert usage.services[Service.DATA].used == 20 * 1000
+
