@@ -37,9 +37,10 @@ class Dispatcher:
         self.clock = clock
         self.max_backoff = max_backoff
         self.batch_size = batch_size
-        self._wake = threading.Event()
+        # One worker a channel: a mail server that hangs must not hold up the SMS.
+        self._wakes = {name: threading.Event() for name in self.channels}
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         with self.store.transaction() as tx:
@@ -47,43 +48,55 @@ class Dispatcher:
         if requeued:
             log.warning("%d message(s) were being sent when conso stopped; sending again "
                         "with the same id", requeued)
-        self._thread = threading.Thread(target=self._run, name="conso-dispatcher", daemon=True)
-        self._thread.start()
+        self.run_once_unroutable()
+        for name in self.channels:
+            thread = threading.Thread(target=self._run, args=(name,),
+                                      name=f"conso-dispatcher-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def wake(self) -> None:
-        self._wake.set()
+        for event in self._wakes.values():
+            event.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         if self._stop.is_set():
             return
         self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self.wake()
+        for thread in self._threads:
+            thread.join(timeout)
         for channel in self.channels.values():
             channel.close()
 
-    def _run(self) -> None:
+    def _run(self, name: str) -> None:
+        wake = self._wakes[name]
         while not self._stop.is_set():
             try:
-                sent = self.run_once()
+                sent = self.run_once(name)
             except Exception:
-                log.exception("dispatcher pass failed; retrying")
+                log.exception("dispatcher pass on %s failed; retrying", name)
                 sent = 0
             if sent:
                 continue
-            self._wake.wait(self._idle_wait())
-            self._wake.clear()
+            wake.wait(self._idle_wait(name))
+            wake.clear()
 
-    def _idle_wait(self) -> float:
-        due = self.store.next_due_at()
+    def _idle_wait(self, channel: str) -> float:
+        due = self.store.next_due_at(channel)
         if due is None:
             return 5.0
         return max(0.0, min(5.0, (due - self.clock()).total_seconds()))
 
-    def run_once(self) -> int:
-        """Try every message that is due; return how many were handled."""
-        messages = self.store.due_messages(self.clock(), self.batch_size)
+    def run_once_unroutable(self) -> None:
+        """Mark failed the queued messages of channels that are not configured."""
+        for message in self.store.due_messages(self.clock(), 10_000):
+            if message.channel not in self.channels:
+                self._deliver(message)
+
+    def run_once(self, channel: str | None = None) -> int:
+        """Try every message that is due (on one channel, or all); return how many."""
+        messages = self.store.due_messages(self.clock(), self.batch_size, channel)
         for message in messages:
             if self._stop.is_set():
                 break

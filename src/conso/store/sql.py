@@ -474,14 +474,24 @@ class SqlStore:
                     customised=True)
         return found
 
-    def due_messages(self, now: datetime, limit: int) -> list[OutboxMessage]:
+    def due_messages(self, now: datetime, limit: int,
+                     channel: str | None = None) -> list[OutboxMessage]:
+        if channel is None:
+            return self._select_messages(
+                "WHERE status='queued' AND next_attempt_at <= ? "
+                "ORDER BY next_attempt_at, seq LIMIT ?", (_iso(now), limit))
         return self._select_messages(
-            "WHERE status='queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, seq "
-            "LIMIT ?", (_iso(now), limit))
+            "WHERE status='queued' AND channel = ? AND next_attempt_at <= ? "
+            "ORDER BY next_attempt_at, seq LIMIT ?", (channel, _iso(now), limit))
 
-    def next_due_at(self) -> datetime | None:
-        row = self._reader().execute(
-            "SELECT MIN(next_attempt_at) FROM outbox WHERE status='queued'").fetchone()
+    def next_due_at(self, channel: str | None = None) -> datetime | None:
+        if channel is None:
+            row = self._reader().execute(
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE status='queued'").fetchone()
+        else:
+            row = self._reader().execute(
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE status='queued' "
+                "AND channel = ?", (channel,)).fetchone()
         return None if row is None or row[0] is None else _parse_iso(row[0])
 
     def messages(self, *, to: str | None = None, line_id: str | None = None,
