@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -591,5 +591,6 @@ def test_every_form_control_has_a_label(page: Page, where: str) -> None:
 def test_cycle_dates_are_in_the_page(page: Page, op_api: httpx.Client) -> None:
     usage = api_get(op_api, ALICE.line, "usage")
     end: date = datetime.fromisoformat(usage["cycle"]["end"]).date()
+    last_day = end - timedelta(days=1)            # the page names the cycle's last day
     log_in(page, ALICE.login, ALICE.password)
-    expect(page.locator(".sub")).to_contain_text(f"Cycle until {end.isoformat()}")
+    expect(page.locator(".sub")).to_contain_text(f"Cycle until {last_day.isoformat()}")

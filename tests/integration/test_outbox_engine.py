@@ -218,8 +218,8 @@ def test_a_record_in_the_next_cycle_rearms_thresholds(world: World) -> None:
     rows = outbox_rows(world.db_path)
     assert [r["rule"] for r in rows] == [rule("included_pct", 90, "voice")] * 2
     assert rows[0]["id"] != rows[1]["id"]
-    assert "2026-11-01" in rows[0]["text"]           # the October cycle ends 1 November
-    assert "2026-12-01" in rows[1]["text"]
+    assert "2026-10-31" in rows[0]["text"]           # the October cycle's last day
+    assert "2026-11-30" in rows[1]["text"]
     # Within November it does not fire again.
     world.feed([rec(line, "voice", 60, at=NOVEMBER_AT)])
     assert len(outbox_rows(world.db_path)) == 2
@@ -236,7 +236,7 @@ def test_a_late_record_for_the_previous_cycle_notifies_for_that_cycle(world: Wor
     rows = outbox_rows(world.db_path)
     assert len(rows) == 3
     assert rows[2]["rule"] == rule("included_pct", 100, "data")
-    assert "2026-11-01" in rows[2]["text"], rows[2]["text"]      # October's end, not Nov's
+    assert "2026-10-31" in rows[2]["text"], rows[2]["text"]      # October's end, not Nov's
     line_obj = world.engine.line(line)
     october = world.engine.usage_summary(line_obj, datetime(2026, 10, 20, tzinfo=UTC))
     november = world.engine.usage_summary(line_obj)
@@ -247,13 +247,13 @@ def test_a_late_record_for_the_previous_cycle_notifies_for_that_cycle(world: Wor
     rows = outbox_rows(world.db_path)
     assert len(rows) == 4
     assert rows[3]["rule"] == rule("included_pct", 100, "data")
-    assert "2026-12-01" in rows[3]["text"]
+    assert "2026-11-30" in rows[3]["text"]
 
 
 @pytest.mark.parametrize(("language", "words"), [
-    ("en", ["you have used", "2026-12-01"]),
-    ("fr", ["vous avez utilisé", "01/12/2026"]),
-    ("nl", ["u hebt", "01/12/2026"]),
+    ("en", ["you have used", "2026-11-30"]),
+    ("fr", ["vous avez utilisé", "30/11/2026"]),
+    ("nl", ["u hebt", "30/11/2026"]),
 ])
 def test_the_users_language_is_used(world: World, language: str, words: list[str]) -> None:
     line = world.line("+32470000009", user=world.user(f"ida-{language}", language=language))
@@ -334,7 +334,7 @@ def test_consult_reply_and_help_from_1921_in_the_users_language(world: World) ->
     rows = outbox_rows(world.db_path)
     assert [(r["channel"], r["sender"], r["recipient"], r["rule"], r["status"]) for r in rows] == [
         ("sms", "1921", line, None, "queued"), ("sms", "1921", line, None, "queued")]
-    assert "488 SMS" in rows[0]["text"] and "01/12/2026" in rows[0]["text"]
+    assert "488 SMS" in rows[0]["text"] and "30/11/2026" in rows[0]["text"]
     assert "envoyez CONSULT au 1921" in rows[1]["text"]
 
 

@@ -28,7 +28,8 @@ LINE = "+32470000001"
 GB = 10**9
 EUR = MICROS_PER_EURO
 LANGS = ("en", "fr", "nl")
-END = {"en": "2026-12-01", "fr": "01/12/2026", "nl": "01/12/2026"}
+END = {"en": "2026-11-30", "fr": "30/11/2026", "nl": "30/11/2026"}  # the last day
+RENEW = {"en": "2026-12-01", "fr": "01/12/2026", "nl": "01/12/2026"}
 
 
 def summary_of(plan: Plan = KING, spend: int = 0, line: str = LINE,
@@ -131,7 +132,7 @@ def test_internet_volume_reminders(lang: str, fragments: list[str]) -> None:
     used_up = notification(crossing(RuleKind.VOLUME_PCT, 100),
                            summary_of(INTERNET_150, data=150 * GB), lang).text
     assert "150 GB" in used_up
-    assert END[lang] in used_up
+    assert RENEW[lang] in used_up                 # renewed on the next cycle's first day
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -214,9 +215,9 @@ def test_quantities() -> None:
 
 
 @pytest.mark.parametrize(("lang", "fragments"), [
-    ("en", ["+32470000001", "2026-12-01", "30 min", "50 SMS", "900 MB", "€12.34"]),
-    ("fr", ["+32470000001", "01/12/2026", "30 min", "50 SMS", "900 MB", "12,34 €"]),
-    ("nl", ["+32470000001", "01/12/2026", "30 min", "50 sms", "900 MB", "€ 12,34"]),
+    ("en", ["+32470000001", "2026-11-30", "30 min", "50 SMS", "900 MB", "€12.34"]),
+    ("fr", ["+32470000001", "30/11/2026", "30 min", "50 SMS", "900 MB", "12,34 €"]),
+    ("nl", ["+32470000001", "30/11/2026", "30 min", "50 sms", "900 MB", "€ 12,34"]),
 ])
 def test_consult_reply_for_king(lang: str, fragments: list[str]) -> None:
     reply = consult_reply(KING_SUMMARY, lang)

@@ -7,7 +7,7 @@ the amount) and when the cycle ends. SMS texts stay short; e-mails get a subject
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from conso.domain.alerts import Crossing, RuleKind
 from conso.domain.consult import UsageSummary
@@ -36,7 +36,7 @@ _T = {
                     "blocked until {end}; free 'call me' messages still work.",
         "volume": "conso: you have used {pct}% of your monthly volume: {used} of {included}, "
                   "{remaining} left until {end}.",
-        "volume100": "conso: your monthly volume ({included}) is used up. It renews on {end}.",
+        "volume100": "conso: your monthly volume ({included}) is used up. It renews on {renew}.",
         "heavy": "conso: your usage this month ({used}) is nearing the fair-use threshold "
                  "of {threshold}. The month ends on {end}.",
         "consult": "conso {line}, left until {end}: {parts}. Extra spend: {amount}.",
@@ -62,7 +62,7 @@ _T = {
         "volume": "conso : vous avez utilisé {pct} % de votre volume mensuel : {used} sur "
                   "{included}, il reste {remaining} jusqu'au {end}.",
         "volume100": "conso : votre volume mensuel ({included}) est épuisé. Il se renouvelle "
-                     "le {end}.",
+                     "le {renew}.",
         "heavy": "conso : votre usage ce mois-ci ({used}) approche du seuil d'usage "
                  "raisonnable de {threshold}. Le mois se termine le {end}.",
         "consult": "conso {line}, reste jusqu'au {end} : {parts}. Hors forfait : {amount}.",
@@ -87,7 +87,7 @@ _T = {
                     "geblokkeerd tot {end}; gratis 'bel me'-berichten blijven mogelijk.",
         "volume": "conso: u hebt {pct}% van uw maandvolume gebruikt: {used} van {included}, "
                   "nog {remaining} tot {end}.",
-        "volume100": "conso: uw maandvolume ({included}) is op. Het wordt vernieuwd op {end}.",
+        "volume100": "conso: uw maandvolume ({included}) is op. Het wordt vernieuwd op {renew}.",
         "heavy": "conso: uw verbruik deze maand ({used}) nadert de drempel voor redelijk "
                  "gebruik van {threshold}. De maand eindigt op {end}.",
         "consult": "conso {line}, nog tot {end}: {parts}. Extra verbruik: {amount}.",
@@ -140,9 +140,14 @@ def quantity(service: Service, amount: int, language: str | None) -> str:
     return f"{_decimal(amount / BYTES_PER_MB, lang, 0)} MB"
 
 
-def day(at: datetime, language: str | None) -> str:
-    local = at.astimezone(CYCLE_TZ).date()
+def day(at: datetime, language: str | None, *, days_before: int = 0) -> str:
+    local = at.astimezone(CYCLE_TZ).date() - timedelta(days=days_before)
     return local.strftime("%d/%m/%Y") if _lang(language) != "en" else local.isoformat()
+
+
+def last_day(summary: UsageSummary, language: str | None) -> str:
+    """The cycle's last day, as people say it ("until 30/11"); it ends at the next midnight."""
+    return day(summary.cycle_end, language, days_before=1)
 
 
 def notification(crossing: Crossing, summary: UsageSummary, language: str | None,
@@ -150,7 +155,7 @@ def notification(crossing: Crossing, summary: UsageSummary, language: str | None
     lang = _lang(language)
     t = _T[lang]
     rule = crossing.rule
-    end = day(summary.cycle_end, lang)
+    end = last_day(summary, lang)
     value = rule.value
     if rule.kind in (RuleKind.INCLUDED_PCT, RuleKind.VOLUME_PCT):
         service = crossing.service or Service.DATA
@@ -160,6 +165,7 @@ def notification(crossing: Crossing, summary: UsageSummary, language: str | None
                   "used": quantity(service, figures.used, lang),
                   "included": quantity(service, included, lang),
                   "remaining": quantity(service, figures.remaining or 0, lang),
+                  "renew": day(summary.cycle_end, lang),
                   # French agrees in gender: "données" is feminine.
                   "exhausted": "épuisées" if service is Service.DATA else "épuisés"}
         volume = rule.kind is RuleKind.VOLUME_PCT
@@ -198,7 +204,7 @@ def consult_reply(summary: UsageSummary, language: str | None) -> str:
             used = quantity(service, figures.used, lang)
             left = t["data_used" if data else "used"].format(q=used)
         parts.append(left)
-    return t["consult"].format(line=summary.line, end=day(summary.cycle_end, lang),
+    return t["consult"].format(line=summary.line, end=last_day(summary, lang),
                                parts=", ".join(parts),
                                amount=money(summary.extra_micros, lang))
 

@@ -6,6 +6,7 @@ change goes through the same engine commands as the API.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -218,7 +219,7 @@ def _line_context(page: _Page, line: Line) -> dict[str, Any]:
                                      and page.who.account_id == line.account_id)),
         "limit_choices": [m // 1_000_000 for m in plan.spending_limits_micros],
         "messages": svc.store.messages(line_id=line.id, limit=20, newest_first=True),
-        "cycle_end": summary.cycle_end.date().isoformat(),
+        "cycle_end": (summary.cycle_end.date() - timedelta(days=1)).isoformat(),
     }
 
 
