@@ -28,3 +28,21 @@ def test_a_line_at_zero_percent_sorts_above_one_without_an_allowance() -> None:
 
     rows = [row("a", None), row("b", 0), row("c", 50)]
     assert [r.line for r in sort_rows(rows, "data", descending=True)] == ["c", "b", "a"]
+
+
+def test_alert_form_errors_are_in_the_pages_language() -> None:
+    from conso.errors import InvalidInput
+    from conso.web.i18n import translator
+    from conso.web.routes import _alerts_error
+
+    class Page:
+        def __init__(self, lang: str) -> None:
+            self.t = translator(lang)
+
+    too_many = InvalidInput(("body", "rules"), "at most 5 notifications per line, got 6")
+    assert _alerts_error(Page("fr"), too_many) == "Choisissez au maximum cinq notifications."  # type: ignore[arg-type]
+    bad_number = InvalidInput(("body", "channels", "second_number"), "must be E.164")
+    assert "+32470000099" in _alerts_error(Page("nl"), bad_number)  # type: ignore[arg-type]
+    bad_rule = InvalidInput(("body", "rules", 0, "value"), "must be one of [75, 90, 100]")
+    assert _alerts_error(Page("en"), bad_rule) == (  # type: ignore[arg-type]
+        "That notification is not available for this line.")

@@ -22,6 +22,9 @@ _SERVICE = {
     "nl": {Service.VOICE: "bellen", Service.SMS: "sms", Service.DATA: "mobiele data"},
 }
 
+# What an internet line's volume is called in a subject (it is no "mobile data").
+_VOLUME = {"en": "monthly volume", "fr": "volume mensuel", "nl": "maandvolume"}
+
 _T = {
     "en": {
         "pct": "conso: you have used {pct}% of your {service} bundle: {used} of {included}, "
@@ -170,13 +173,14 @@ def notification(crossing: Crossing, summary: UsageSummary, language: str | None
                   "exhausted": "épuisées" if service is Service.DATA else "épuisés"}
         volume = rule.kind is RuleKind.VOLUME_PCT
         key = ("volume" if volume else "pct") + ("100" if value >= 100 else "")
-        what = f"{_SERVICE[lang][service]} {value}%"
+        name = _VOLUME[lang] if volume else _SERVICE[lang][service]
+        what = f"{name} {value}%"
     elif rule.kind is RuleKind.HEAVY_USER:
         figures = summary.services[Service.DATA]
         threshold = summary.plan.heavy_user_bytes or 0
         fields = {"used": quantity(Service.DATA, figures.used, lang), "end": end,
                   "threshold": quantity(Service.DATA, threshold, lang)}
-        key, what = "heavy", f"{_SERVICE[lang][Service.DATA]} {value}%"
+        key, what = "heavy", f"{_VOLUME[lang]} {value}%"
     elif rule.kind is RuleKind.LIMIT_PCT:
         limit = money(limit_micros or 0, lang)
         fields = {"pct": value, "limit": limit, "amount": money(summary.extra_micros, lang),

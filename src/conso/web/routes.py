@@ -285,7 +285,7 @@ async def save_alerts(request: Request, line_id: str, svc: ServicesDep) -> Respo
     try:
         svc.engine.put_alerts(line, body, page.who.login)
     except InvalidInput as exc:
-        return _form_error(page, line, "alerts", exc.msg)
+        return _form_error(page, line, "alerts", _alerts_error(page, exc))
     return _after_post(page, line, "alerts")
 
 
@@ -327,6 +327,17 @@ async def save_limit(request: Request, line_id: str, svc: ServicesDep) -> Respon
     except (Conflict, InvalidInput) as exc:
         return _form_error(page, line, "limit", getattr(exc, "msg", str(exc)))
     return _after_post(page, line, "limit")
+
+
+def _alerts_error(page: _Page, exc: InvalidInput) -> str:
+    """The rule engine's error, in the page's language (its loc says which field)."""
+    loc = tuple(str(part) for part in exc.loc)
+    if loc == ("body", "rules"):
+        return page.t["err_too_many_rules"]
+    if loc[:2] == ("body", "rules"):
+        return page.t["err_rule"]
+    field = loc[-1] if loc[:2] == ("body", "channels") else ""
+    return page.t.get(f"err_{field}", exc.msg)
 
 
 def _int(raw: Any) -> Any:
