@@ -286,3 +286,10 @@ def test_french_data_used_up_agrees_in_gender() -> None:
     text = notification(crossing(RuleKind.INCLUDED_PCT, 100, Service.DATA),
                         summary_of(KING, data=10 * GB), "fr").text
     assert "épuisées" in text, text
+
+
+def test_used_and_remaining_minutes_add_up_to_the_allowance() -> None:
+    # 249.5 minutes used of 300: "250 min" used and "50 min" left, not 249 and 50.
+    summary = summary_of(KING, voice=249 * 60 + 30)
+    text = notification(crossing(RuleKind.INCLUDED_PCT, 75, Service.VOICE), summary, "en").text
+    assert "250 min of 300 min, 50 min left" in text, text

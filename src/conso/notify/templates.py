@@ -132,10 +132,13 @@ def money(micros: int, language: str | None) -> str:
     return f"{text} €" if lang == "fr" else f"€ {text}"
 
 
-def quantity(service: Service, amount: int, language: str | None) -> str:
+def quantity(service: Service, amount: int, language: str | None, *,
+             used: bool = False) -> str:
+    """A quantity as people read it. Seconds show as whole minutes: used ones rounded
+    up and the rest down, so that used and remaining add up to the allowance."""
     lang = _lang(language)
     if service is Service.VOICE:
-        return f"{amount // 60} min"
+        return f"{-(-amount // 60) if used else amount // 60} min"
     if service is Service.SMS:
         return f"{amount} SMS" if lang != "nl" else f"{amount} sms"
     if amount >= BYTES_PER_GB:
@@ -165,7 +168,7 @@ def notification(crossing: Crossing, summary: UsageSummary, language: str | None
         figures = summary.services[service]
         included = figures.included or 0
         fields = {"pct": value, "service": _SERVICE[lang][service], "end": end,
-                  "used": quantity(service, figures.used, lang),
+                  "used": quantity(service, figures.used, lang, used=True),
                   "included": quantity(service, included, lang),
                   "remaining": quantity(service, figures.remaining or 0, lang),
                   "renew": day(summary.cycle_end, lang),
@@ -205,7 +208,7 @@ def consult_reply(summary: UsageSummary, language: str | None) -> str:
         elif figures.included is None and service in summary.plan.unlimited:
             left = t["unlimited"]
         else:
-            used = quantity(service, figures.used, lang)
+            used = quantity(service, figures.used, lang, used=True)
             left = t["data_used" if data else "used"].format(q=used)
         parts.append(left)
     return t["consult"].format(line=summary.line, end=last_day(summary, lang),

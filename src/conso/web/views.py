@@ -55,7 +55,7 @@ def gauges(summary: UsageSummary, language: str) -> list[Gauge]:
         day = summary.forecast.get(service)
         result.append(Gauge(
             service=service.value,
-            used=quantity(service, figures.used, language),
+            used=quantity(service, figures.used, language, used=True),
             included=None if figures.included is None else quantity(
                 service, figures.included, language),
             remaining=None if figures.remaining is None else quantity(
