@@ -159,6 +159,9 @@ class Engine:
         with self.lock:
             return self._load_cycle(line.id, cycle)
 
+    def cached_line_count(self) -> int:
+        return len(self._lines)
+
     def evict_cycles(self, ended_before: datetime) -> int:
         """Forget cached usage of cycles that ended before `ended_before`; a late record
         for one loads it again from the records. Returns how many were let go."""

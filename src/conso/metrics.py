@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from collections.abc import Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from conso.engine import BatchResult
 
@@ -20,9 +22,16 @@ class Metrics:
         self.logins = Counter(
             "conso_logins", "Login attempts, by outcome", ["outcome"], registry=self.registry,
         )
-        self.request_seconds = Histogram(
-            "conso_http_request_duration_seconds", "HTTP request latency, by route",
-            ["route"], registry=self.registry,
+        self.outbox = Gauge(
+            "conso_outbox_messages", "Messages in the outbox, by status (queued ones wait "
+            "for a channel)", ["status"], registry=self.registry,
+        )
+        self.open_sessions = Gauge(
+            "conso_open_sessions", "Credit-control sessions open", registry=self.registry,
+        )
+        self.cached_lines = Gauge(
+            "conso_cached_lines", "Lines whose state the engine holds in memory",
+            registry=self.registry,
         )
 
     def observe_batch(self, result: BatchResult) -> None:
@@ -30,6 +39,13 @@ class Metrics:
         self.records.labels("accepted").inc(result.accepted)
         self.records.labels("duplicate").inc(result.duplicates)
         self.records.labels("rejected").inc(len(result.rejected))
+
+    def refresh(self, outbox: Mapping[str, int], open_sessions: int, cached_lines: int) -> None:
+        """Set the gauges read at scrape time."""
+        for status in ("queued", "sending", "sent", "failed"):
+            self.outbox.labels(status).set(outbox.get(status, 0))
+        self.open_sessions.set(open_sessions)
+        self.cached_lines.set(cached_lines)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

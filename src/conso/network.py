@@ -64,6 +64,9 @@ class NetworkControl:
         for session in engine.store.open_sessions():
             self._track(session)
 
+    def open_session_count(self) -> int:
+        return len(self._sessions)
+
     def _track(self, session: CreditSession) -> None:
         self._sessions[session.id] = session
         self._by_line.setdefault(session.line_id, set()).add(session.id)

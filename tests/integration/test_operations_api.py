@@ -74,3 +74,23 @@ def test_unknown_route_is_a_404_problem(anon: httpx.Client, op: httpx.Client) ->
 
 def test_wrong_method_is_a_problem(op: httpx.Client) -> None:
     assert_problem(op.get("/api/v1/usage"), 405)
+
+
+def _gauge(text: str, name: str) -> float:
+    for row in text.splitlines():
+        if row.startswith(name + " "):
+            return float(row.split()[-1])
+    raise AssertionError(f"{name} not in the metrics")
+
+
+def test_metrics_show_the_outbox_and_the_open_sessions(anon: httpx.Client, api: Api) -> None:
+    line = api.line(api.account(), plan="payg")
+    before = anon.get("/metrics").text
+    session = new_number().lstrip("+")
+    started = api.client.post("/api/v1/sessions", json={
+        "session_id": f"m-{session}", "line": line, "service": "data", "requested": 1000})
+    assert started.json()["granted"] == 1000
+    after = anon.get("/metrics").text
+    assert _gauge(after, "conso_open_sessions") == _gauge(before, "conso_open_sessions") + 1
+    assert 'conso_outbox_messages{status="queued"}' in after
+    assert _gauge(after, "conso_cached_lines") >= 1

@@ -484,6 +484,10 @@ class SqlStore:
             "WHERE status='queued' AND channel = ? AND next_attempt_at <= ? "
             "ORDER BY next_attempt_at, seq LIMIT ?", (channel, _iso(now), limit))
 
+    def outbox_counts(self) -> dict[str, int]:
+        return {status: count for status, count in self._reader().execute(
+            "SELECT status, COUNT(*) FROM outbox GROUP BY status")}
+
     def next_due_at(self, channel: str | None = None) -> datetime | None:
         if channel is None:
             row = self._reader().execute(
