@@ -118,6 +118,12 @@ def _bench(args: argparse.Namespace) -> int:
         config = replace(config, records=args.records)
     if args.scale is not None:
         config = replace(config, scale=tuple(args.scale))
+    if args.db:
+        if not args.db.startswith(("postgresql://", "postgres://")):
+            print("conso bench: --db takes a PostgreSQL server's URL (SQLite is the default)",
+                  file=sys.stderr)
+            return 2
+        config = replace(config, pg_admin_url=args.db)
     results = run(config, Progress())
     print(table(results))
     if args.json:
@@ -198,6 +204,10 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--records", type=int, help="records of the main run")
     bench.add_argument("--scale", type=int, nargs="*", metavar="N",
                        help="line counts of the scaling runs (default 10k 100k 1M)")
+    bench.add_argument("--db", metavar="URL",
+                       help="benchmark PostgreSQL: a server URL such as postgresql://"
+                            "postgres@127.0.0.1:5432/test (a fresh database is created "
+                            "on it for each run and dropped after)")
     bench.add_argument("--json", metavar="FILE", help="write the figures as JSON")
     bench.add_argument("--plot", metavar="FILE", help="write a PNG plot (needs matplotlib)")
     bench.set_defaults(func=_bench)

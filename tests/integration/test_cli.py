@@ -309,3 +309,10 @@ def test_ingest_db_without_server(tmp_path: Path, server_factory: ServerFactory)
         usage = Api(client).usage(line, at)
     assert usage["services"]["sms"]["used"] == 3
     assert usage["extra_cents"] == 3 * 8
+
+
+def test_bench_db_takes_only_a_postgresql_url(tmp_path: Path) -> None:
+    done = conso("bench", "--quick", "--db", f"sqlite:///{tmp_path}/x.db", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "PostgreSQL" in done.stderr
+    assert "--db URL" in conso("bench", "--help", cwd=tmp_path).stdout

@@ -18,6 +18,7 @@ import orjson
 from conso.bench.client import Client, Timings, run_parallel
 from conso.bench.server import BenchServer, rss_kib
 from conso.bench.synth import SynthLine, make_batches, make_lines, provision, warm_batches
+from conso.store.base import open_store
 
 KEY = "bench-operator-key"
 BATCH = 1000
@@ -34,6 +35,7 @@ class BenchConfig:
     updates_per_session: int = 8
     scale: tuple[int, ...] = (10_000, 100_000, 1_000_000)
     scale_records: int = 100_000
+    pg_admin_url: str | None = None   # benchmark PostgreSQL instead of SQLite
 
     @classmethod
     def quick(cls) -> BenchConfig:
@@ -100,7 +102,7 @@ def floor_baseline(bodies: list[bytes], workdir: Path) -> float:
 def notification_delays(server: BenchServer, probes: list[SynthLine], now: datetime) -> Timings:
     """From the usage answer to the outbox row, read by another connection, per probe."""
     client = Client(server.port, KEY)
-    reader = sqlite3.connect(server.db, timeout=30)
+    reader = open_store(server.url)
     timings = Timings()
     for n, line in enumerate(probes):
         client.call("PUT", f"/api/v1/lines/{line.id}/alerts",
@@ -110,8 +112,7 @@ def notification_delays(server: BenchServer, probes: list[SynthLine], now: datet
                               "amount_cents": 600, "at": now.isoformat()}])
         client.call("POST", "/api/v1/usage", body)
         answered = time.perf_counter()
-        while not reader.execute("SELECT 1 FROM outbox WHERE line_id = ? LIMIT 1",
-                                 (line.id,)).fetchone():
+        while not reader.messages(line_id=line.id, limit=1):
             if time.perf_counter() - answered > 10:
                 raise RuntimeError(f"no notification for {line.id} within 10 s")
         timings.latencies.append(time.perf_counter() - answered)
@@ -160,10 +161,11 @@ def session_load(server: BenchServer, lines: list[SynthLine], sessions: int, upd
     return run_parallel(server.port, KEY, clients, jobs, update)
 
 
-def scale_point(lines_count: int, records: int, clients: int, progress: Progress) -> dict[str, Any]:
+def scale_point(lines_count: int, records: int, clients: int, progress: Progress,
+                pg_admin_url: str | None = None) -> dict[str, Any]:
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="conso-bench-") as tmp, \
-            BenchServer(Path(tmp), KEY) as server:
+            BenchServer(Path(tmp), KEY, pg_admin_url) as server:
         lines = make_lines(lines_count)
         store = server.fresh_store()
         provision(store, lines, now)
@@ -191,7 +193,7 @@ def run(config: BenchConfig, progress: Progress) -> Results:
         lines = make_lines(config.lines)
         progress.say(f"synthetic operator: {config.lines:,} lines; {config.records:,} records")
         bodies = list(make_batches(lines, config.records, BATCH, now))
-        with BenchServer(workdir, KEY) as server:
+        with BenchServer(workdir, KEY, config.pg_admin_url) as server:
             store = server.fresh_store()
             provision(store, lines, now)
             store.close()
@@ -224,7 +226,8 @@ def run(config: BenchConfig, progress: Progress) -> Results:
             figures["session_updates_per_s"] = round(sessions.rate())
             figures["session_update_p99_ms"] = round(sessions.percentile(0.99) * 1000, 2)
     for count in config.scale:
-        results.scale.append(scale_point(count, config.scale_records, config.clients, progress))
+        results.scale.append(scale_point(count, config.scale_records, config.clients, progress,
+                                         config.pg_admin_url))
     if results.scale:
         last = results.scale[-1]
         figures["bytes_per_warm_line"] = last["bytes_per_warm_line"]

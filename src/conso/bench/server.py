@@ -8,11 +8,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 from types import TracebackType
 
 from conso.catalog_file import load_catalog
-from conso.store.sqlite import SQLiteStore
+from conso.store.base import Store, open_store
 
 
 def free_port() -> int:
@@ -30,25 +31,46 @@ def rss_kib(pid: int) -> int:
 
 
 class BenchServer:
-    def __init__(self, workdir: Path, key: str) -> None:
+    """A server on a fresh store: a SQLite file in `workdir`, or, given the URL of a
+    PostgreSQL server (`pg_admin_url`), a new database on it, dropped at the end."""
+
+    def __init__(self, workdir: Path, key: str, pg_admin_url: str | None = None) -> None:
         self.db = workdir / "bench.db"
         self.key = key
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log = workdir / "server.log"
+        self.pg_admin_url = pg_admin_url
+        self.pg_database: str | None = None
+        self.url = f"sqlite:///{self.db}"
 
-    def fresh_store(self) -> SQLiteStore:
+    def fresh_store(self) -> Store:
         load_catalog(None)
-        store = SQLiteStore(self.db)
+        if self.pg_admin_url is not None:
+            import psycopg
+
+            self.pg_database = f"conso_bench_{uuid.uuid4().hex[:10]}"
+            with psycopg.connect(self.pg_admin_url, autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{self.pg_database}"')
+            self.url = self.pg_admin_url.rpartition("/")[0] + "/" + self.pg_database
+        store = open_store(self.url)
         store.migrate()
         return store
+
+    def _drop_database(self) -> None:
+        if self.pg_admin_url is not None and self.pg_database is not None:
+            import psycopg
+
+            with psycopg.connect(self.pg_admin_url, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{self.pg_database}" WITH (FORCE)')
+            self.pg_database = None
 
     def start(self) -> None:
         env = dict(os.environ, CONSO_OPERATOR_KEY=self.key, CONSO_LOG_LEVEL="WARNING")
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "conso.cli", "--log-level", "WARNING", "serve",
-                 "--port", str(self.port), "--db", f"sqlite:///{self.db}"],
+                 "--port", str(self.port), "--db", self.url],
                 stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -74,6 +96,7 @@ class BenchServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self._drop_database()
 
     def __enter__(self) -> BenchServer:
         return self
