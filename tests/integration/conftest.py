@@ -9,6 +9,8 @@ from typing import Protocol
 import httpx
 import pytest
 
+from conso.bootstrap import Services, Settings, build
+
 from .helpers import PASSWORD, Api, Server, login, start_server, stop_server
 from .pg_support import fresh_database
 
@@ -36,6 +38,17 @@ def server(request: pytest.FixtureRequest,
         started = start_server(workdir, workdir / "unused.db", db_url=url)
         yield started
         stop_server(started)
+
+
+@pytest.fixture
+def engine_services(tmp_path: Path) -> Iterator[Services]:
+    """Services built in-process on a fresh SQLite file, with one pay-per-use line."""
+    built = build(Settings(db=f"sqlite:///{tmp_path}/c.db", operator_key="k"))
+    built.engine.put_account("a", name="A", kind="business")
+    built.engine.put_line("+32470000077", account_id="a", plan_id="payg", user_login=None,
+                          cycle_day=None)
+    yield built
+    built.close()
 
 
 @pytest.fixture

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conso.bootstrap import Services, Settings, build
+from conso.bootstrap import Services
 from conso.domain.control import Grant
 from conso.domain.units import Direction, Service
 from conso.errors import NotFound
@@ -18,52 +17,42 @@ from conso.network import Report, ReportQueue
 from conso.store.base import StoreError
 
 
-@pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    built = build(Settings(db=f"sqlite:///{tmp_path}/c.db", operator_key="k"))
-    built.engine.put_account("a", name="A", kind="business")
-    built.engine.put_line("+32470000077", account_id="a", plan_id="payg", user_login=None,
-                          cycle_day=None)
-    yield built
-    built.close()
-
-
 def test_a_failed_commit_leaves_the_session_and_the_usage_as_they_were(
-    services: Services, monkeypatch: pytest.MonkeyPatch,
+    engine_services: Services, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    control = services.control
-    line = services.engine.line("+32470000077")
+    control = engine_services.control
+    line = engine_services.engine.line("+32470000077")
     assert line is not None
     control.set_spending_limit(line, 5, "test")
     assert control.start("s1", line.id, service=Service.SMS, direction=Direction.OUT,
                          country=None, requested=10).granted == 10
-    real = services.store.transaction
+    real = engine_services.store.transaction
 
     @contextmanager
     def broken() -> Iterator[Any]:
         raise StoreError("disk full")
         yield  # pragma: no cover
 
-    monkeypatch.setattr(services.store, "transaction", broken)
+    monkeypatch.setattr(engine_services.store, "transaction", broken)
     with pytest.raises(StoreError):
         control.update("s1", 10, 10, 1)
-    monkeypatch.setattr(services.store, "transaction", real)
+    monkeypatch.setattr(engine_services.store, "transaction", real)
 
-    usage = services.engine.usage_summary(services.engine.line(line.id) or line)
+    usage = engine_services.engine.usage_summary(engine_services.engine.line(line.id) or line)
     assert usage.services[Service.SMS].used == 0
     # The same report, sent again once the store is back, is counted once.
     assert control.update("s1", 10, 10, 1).granted == 10
     assert control.update("s1", 10, 10, 1).granted == 10
-    usage = services.engine.usage_summary(services.engine.line(line.id) or line)
+    usage = engine_services.engine.usage_summary(engine_services.engine.line(line.id) or line)
     assert usage.services[Service.SMS].used == 10
     assert control.terminate("s1", 0) == 10 * 80_000
 
 
 def test_reports_committed_together_see_each_other_and_fail_alone(
-    services: Services,
+    engine_services: Services,
 ) -> None:
-    control = services.control
-    line = services.engine.line("+32470000077")
+    control = engine_services.control
+    line = engine_services.engine.line("+32470000077")
     assert line is not None
     control.set_spending_limit(line, 5, "test")       # 62 SMS at EUR 0.08
     for session_id in ("a", "b"):
@@ -79,15 +68,15 @@ def test_reports_committed_together_see_each_other_and_fail_alone(
     assert isinstance(answers[1], NotFound)
     assert answers[2] == Grant(2, True)
     assert answers[3] == answers[0]
-    usage = services.engine.usage_summary(services.engine.line(line.id) or line)
+    usage = engine_services.engine.usage_summary(engine_services.engine.line(line.id) or line)
     assert usage.services[Service.SMS].used == 20
-    stored = services.store.get_session("b")
+    stored = engine_services.store.get_session("b")
     assert stored is not None and stored.reserved == 2
 
 
-def test_the_report_queue_answers_every_report_after_its_commit(services: Services) -> None:
-    control = services.control
-    line = services.engine.line("+32470000077")
+def test_the_report_queue_answers_every_report_after_its_commit(engine_services: Services) -> None:
+    control = engine_services.control
+    line = engine_services.engine.line("+32470000077")
     assert line is not None
     queue = ReportQueue(control)
     queue.start()
@@ -102,6 +91,6 @@ def test_the_report_queue_answers_every_report_after_its_commit(services: Servic
             futures[20].result(timeout=10)
     finally:
         queue.stop()
-    usage = services.engine.usage_summary(services.engine.line(line.id) or line)
+    usage = engine_services.engine.usage_summary(engine_services.engine.line(line.id) or line)
     assert usage.services[Service.DATA].used == 20 * 1000
 
