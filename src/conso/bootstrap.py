@@ -51,6 +51,10 @@ class Settings:
     retry_max_seconds: float = 300.0
     inbound_per_hour: int = 10
     session_validity: timedelta = timedelta(minutes=10)
+    # Several conso processes on one PostgreSQL database (API nodes, stream workers).
+    shared: bool = False
+    stream_url: str | None = None
+    stream_partitions: int = 16
 
     @classmethod
     def from_env(cls, *, db: str | None = None, catalog: str | None = None) -> Settings:
@@ -66,7 +70,15 @@ class Settings:
             inbound_per_hour=int(env.get("CONSO_INBOUND_PER_HOUR") or 10),
             session_validity=timedelta(
                 seconds=float(env.get("CONSO_SESSION_VALIDITY_SECONDS") or 600)),
+            shared=env.get("CONSO_SHARED", "") not in ("", "0", "false", "no"),
+            stream_url=env.get("CONSO_STREAM") or None,
+            stream_partitions=int(env.get("CONSO_STREAM_PARTITIONS") or 16),
         )
+
+    @property
+    def sharing(self) -> bool:
+        """Whether this process shares its database (a stream implies it)."""
+        return self.shared or self.stream_url is not None
 
 
 @dataclass
@@ -133,14 +145,22 @@ def _take_writer_lock(store: Store) -> Closeable | None:
     return handle
 
 
-def _postgres_lock(store: PostgresStore) -> Closeable:
-    """A session-level advisory lock, held by its own connection for the process's life."""
+def _postgres_lock(store: PostgresStore, *, shared: bool = False) -> Closeable:
+    """A session-level advisory lock, held by its own connection for the process's life.
+
+    An engine that keeps state in memory holds it alone; processes that share the
+    database (CONSO_SHARED, stream workers) hold it together, so neither kind can
+    start beside the other."""
     import psycopg
 
     conn = psycopg.connect(store.dsn, autocommit=True, connect_timeout=10)
-    row = conn.execute("SELECT pg_try_advisory_lock(hashtext('conso-engine'))").fetchone()
+    take = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+    row = conn.execute(f"SELECT {take}(hashtext('conso-engine'))").fetchone()
     if not row or not row[0]:
         conn.close()
+        if shared:
+            raise StoreError(f"{store.redacted_url()} is in use by a conso engine that does "
+                             "not share it (advisory lock 'conso-engine'); stop it first")
         raise StoreError(f"{store.redacted_url()} is in use by another conso engine "
                          "(advisory lock 'conso-engine'); stop it, or send it records over "
                          "HTTP with `conso ingest --url`")
@@ -166,19 +186,28 @@ def build(settings: Settings, *, exclusive: bool = True) -> Services:
     """Open and migrate the store, load the catalogue, wire the engine."""
     catalog = load_catalog(settings.catalog)
     store = open_store(settings.db)
-    lock = _take_writer_lock(store) if exclusive else None
+    shared = settings.sharing
+    if shared:
+        if not isinstance(store, PostgresStore):
+            store.close()
+            raise StoreError("several conso processes share a PostgreSQL database "
+                             f"(--db postgresql://...), not {store.url}")
+        lock: Closeable | None = _postgres_lock(store, shared=True)
+    else:
+        lock = _take_writer_lock(store) if exclusive else None
     try:
         applied = store.migrate()
         if applied:
             log.info("store %s: applied migrations %s", store.url, ", ".join(applied))
         metrics = Metrics()
         engine = Engine(store, catalog, clock=utc_now, max_future=settings.max_future,
-                        on_batch=metrics.observe_batch, email_sender=settings.email_from)
+                        on_batch=metrics.observe_batch, email_sender=settings.email_from,
+                        shared=shared)
         key, source = _operator_key(settings, store)
         auth = Authenticator(store, key, utc_now)
         inbound = InboundSms(engine, per_hour=settings.inbound_per_hour)
         dispatcher = Dispatcher(store, _channels(settings, inbound), clock=utc_now,
-                                max_backoff=settings.retry_max_seconds)
+                                max_backoff=settings.retry_max_seconds, shared=shared)
         engine.on_messages = dispatcher.wake
         control = NetworkControl(engine, validity=settings.session_validity)
     except BaseException:
@@ -187,7 +216,9 @@ def build(settings: Settings, *, exclusive: bool = True) -> Services:
             lock.close()
         raise
     return Services(settings, catalog, store, engine, auth, metrics, key, source,
-                    dispatcher, inbound, control, Sweeper(control), ReportQueue(control), lock)
+                    dispatcher, inbound, control,
+                    Sweeper(control, also=dispatcher.requeue_interrupted if shared else None),
+                    ReportQueue(control), lock)
 
 
 def _channels(settings: Settings, inbound: InboundSms) -> dict[str, Channel]:

@@ -4,13 +4,19 @@ A command loads the state it needs (from the in-memory cache or the store),
 asks the domain what changes, and commits state and idempotency keys in one
 transaction. The cache is updated only after the commit succeeded, so readers
 never see a change that is not durable, and a failed commit leaves no trace.
+
+A `shared` engine is one of several processes on one database (API nodes and
+stream workers on PostgreSQL): it keeps nothing between commands. Each command
+locks the rows of the lines it touches, then reads their state from the store,
+so two processes never rate the same line from stale state.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -111,8 +117,10 @@ class Engine:
         on_batch: Callable[[BatchResult], None] | None = None,
         on_messages: Callable[[], None] | None = None,
         email_sender: str = "conso@localhost",
+        shared: bool = False,
     ) -> None:
         self.store = store
+        self.shared = shared
         self.catalog = catalog
         self.clock = clock
         self.max_future = max_future
@@ -129,6 +137,8 @@ class Engine:
     # -- reads (cache first; misses are filled under the lock) -----------------
 
     def line(self, line_id: str) -> Line | None:
+        if self.shared:
+            return self.store.get_line(line_id)
         line = self._lines.get(line_id)
         if line is not None:
             return line
@@ -153,11 +163,44 @@ class Engine:
 
     def cycle_usage(self, line: Line, at: datetime) -> CycleUsage:
         cycle = cycle_of(at, line.cycle_day)
+        if self.shared and not self.lock_held():
+            return self.store.load_cycle(line.id, cycle.start_date) or CycleUsage(cycle)
         usage = self._cycles.get((line.id, cycle.start_date))
         if usage is not None:
             return usage
         with self.lock:
             return self._load_cycle(line.id, cycle)
+
+    def lock_held(self) -> bool:
+        """Whether this thread is inside a command (its reads are the command's)."""
+        return bool(self.lock._is_owned())  # type: ignore[attr-defined]  # RLock has no public one
+
+    @contextmanager
+    def command(self, line_ids: Iterable[str] = ()) -> Iterator[StoreTransaction]:
+        """One command: the engine lock and one store transaction, committed when the
+        block ends. A shared engine first locks the rows of `line_ids` and forgets
+        what it read before, so the command sees the state other processes committed."""
+        with self.lock, self.store.transaction() as tx:
+            if self.shared:
+                ids = sorted({i for i in line_ids})
+                if ids:
+                    tx.lock_lines(ids)
+                self._forget()
+            yield tx
+
+    @contextmanager
+    def view(self) -> Iterator[None]:
+        """A read under the engine lock; a shared engine reads what is committed now."""
+        with self.lock:
+            if self.shared:
+                self._forget()
+            yield
+
+    def _forget(self) -> None:
+        self._lines.clear()
+        self._cycles.clear()
+        self._alerts.clear()
+        self._recipients.clear()
 
     def cached_line_count(self) -> int:
         return len(self._lines)
@@ -178,14 +221,19 @@ class Engine:
         login = line.user_login
         if login is None:
             return Recipient("en", None)
-        found = self._recipients.get(login)
+        keep = not self.shared or self.lock_held()
+        found = self._recipients.get(login) if keep else None
         if found is None:
             user = self.store.get_user(login)
             found = Recipient(user.language, user.email) if user else Recipient("en", None)
-            self._recipients[login] = found
+            if keep:
+                self._recipients[login] = found
         return found
 
     def alert_settings(self, line: Line) -> AlertSettings:
+        if self.shared and not self.lock_held():
+            return self.store.get_alerts(line.id) or default_settings(
+                self.catalog.plans[line.plan_id], self.recipient(line).email)
         settings = self._alerts.get(line.id)
         if settings is not None:
             return settings
@@ -228,10 +276,9 @@ class Engine:
         if kind not in ("business", "residential"):
             raise InvalidInput(("body", "kind"), "must be 'business' or 'residential'")
         account = Account(account_id, name, kind)
-        with self.lock:
+        with self.command() as tx:
             created = self.store.get_account(account_id) is None
-            with self.store.transaction() as tx:
-                tx.put_account(account, self.clock())
+            tx.put_account(account, self.clock())
         log.info("account %s %s (%s)", account_id, "created" if created else "updated", kind)
         return Put(account, created)
 
@@ -255,7 +302,7 @@ class Engine:
                                f"must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters")
         # Hash outside the lock: scrypt is slow on purpose.
         new_hash = None if password is None else hash_password(password)
-        with self.lock:
+        with self.command() as tx:
             if self.store.get_account(account_id) is None:
                 raise InvalidInput(("path", "account_id"), f"unknown account {account_id!r}")
             existing = self.store.get_user(login)
@@ -269,8 +316,7 @@ class Engine:
                 role=role, email=email,
                 language=language or (existing.language if existing else "en"),
             )
-            with self.store.transaction() as tx:
-                tx.put_user(user, self.clock())
+            tx.put_user(user, self.clock())
             self._recipients.pop(login, None)
             # Defaults may name the user's e-mail; chosen settings are kept.
             self._alerts = {k: v for k, v in self._alerts.items() if v.customised}
@@ -296,7 +342,7 @@ class Engine:
         if cycle_day is not None and not MIN_CYCLE_DAY <= cycle_day <= MAX_CYCLE_DAY:
             raise InvalidInput(("body", "cycle_day"),
                                f"must be {MIN_CYCLE_DAY} to {MAX_CYCLE_DAY}")
-        with self.lock:
+        with self.command([line_id]) as tx:
             now = self.clock()
             if self.store.get_account(account_id) is None:
                 raise InvalidInput(("body", "account_id"), f"unknown account {account_id!r}")
@@ -316,11 +362,10 @@ class Engine:
                                           user_login=user_login, cycle_day=cycle_day, now=now)
             kind_changed = existing is not None and (
                 self.catalog.plans[existing.plan_id].kind is not plan.kind)
-            with self.store.transaction() as tx:
-                tx.put_line(line, now)
-                if kind_changed:
-                    # Rules chosen for another kind of plan may not apply any more.
-                    tx.put_alerts(line_id, None, None, now)
+            tx.put_line(line, now)
+            if kind_changed:
+                # Rules chosen for another kind of plan may not apply any more.
+                tx.put_alerts(line_id, None, None, now)
             self._lines[line_id] = line
             # Defaults depend on the plan and the user's e-mail: recompute them.
             self._alerts.pop(line_id, None)
@@ -355,22 +400,30 @@ class Engine:
 
     # -- usage ----------------------------------------------------------------
 
-    def apply_usage(self, raw_records: Sequence[Any]) -> BatchResult:
+    def apply_usage(
+        self, raw_records: Sequence[Any],
+        also: Callable[[StoreTransaction], None] | None = None,
+    ) -> BatchResult:
         """Validate, rate and commit a batch; answer only after the commit.
 
         Records, cycle usage, rejected records and the notifications they cause
-        are written in one transaction.
+        are written in one transaction; `also` adds writes of the same command
+        (a stream worker's offset).
         """
         if len(raw_records) > MAX_BATCH:
             raise InvalidInput(("body",), f"at most {MAX_BATCH} records a call")
         batch = Batch(self.clock(), BatchResult())
         parsed = self._parse_batch(raw_records, batch.now, batch.result)
         with self.lock:
-            fresh = self._drop_duplicates(parsed, batch.result)
-            self._prefetch(record for _, record in fresh)
-            for index, record in fresh:
-                self.rate_into(index, record, batch)
-            self.commit(batch, raw_records)
+            with self.command(record.line for _, record in parsed) as tx:
+                fresh = self._drop_duplicates(parsed, batch.result)
+                self._prefetch(record for _, record in fresh)
+                for index, record in fresh:
+                    self.rate_into(index, record, batch)
+                self.write(tx, batch, raw_records)
+                if also is not None:
+                    also(tx)
+            self.publish_cycles(batch)
 
         result = batch.result
         result.rejected.sort(key=lambda r: r.index)
@@ -379,27 +432,22 @@ class Engine:
         self.publish(batch)
         return result
 
-    def commit(
-        self, batch: Batch, raw_records: Sequence[Any] = (),
-        extra: Callable[[StoreTransaction], None] | None = None,
-    ) -> None:
-        """Write what a batch changed in one transaction, then publish it to the cache.
-
-        Callers hold the engine lock. `extra` adds writes of the same command
-        (a session's state) to the same transaction.
-        """
-        if batch.rows or batch.result.rejected or extra is not None:
-            changed = [(key[0], batch.working[key]) for key in batch.fired_changed]
-            with self.store.transaction() as tx:
-                tx.insert_records(batch.rows, batch.now)
-                tx.save_cycles(changed, batch.now)
-                if batch.result.rejected:
-                    tx.insert_rejected(_kept(raw_records, batch.result.rejected), batch.now)
-                tx.insert_messages(batch.messages)
-                if extra is not None:
-                    extra(tx)
-            self._cycles.update(batch.working)
+    def write(self, tx: StoreTransaction, batch: Batch, raw_records: Sequence[Any] = ()) -> None:
+        """Write what a batch changed into the command's transaction."""
+        if batch.rows:
+            tx.insert_records(batch.rows, batch.now)
+        if batch.fired_changed:
+            tx.save_cycles([(key[0], batch.working[key]) for key in batch.fired_changed],
+                           batch.now)
+        if batch.result.rejected:
+            tx.insert_rejected(_kept(raw_records, batch.result.rejected), batch.now)
+        if batch.messages:
+            tx.insert_messages(batch.messages)
         batch.result.accepted = len(batch.rows)
+
+    def publish_cycles(self, batch: Batch) -> None:
+        """After the commit, under the lock: the batch's cycle usage is the cached one."""
+        self._cycles.update(batch.working)
 
     def cache_cycle(self, line_id: str, usage: CycleUsage) -> None:
         """Publish a committed cycle usage (callers hold the lock)."""
@@ -425,9 +473,8 @@ class Engine:
             settings = parse_settings(body, self.catalog.plans[line.plan_id])
         except AlertError as exc:
             raise InvalidInput(exc.loc, exc.msg) from None
-        with self.lock:
-            with self.store.transaction() as tx:
-                tx.put_alerts(line.id, settings, by, self.clock())
+        with self.command([line.id]) as tx:
+            tx.put_alerts(line.id, settings, by, self.clock())
             self._alerts[line.id] = settings
         log.info("alerts of line %s set by %s: %s", line.id, by,
                  ", ".join(f"{r.kind.value} {r.value}" for r in settings.rules) or "none")
@@ -437,7 +484,7 @@ class Engine:
         """Put messages that are not caused by usage (replies) in the outbox."""
         if not messages:
             return
-        with self.lock, self.store.transaction() as tx:
+        with self.command() as tx:
             tx.insert_messages(messages)
         if self.on_messages is not None:
             self.on_messages()

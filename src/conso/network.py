@@ -1,11 +1,13 @@
 """Network control: barring, spending limits, authorization and credit-control sessions.
 
-Part of the one write path: it works under the engine's lock and commits
-through the engine, so a session report is rated, counted, notified and its
-reservation updated in one transaction. Reservations live in memory (and in
-the store, so a restart keeps them) and every grant is computed against all
-open reservations of the line: see domain/control.py for why that means zero
-overshoot.
+Part of the one write path: it works in the engine's commands, so a session
+report is rated, counted, notified and its reservation updated in one
+transaction. Reservations live in the store (and, in a process that owns the
+database, in memory too) and every grant is computed against all open
+reservations of the line: see domain/control.py for why that means zero
+overshoot. With a shared engine (several API processes on PostgreSQL), each
+command locks the line's row and reads its sessions and usage from the store,
+so two processes never grant the same money twice.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class NetworkControl:
             self._track(session)
 
     def open_session_count(self) -> int:
+        if self.engine.shared:  # other processes open sessions too
+            return len(self.engine.store.open_sessions())
         return len(self._sessions)
 
     def _track(self, session: CreditSession) -> None:
@@ -75,6 +79,16 @@ class NetworkControl:
         self._sessions.pop(session.id, None)
         self._by_line.get(session.line_id, set()).discard(session.id)
 
+    def _refresh(self, line_ids: Sequence[str]) -> None:
+        """A shared engine's sessions of these lines are the store's (callers hold the
+        engine lock, and the lines' row locks when they will write)."""
+        if not self.engine.shared:
+            return
+        self._sessions.clear()
+        self._by_line.clear()
+        for session in self.engine.store.open_sessions(list(line_ids)):
+            self._track(session)
+
     # -- settings ---------------------------------------------------------------
 
     def set_barring(self, line: Line, body: dict[str, Any], actor: str) -> Line:
@@ -82,16 +96,18 @@ class NetworkControl:
         if plan.kind is PlanKind.INTERNET:
             raise Conflict("barring is for mobile lines (bundle and pay-per-use)")
         with self.engine.lock:
-            current = self.engine.load_line_locked(line.id) or line
-            try:
-                barred = parse_barring(body, current.barred)
-            except ControlError as exc:
-                raise _invalid(exc) from None
-            if barred == current.barred:
-                return current
-            updated = replace(current, barred=barred)
-            self._save_line(updated, actor, "barring", before=barring_view(current.barred),
-                            after=barring_view(barred))
+            with self.engine.command([line.id]) as tx:
+                current = self.engine.load_line_locked(line.id) or line
+                try:
+                    barred = parse_barring(body, current.barred)
+                except ControlError as exc:
+                    raise _invalid(exc) from None
+                if barred == current.barred:
+                    return current
+                updated = replace(current, barred=barred)
+                self._save_line(tx, updated, actor, "barring",
+                                before=barring_view(current.barred), after=barring_view(barred))
+            self.engine.cache_line(updated)
         log.info("barring of line %s set by %s: %s", line.id, actor,
                  ", ".join(sorted(barred)) or "nothing barred")
         return updated
@@ -114,34 +130,30 @@ class NetworkControl:
 
     def _change_limit(self, line: Line, micros: int | None, actor: str) -> Line:
         with self.engine.lock:
-            current = self.engine.load_line_locked(line.id) or line
-            if current.spending_limit_micros == micros:
-                return current
-            updated = replace(current, spending_limit_micros=micros)
-            now = self.engine.clock()
-            # A new limit re-arms its 50/90/100 % messages for this cycle.
-            usage = self.engine.cycle_usage(updated, now).copy()
-            usage.fired = frozenset(k for k in usage.fired if not k.startswith("limit_pct:"))
-
-            def also(tx: StoreTransaction) -> None:
+            with self.engine.command([line.id]) as tx:
+                current = self.engine.load_line_locked(line.id) or line
+                if current.spending_limit_micros == micros:
+                    return current
+                updated = replace(current, spending_limit_micros=micros)
+                now = self.engine.clock()
+                # A new limit re-arms its 50/90/100 % messages for this cycle.
+                usage = self.engine.cycle_usage(updated, now).copy()
+                usage.fired = frozenset(
+                    k for k in usage.fired if not k.startswith("limit_pct:"))
                 tx.save_cycles([(updated.id, usage)], now)
-
-            self._save_line(updated, actor, "spending_limit",
-                            before=_euros(current.spending_limit_micros),
-                            after=_euros(micros), also=also)
+                self._save_line(tx, updated, actor, "spending_limit",
+                                before=_euros(current.spending_limit_micros),
+                                after=_euros(micros))
+            self.engine.cache_line(updated)
             self.engine.cache_cycle(updated.id, usage)
         log.info("spending limit of line %s set to %s by %s", line.id, _euros(micros), actor)
         return updated
 
-    def _save_line(self, line: Line, actor: str, action: str, *, before: Any, after: Any,
-                   also: Callable[[StoreTransaction], None] | None = None) -> None:
+    def _save_line(self, tx: StoreTransaction, line: Line, actor: str, action: str, *,
+                   before: Any, after: Any) -> None:
         now = self.engine.clock()
-        with self.engine.store.transaction() as tx:
-            tx.put_line(line, now)
-            tx.audit(AuditEntry(now, actor, line.id, action, before, after))
-            if also is not None:
-                also(tx)
-        self.engine.cache_line(line)
+        tx.put_line(line, now)
+        tx.audit(AuditEntry(now, actor, line.id, action, before, after))
 
     # -- authorization ------------------------------------------------------------
 
@@ -193,9 +205,14 @@ class NetworkControl:
         line = self.engine.line(line_id)
         if line is None:
             return Decision(False, Reason.UNKNOWN_LINE.value)
-        with self.engine.lock:
+        with self.engine.view():
             now = self.engine.clock()
-            self._persist_expired(self._expire(line.id, now))
+            self._refresh([line.id])
+            expired = self._expire(line.id, now)
+            if not self.engine.shared:
+                # A shared engine reads without the row lock here: it leaves the closing
+                # to the commands and the sweep, which hold it.
+                self._persist_expired(expired)
             line = self.engine.load_line_locked(line_id) or line
             where = country or self.engine.catalog.home_country
             exposure, worst = self._position(line, now, service, direction, where)
@@ -205,11 +222,17 @@ class NetworkControl:
                 direction=direction, country=where, amount_micros=amount_micros,
                 exposure=exposure, worst_micros=worst)
 
-    def _persist_expired(self, sessions: list[CreditSession]) -> None:
-        if sessions:
-            with self.engine.store.transaction() as tx:
-                for session in sessions:
-                    tx.put_session(session)
+    def _persist_expired(self, sessions: list[CreditSession],
+                         tx: StoreTransaction | None = None) -> None:
+        if not sessions:
+            return
+        if tx is not None:
+            for session in sessions:
+                tx.put_session(session)
+            return
+        with self.engine.command([s.line_id for s in sessions]) as own:
+            for session in sessions:
+                own.put_session(session)
 
     # -- credit-control sessions ----------------------------------------------------
 
@@ -237,48 +260,61 @@ class NetworkControl:
         if service not in SESSION_SERVICES:
             raise InvalidInput(("body", "service"), "sessions are for voice, data and sms")
         with self.engine.lock:
-            existing = self._sessions.get(session_id) or self.engine.store.get_session(
-                session_id)
-            if existing is not None:
-                if existing.line_id == line_id and existing.last_answer is not None \
-                        and existing.reports == 0 and existing.status == "open":
-                    return existing.last_answer  # a repeated start: same answer
-                raise Conflict(f"session {session_id} exists already")
-            line = self.engine.load_line_locked(line_id)
-            if line is None:
-                return Grant(0, True, Reason.UNKNOWN_LINE.value)
-            now = self.engine.clock()
-            expired = self._expire(line.id, now)
-            session = CreditSession(
-                id=session_id, line_id=line.id, service=service, direction=direction,
-                country=country or self.engine.catalog.home_country,
-                opened_at=now, last_seen=now)
-            answer = self._grant(line, session, requested, now)
-            self._persist_expired(expired)
-            if answer.granted == 0:
-                log.info("session %s on %s refused: %s", session_id, line.id, answer.reason)
-                return answer
-            session.reserved = session.granted_total = answer.granted
-            session.last_answer = answer
-            with self.engine.store.transaction() as tx:
+            with self.engine.command([line_id]) as tx:
+                self._refresh([line_id])
+                existing = self._sessions.get(session_id) or self.engine.store.get_session(
+                    session_id)
+                if existing is not None:
+                    if existing.line_id == line_id and existing.last_answer is not None \
+                            and existing.reports == 0 and existing.status == "open":
+                        return existing.last_answer  # a repeated start: same answer
+                    raise Conflict(f"session {session_id} exists already")
+                line = self.engine.load_line_locked(line_id)
+                if line is None:
+                    return Grant(0, True, Reason.UNKNOWN_LINE.value)
+                now = self.engine.clock()
+                expired = self._expire(line.id, now)
+                session = CreditSession(
+                    id=session_id, line_id=line.id, service=service, direction=direction,
+                    country=country or self.engine.catalog.home_country,
+                    opened_at=now, last_seen=now)
+                answer = self._grant(line, session, requested, now)
+                self._persist_expired(expired, tx)
+                if answer.granted == 0:
+                    log.info("session %s on %s refused: %s", session_id, line.id,
+                             answer.reason)
+                    return answer
+                session.reserved = session.granted_total = answer.granted
+                session.last_answer = answer
                 tx.put_session(session)
             self._track(session)
         log.debug("session %s on %s: granted %d of %d", session_id, line.id,
                   answer.granted, requested)
         return answer
 
-    def _open(self, session_id: str, now: datetime) -> CreditSession:
+    def _open(self, session_id: str, now: datetime, tx: StoreTransaction) -> CreditSession:
         session = self._sessions.get(session_id)
         if session is not None:
             if session.expired(now, self.validity):
                 # Not heard from within its validity: closed now, whatever the sweep.
-                self._persist_expired(self._expire(session.line_id, now))
+                self._persist_expired(self._expire(session.line_id, now), tx)
                 raise Conflict(f"session {session_id} expired")
             return session
         stored = self.engine.store.get_session(session_id)
         if stored is None:
             raise NotFound(f"no session {session_id}")
         raise Conflict(f"session {session_id} is {stored.status}")
+
+    def _lines_of(self, session_ids: Sequence[str]) -> list[str]:
+        """The lines whose rows a command on these sessions locks."""
+        lines = set()
+        for session_id in session_ids:
+            session = None if self.engine.shared else self._sessions.get(session_id)
+            if session is None:
+                session = self.engine.store.get_session(session_id)
+            if session is not None:
+                lines.add(session.line_id)
+        return sorted(lines)
 
     def _report(self, session: CreditSession, used: int, now: datetime,
                 batch: Batch) -> None:
@@ -316,31 +352,32 @@ class NetworkControl:
         """
         answers: list[Grant | ConsoError] = []
         working: dict[str, CreditSession] = {}
+        lines = self._lines_of([report.session_id for report in reports])
         with self.engine.lock:
-            now = self.engine.clock()
-            batch = Batch(now, BatchResult())
-            for report in reports:
-                try:
-                    answers.append(self._apply_report(report, now, batch, working))
-                except ConsoError as exc:
-                    answers.append(exc)
-            if working:
-                sessions = list(working.values())
-
-                def save(tx: StoreTransaction) -> None:
-                    for session in sessions:
+            with self.engine.command(lines) as tx:
+                self._refresh(lines)
+                now = self.engine.clock()
+                batch = Batch(now, BatchResult())
+                for report in reports:
+                    try:
+                        answers.append(self._apply_report(report, now, batch, working, tx))
+                    except ConsoError as exc:
+                        answers.append(exc)
+                if working:
+                    self.engine.write(tx, batch)
+                    for session in working.values():
                         tx.put_session(session)
-
-                self.engine.commit(batch, extra=save)
+            if working:
+                self.engine.publish_cycles(batch)
                 self._sessions.update(working)
         self.engine.publish(batch)
         return answers
 
     def _apply_report(self, report: Report, now: datetime, batch: Batch,
-                      working: dict[str, CreditSession]) -> Grant:
+                      working: dict[str, CreditSession], tx: StoreTransaction) -> Grant:
         _check_units("used", report.used)
         _check_units("requested", report.requested)
-        tracked = working.get(report.session_id) or self._open(report.session_id, now)
+        tracked = working.get(report.session_id) or self._open(report.session_id, now, tx)
         if report.request_number is not None and tracked.last_answer is not None \
                 and report.request_number == tracked.last_request:
             return tracked.last_answer  # the same report again: counted once
@@ -362,25 +399,48 @@ class NetworkControl:
     def terminate(self, session_id: str, used: int) -> int:
         """Close a session, rate its last usage; returns what the session cost."""
         _check_units("used", used)
+        lines = self._lines_of([session_id])
+        refused: ConsoError | None = None
         with self.engine.lock:
-            now = self.engine.clock()
-            session = replace(self._open(session_id, now))
-            batch = Batch(now, BatchResult())
-            self._report(session, used, now, batch)
-            session.status, session.closed_at = "closed", now
-            self.engine.commit(batch, extra=lambda tx: tx.put_session(session))
+            with self.engine.command(lines) as tx:
+                self._refresh(lines)
+                now = self.engine.clock()
+                batch = Batch(now, BatchResult())
+                try:
+                    session = replace(self._open(session_id, now, tx))
+                except ConsoError as exc:
+                    refused = exc  # raised after the commit: an expiry found here is kept
+                else:
+                    self._report(session, used, now, batch)
+                    session.status, session.closed_at = "closed", now
+                    self.engine.write(tx, batch)
+                    tx.put_session(session)
+            if refused is not None:
+                raise refused
+            self.engine.publish_cycles(batch)
             self._untrack(session)
         self.engine.publish(batch)
         return session.charged_micros
 
     def sweep(self) -> int:
         """Close every session not heard from within its validity; returns how many."""
-        with self.engine.lock:
-            now = self.engine.clock()
-            expired = [s for line_id in list(self._by_line)
-                       for s in self._expire(line_id, now)]
-            self._persist_expired(expired)
-        return len(expired)
+        now = self.engine.clock()
+        if not self.engine.shared:
+            with self.engine.command() as tx:
+                expired = [s for line_id in list(self._by_line)
+                           for s in self._expire(line_id, now)]
+                self._persist_expired(expired, tx)
+            return len(expired)
+        stale = {s.line_id for s in self.engine.store.open_sessions()
+                 if s.expired(now, self.validity)}
+        closed = 0
+        for line_id in sorted(stale):
+            with self.engine.command([line_id]) as tx:
+                self._refresh([line_id])
+                expired = self._expire(line_id, self.engine.clock())
+                self._persist_expired(expired, tx)
+                closed += len(expired)
+        return closed
 
 
 @dataclass(frozen=True, slots=True)
@@ -458,9 +518,11 @@ class Sweeper:
     """Housekeeping every `interval` seconds: closes the sessions the network stopped
     reporting, and lets go of cached usage of cycles long over."""
 
-    def __init__(self, control: NetworkControl, interval: float = 30.0) -> None:
+    def __init__(self, control: NetworkControl, interval: float = 30.0,
+                 also: Callable[[], object] | None = None) -> None:
         self.control = control
         self.interval = interval
+        self.also = also  # more housekeeping (a shared outbox's stale claims)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -474,6 +536,8 @@ class Sweeper:
                 self.control.sweep()
                 engine = self.control.engine
                 engine.evict_cycles(engine.clock() - CACHED_CYCLES_AFTER_END)
+                if self.also is not None:
+                    self.also()
             except Exception:
                 log.exception("housekeeping failed")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
@@ -23,7 +25,13 @@ class ServerFactory(Protocol):
 UserClientFactory = Callable[..., httpx.Client]
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+# Where a test's conso keeps its data: SQLite; PostgreSQL owned by one process; and
+# PostgreSQL shared by several processes (CONSO_SHARED: no state kept between commands,
+# line rows locked), the way API nodes and stream workers run in production.
+STORES = ["sqlite", "postgres", "postgres-shared"]
+
+
+@pytest.fixture(scope="session", params=STORES)
 def server(request: pytest.FixtureRequest,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The shared server, once on each store: tests create their own unique accounts and
@@ -34,21 +42,29 @@ def server(request: pytest.FixtureRequest,
         yield started
         stop_server(started)
         return
+    env = {"CONSO_SHARED": "1"} if request.param == "postgres-shared" else {}
     with fresh_database() as url:
-        started = start_server(workdir, workdir / "unused.db", db_url=url)
+        started = start_server(workdir, workdir / "unused.db", db_url=url, env=env)
         yield started
         stop_server(started)
 
 
-@pytest.fixture
-def engine_services(tmp_path: Path) -> Iterator[Services]:
-    """Services built in-process on a fresh SQLite file, with one pay-per-use line."""
-    built = build(Settings(db=f"sqlite:///{tmp_path}/c.db", operator_key="k"))
-    built.engine.put_account("a", name="A", kind="business")
-    built.engine.put_line("+32470000077", account_id="a", plan_id="payg", user_login=None,
-                          cycle_day=None)
-    yield built
-    built.close()
+@pytest.fixture(params=STORES)
+def engine_services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Services]:
+    """Services built in-process on a fresh store, with one pay-per-use line."""
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            settings = Settings(db=f"sqlite:///{tmp_path}/c.db", operator_key="k")
+        else:
+            url = stack.enter_context(fresh_database())
+            settings = Settings(db=url, operator_key="k",
+                                shared=request.param == "postgres-shared")
+        built = build(settings)
+        stack.callback(built.close)
+        built.engine.put_account("a", name="A", kind="business")
+        built.engine.put_line("+32470000077", account_id="a", plan_id="payg",
+                              user_login=None, cycle_day=None)
+        yield built
 
 
 @pytest.fixture

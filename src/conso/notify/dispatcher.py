@@ -7,6 +7,11 @@ notification is never dropped because a mail server was away. A crash between
 "sending" and "sent" is the one window where a message may be handed over
 twice; it is re-sent with the same id, which SMTP carries as Message-ID so
 the receiving side can drop the copy.
+
+Several dispatchers may share one database (several API processes): each claims a
+message with a compare-and-set from queued to sending, so only one sends it, and
+a message left "sending" is queued again only once its claim is `stale_after` old
+(a dispatcher that owns the database alone requeues them all when it starts).
 """
 
 from __future__ import annotations
@@ -31,7 +36,13 @@ class Dispatcher:
         self, store: Store, channels: Mapping[str, Channel], *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_backoff: float = 300.0, batch_size: int = 100,
+        shared: bool = False, stale_after: timedelta = timedelta(minutes=5),
+        idle_wait: float = 5.0,
     ) -> None:
+        self.shared = shared
+        self.stale_after = stale_after
+        # Other processes' messages wake no one here: a shared dispatcher looks often.
+        self.max_idle = min(idle_wait, 1.0) if shared else idle_wait
         self.store = store
         self.channels = dict(channels)
         self.clock = clock
@@ -43,8 +54,7 @@ class Dispatcher:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        with self.store.transaction() as tx:
-            requeued = tx.requeue_interrupted(self.clock())
+        requeued = self.requeue_interrupted()
         if requeued:
             log.warning("%d message(s) were being sent when conso stopped; sending again "
                         "with the same id", requeued)
@@ -54,6 +64,14 @@ class Dispatcher:
                                       name=f"conso-dispatcher-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
+
+    def requeue_interrupted(self) -> int:
+        """Queue again what a crash left 'sending' (when shared: claims gone stale)."""
+        now = self.clock()
+        with self.store.transaction() as tx:
+            if self.shared:
+                return tx.requeue_interrupted(now, claimed_before=now - self.stale_after)
+            return tx.requeue_interrupted(now)
 
     def wake(self) -> None:
         for event in self._wakes.values():
@@ -85,8 +103,8 @@ class Dispatcher:
     def _idle_wait(self, channel: str) -> float:
         due = self.store.next_due_at(channel)
         if due is None:
-            return 5.0
-        return max(0.0, min(5.0, (due - self.clock()).total_seconds()))
+            return self.max_idle
+        return max(0.0, min(self.max_idle, (due - self.clock()).total_seconds()))
 
     def run_once_unroutable(self) -> None:
         """Mark failed the queued messages of channels that are not configured."""
@@ -110,7 +128,9 @@ class Dispatcher:
                 tx.mark_failed(message.id, f"no channel {message.channel!r} is configured")
             return
         with self.store.transaction() as tx:
-            tx.mark_sending(message.id, self.clock())
+            claimed = tx.mark_sending(message.id, self.clock())
+        if not claimed:
+            return  # another dispatcher has it
         attempts = message.attempts + 1
         try:
             channel.send(message)

@@ -3,8 +3,10 @@
 The same SQL as SQLite (store/sql.py): this module connects, rewrites the few
 SQLite-isms (`?` placeholders, `INSERT OR IGNORE`, integer widths in the
 migrations) and says which errors mean the store failed. Connections run in
-autocommit mode with explicit `BEGIN ... COMMIT`, one writer and one reader per
-thread, like the SQLite store.
+autocommit mode with explicit `BEGIN ... COMMIT`: one writer connection, and reads
+on connections borrowed from a pool for one statement each. Several conso
+processes may share the database: write transactions lock the rows of the lines
+they change (`row_locks`), and migrations run under an advisory lock.
 """
 
 from __future__ import annotations
@@ -14,8 +16,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import psycopg
+from psycopg_pool import ConnectionPool
 
+from conso.store.base import StoreError
 from conso.store.sql import Connection, Cursor, SqlStore
+
+# Read connections a process keeps at most (each is borrowed for one statement).
+POOL_SIZE = 8
 
 _INSERT_OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.IGNORECASE)
 
@@ -52,6 +59,42 @@ class _PgCursor:
         return iter(self.fetchall())
 
 
+class _Rows:
+    """A finished read: rows fetched before its connection went back to the pool."""
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def fetchone(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self._rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+
+class _PooledReader:
+    """Reads, each on a connection borrowed from the pool for that one statement."""
+
+    def __init__(self, pool: ConnectionPool[Any]) -> None:
+        self._pool = pool
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Cursor:
+        with self._pool.connection() as conn, conn.cursor() as cursor:
+            cursor.execute(pg_sql(sql), tuple(parameters) if parameters else None)
+            rows = cursor.fetchall() if cursor.description else []
+            return _Rows(rows, cursor.rowcount)
+
+    def executemany(self, sql: str, parameters: Sequence[Sequence[Any]], /) -> None:
+        raise TypeError("reads only")
+
+    def close(self) -> None:
+        self._pool.close()
+
+
 class _PgConnection:
     """A psycopg connection speaking the SQLite-flavoured SQL of store/sql.py."""
 
@@ -76,11 +119,39 @@ class _PgConnection:
 class PostgresStore(SqlStore):
     begin = "BEGIN"
     errors = (psycopg.Error,)
+    row_locks = True
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.dsn = url
         super().__init__()
+        try:
+            self._pool: ConnectionPool[Any] = ConnectionPool(
+                self.dsn, min_size=1, max_size=POOL_SIZE, open=True, timeout=30,
+                kwargs={"autocommit": True, "connect_timeout": 10},
+                name="conso-readers")
+        except self.errors as exc:
+            self.close()
+            raise StoreError(f"cannot open {self.redacted_url()}: {exc}") from exc
+        self._pooled = _PooledReader(self._pool)
+
+    def _reader(self) -> Connection:
+        return self._pooled
+
+    def close(self) -> None:
+        super().close()
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.close()
+
+    def migrate(self) -> list[str]:
+        """Migrate under an advisory lock: processes starting together migrate once."""
+        conn = self._writer
+        conn.execute("SELECT pg_advisory_lock(hashtext('conso-migrate'))")
+        try:
+            return super().migrate()
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext('conso-migrate'))")
 
     @classmethod
     def from_url(cls, url: str) -> PostgresStore:

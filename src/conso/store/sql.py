@@ -28,6 +28,7 @@ from conso.store.base import (
     Account,
     AuditEntry,
     RejectedRecord,
+    StaleOffset,
     StoredRecord,
     StoreError,
     Token,
@@ -66,8 +67,36 @@ def _parse_iso(text: str) -> datetime:
 class SqlTx:
     """The write operations of one transaction on the writer connection."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, row_locks: bool = False) -> None:
         self._conn = conn
+        self._row_locks = row_locks
+
+    def lock_lines(self, line_ids: Sequence[str]) -> None:
+        """Hold these lines' rows until the commit, so that processes sharing the
+        database change a line one at a time (in id order: no deadlock). SQLite
+        needs nothing: its write transaction already excludes every other writer."""
+        if not self._row_locks:
+            return
+        ids = sorted(set(line_ids))
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            self._conn.execute(
+                f"SELECT id FROM lines WHERE id IN ({marks}) ORDER BY id FOR UPDATE",
+                chunk).fetchall()
+
+    def advance_offset(self, part: int, seq: int, expected: int, now: datetime) -> None:
+        """Move a partition's offset from `expected` to `seq`, or fail if it is not at
+        `expected` any more (compare-and-set: a worker that lost its partition cannot
+        apply a message twice)."""
+        self._conn.execute(
+            "INSERT OR IGNORE INTO stream_offsets (part, seq, updated_at) VALUES (?,0,?)",
+            (part, _iso(now)))
+        cur = self._conn.execute(
+            "UPDATE stream_offsets SET seq = ?, updated_at = ? WHERE part = ? AND seq = ?",
+            (seq, _iso(now), part, expected))
+        if cur.rowcount != 1:
+            raise StaleOffset(f"partition {part} is not at sequence {expected} any more: "
+                              "another worker has applied it")
 
     def put_account(self, account: Account, now: datetime) -> None:
         self._conn.execute(
@@ -163,10 +192,12 @@ class SqlTx:
               _iso(m.created_at), _iso(m.created_at)) for m in messages],
         )
 
-    def mark_sending(self, message_id: str, now: datetime) -> None:
-        self._conn.execute(
+    def mark_sending(self, message_id: str, now: datetime) -> bool:
+        """Claim a queued message; False when another dispatcher claimed it first."""
+        cur = self._conn.execute(
             "UPDATE outbox SET status='sending', attempts=attempts+1, next_attempt_at=? "
-            "WHERE id=?", (_iso(now), message_id))
+            "WHERE id=? AND status='queued'", (_iso(now), message_id))
+        return cur.rowcount == 1
 
     def mark_sent(self, message_id: str, now: datetime) -> None:
         self._conn.execute(
@@ -183,11 +214,15 @@ class SqlTx:
             "UPDATE outbox SET status='failed', last_error=? WHERE id=?",
             (error[:500], message_id))
 
-    def requeue_interrupted(self, now: datetime) -> int:
+    def requeue_interrupted(self, now: datetime, claimed_before: datetime | None = None) -> int:
+        """Queue again the messages left 'sending' by a crash: all of them, or (when other
+        processes may be sending right now) those claimed before `claimed_before`."""
+        cutoff = _iso(claimed_before or now)
+        op = "<" if claimed_before is not None else "<="
         cur = self._conn.execute(
             "UPDATE outbox SET status='queued', next_attempt_at=?, "
             "last_error='interrupted while sending; sent again with the same id' "
-            "WHERE status='sending'", (_iso(now),))
+            f"WHERE status='sending' AND next_attempt_at {op} ?", (_iso(now), cutoff))
         return cur.rowcount
 
     def audit(self, entry: AuditEntry) -> None:
@@ -311,13 +346,16 @@ class SqlStore:
                 applied.append(f"{migration.version:04d}_{migration.name}")
         return applied
 
+    # Whether transactions take row locks (PostgreSQL: several processes may write).
+    row_locks = False
+
     @contextmanager
     def transaction(self) -> Iterator[SqlTx]:
         with self._write_lock:
             conn = self._writer
             conn.execute(self.begin)
             try:
-                yield SqlTx(conn)
+                yield SqlTx(conn, row_locks=self.row_locks)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -543,9 +581,31 @@ class SqlStore:
         "charged_micros, reports, last_request, last_answer, status, opened_at, last_seen, "
         "closed_at FROM cc_sessions ")
 
-    def open_sessions(self) -> list[CreditSession]:
-        return [_session(r) for r in self._reader().execute(
-            self._SESSION_COLUMNS + "WHERE status = 'open'")]
+    def open_sessions(self, line_ids: Sequence[str] | None = None) -> list[CreditSession]:
+        """Open sessions: all of them, or those of some lines."""
+        if line_ids is None:
+            return [_session(r) for r in self._reader().execute(
+                self._SESSION_COLUMNS + "WHERE status = 'open'")]
+        found: list[CreditSession] = []
+        for chunk in _chunks(line_ids):
+            marks = ",".join("?" * len(chunk))
+            found.extend(_session(r) for r in self._reader().execute(
+                self._SESSION_COLUMNS + f"WHERE line_id IN ({marks}) AND status = 'open'",
+                chunk))
+        return found
+
+    def stream_offsets(self) -> dict[int, int]:
+        """The last stream sequence applied, per partition."""
+        return {part: seq for part, seq in self._reader().execute(
+            "SELECT part, seq FROM stream_offsets")}
+
+    def existing_line_ids(self, line_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(line_ids):
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self._reader().execute(
+                f"SELECT id FROM lines WHERE id IN ({marks})", chunk))
+        return found
 
     def get_session(self, session_id: str) -> CreditSession | None:
         row = self._reader().execute(
