@@ -1,0 +1,1 @@
+"""Streaming transport: usage batches carried through NATS JetStream between API and workers."""
