@@ -55,6 +55,7 @@ class Settings:
     shared: bool = False
     stream_url: str | None = None
     stream_partitions: int = 16
+    stream_name: str = "CONSO_USAGE"
 
     @classmethod
     def from_env(cls, *, db: str | None = None, catalog: str | None = None) -> Settings:
@@ -73,7 +74,14 @@ class Settings:
             shared=env.get("CONSO_SHARED", "") not in ("", "0", "false", "no"),
             stream_url=env.get("CONSO_STREAM") or None,
             stream_partitions=int(env.get("CONSO_STREAM_PARTITIONS") or 16),
+            stream_name=env.get("CONSO_STREAM_NAME") or "CONSO_USAGE",
         )
+
+    @property
+    def stream_prefix(self) -> str:
+        """The subjects of the stream's partitions: `<prefix>.<partition>`."""
+        name = self.stream_name.lower().replace("_", ".")
+        return "conso.usage" if name == "conso.usage" else f"conso.{name}"
 
     @property
     def sharing(self) -> bool:
@@ -100,6 +108,8 @@ class Services:
     # Set by `serve --demo`: the demo logins shown on the portal's login page.
     demo_users: list[Any] = field(default_factory=list)
     background: list[Any] = field(default_factory=list)  # more threads to start and stop
+    # Stream mode: POST /usage hands records to JetStream through this (stream/intake.py).
+    intake: Any = None
 
     def start(self) -> None:
         """Start the background work: the message dispatcher and the channels."""
@@ -119,6 +129,8 @@ class Services:
 
     def close(self) -> None:
         self.stop()
+        if self.intake is not None:
+            self.intake.close()
         self.store.close()
         if self._lock_file is not None:
             self._lock_file.close()

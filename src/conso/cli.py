@@ -1,16 +1,21 @@
-"""The `conso` command: serve, ingest, check-catalog, migrate."""
+"""The `conso` command: serve, worker, ingest, check-catalog, bench, migrate."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from conso import __version__
 from conso.domain.catalog import CatalogError
 from conso.store.base import StoreError
+
+if TYPE_CHECKING:
+    from conso.bootstrap import Settings
 
 log = logging.getLogger("conso")
 
@@ -30,8 +35,21 @@ def _serve(args: argparse.Namespace) -> int:
     from conso.api.fastpath import FastPath
     from conso.bootstrap import Settings, build
 
-    services = build(Settings.from_env(db=args.db, catalog=args.catalog))
+    settings = _with_sharing(Settings.from_env(db=args.db, catalog=args.catalog), args)
+    services = build(settings)
     try:
+        if settings.stream_url:
+            from conso.stream.intake import StreamIntake
+            from conso.stream.jetstream import JetStream
+
+            stream = JetStream.connect(settings.stream_url, stream=settings.stream_name,
+                                       prefix=settings.stream_prefix,
+                                       partitions=settings.stream_partitions)
+            services.intake = StreamIntake(services.engine, stream)
+            print(f"stream: {_redact(settings.stream_url)} ({stream.partitions} partitions); "
+                  "usage is applied by `conso worker`", flush=True)
+        elif settings.shared:
+            print("database shared with other conso processes", flush=True)
         base = f"http://{args.host}:{args.port}"
         print(f"conso {__version__} serving {base}  (portal: {base}/portal, "
               f"API docs: {base}/docs)", flush=True)
@@ -51,6 +69,72 @@ def _serve(args: argparse.Namespace) -> int:
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(),
                     access_log=args.access_log, timeout_graceful_shutdown=10)
     finally:
+        services.close()
+    return 0
+
+
+def _with_sharing(settings: Settings, args: argparse.Namespace) -> Settings:
+    from dataclasses import replace
+
+    if getattr(args, "stream", None):
+        settings = replace(settings, stream_url=args.stream)
+    if getattr(args, "shared", False):
+        settings = replace(settings, shared=True)
+    if getattr(args, "stream_partitions", None):
+        settings = replace(settings, stream_partitions=args.stream_partitions)
+    return settings
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from conso.bootstrap import Settings, build
+    from conso.stream.jetstream import JetStream, StreamError
+    from conso.stream.ownership import PartitionLocks
+    from conso.stream.worker import StreamWorker, parse_partitions
+
+    settings = _with_sharing(Settings.from_env(db=args.db, catalog=args.catalog), args)
+    if not settings.stream_url:
+        print("conso worker: --stream nats://HOST:PORT (or CONSO_STREAM) is required",
+              file=sys.stderr)
+        return 2
+    services = build(settings)
+    stream = locks = None
+    try:
+        stream = JetStream.connect(settings.stream_url, stream=settings.stream_name,
+                                   prefix=settings.stream_prefix,
+                                   partitions=settings.stream_partitions)
+        try:
+            allowed = parse_partitions(args.partitions, stream.partitions)
+        except ValueError as exc:
+            print(f"conso worker: {exc}", file=sys.stderr)
+            return 2
+        locks = PartitionLocks(services.store.url)
+        worker = StreamWorker(services, stream, locks, allowed=allowed)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: worker.stop())
+        print(f"conso worker {os.getpid()}: store {_redact(services.store.url)}, stream "
+              f"{_redact(settings.stream_url)} ({stream.partitions} partitions; may take "
+              f"{len(allowed)})", flush=True)
+        runner = threading.Thread(target=worker.run, name="conso-worker")
+        runner.start()
+        while runner.is_alive():
+            runner.join(0.5)
+        print(f"conso worker {os.getpid()}: stopped after {worker.records_seen} records "
+              f"({worker.records_accepted} accepted)", flush=True)
+    except StreamError as exc:
+        print(f"conso worker: stream: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if locks is not None:
+            locks.close()
+        if stream is not None:
+            stream.close()
         services.close()
     return 0
 
@@ -124,6 +208,12 @@ def _bench(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
         config = replace(config, pg_admin_url=args.db)
+    if args.workers:
+        if not args.db:
+            print("conso bench: --workers needs --db postgresql://... (the workers share "
+                  "a PostgreSQL database)", file=sys.stderr)
+            return 2
+        config = replace(config, workers=args.workers, stream_url=args.stream)
     results = run(config, Progress())
     print(table(results))
     if args.json:
@@ -152,7 +242,8 @@ def parser() -> argparse.ArgumentParser:
         prog="conso",
         description="Real-time mobile consumption control: usage, notifications, "
                     "barring and spending limits.",
-        epilog="Settings from the environment: CONSO_DB, CONSO_CATALOG, CONSO_OPERATOR_KEY.",
+        epilog="Settings from the environment: CONSO_DB, CONSO_CATALOG, CONSO_OPERATOR_KEY, "
+               "CONSO_SHARED, CONSO_STREAM, CONSO_STREAM_PARTITIONS (see the README).",
     )
     top.add_argument("--version", action="version", version=f"conso {__version__}")
     top.add_argument("--log-level", default=os.environ.get("CONSO_LOG_LEVEL", "INFO"),
@@ -171,7 +262,34 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true",
                        help="seed a demo business account and print its logins")
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    serve.add_argument("--shared", action="store_true",
+                       help="share the PostgreSQL database with other conso processes "
+                            "(several API nodes; or CONSO_SHARED=1)")
+    serve.add_argument("--stream", metavar="URL",
+                       help="nats://HOST:PORT: hand usage to JetStream for `conso worker` "
+                            "(implies --shared; or CONSO_STREAM)")
+    serve.add_argument("--stream-partitions", type=int, metavar="N",
+                       help="partitions of a new stream (default 16, or "
+                            "CONSO_STREAM_PARTITIONS)")
     serve.set_defaults(func=_serve)
+
+    work = sub.add_parser(
+        "worker", help="apply the usage on the stream (scale out with several)",
+        description="Apply the usage records that `conso serve --stream` put on NATS "
+                    "JetStream, to the shared PostgreSQL database. Workers share the "
+                    "partitions evenly (each line is applied by one worker at a time); start "
+                    "or stop workers at any time, partitions move. SIGTERM finishes the "
+                    "batch in hand.")
+    work.add_argument("--db", help="postgresql://... (or CONSO_DB)")
+    work.add_argument("--stream", metavar="URL", help="nats://HOST:PORT (or CONSO_STREAM)")
+    work.add_argument("--partitions", metavar="LIST", default="all",
+                      help="the partitions this worker may take: all (default), or a list "
+                           "and ranges such as 0-7,12")
+    work.add_argument("--catalog", help="the catalogue to rate with (as the API's)")
+    work.add_argument("--stream-partitions", type=int, metavar="N",
+                      help="partitions of the stream, as the API's (default 16, or "
+                           "CONSO_STREAM_PARTITIONS)")
+    work.set_defaults(func=_worker)
 
     ing = sub.add_parser("ingest", help="feed an NDJSON or CSV file of usage records",
                          description="Feed usage records in batches, with progress and a "
@@ -208,6 +326,12 @@ def parser() -> argparse.ArgumentParser:
                        help="benchmark PostgreSQL: a server URL such as postgresql://"
                             "postgres@127.0.0.1:5432/test (a fresh database is created "
                             "on it for each run and dropped after)")
+    bench.add_argument("--workers", type=int, default=0, metavar="N",
+                       help="with --db: stream mode, the API handing usage to JetStream and "
+                            "N `conso worker` processes applying it (ingestion is then "
+                            "measured until the stream is drained)")
+    bench.add_argument("--stream", metavar="URL", default="nats://127.0.0.1:4222",
+                       help="the NATS server for --workers (default nats://127.0.0.1:4222)")
     bench.add_argument("--json", metavar="FILE", help="write the figures as JSON")
     bench.add_argument("--plot", metavar="FILE", help="write a PNG plot (needs matplotlib)")
     bench.set_defaults(func=_bench)

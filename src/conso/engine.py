@@ -489,6 +489,33 @@ class Engine:
         if self.on_messages is not None:
             self.on_messages()
 
+    def screen(self, raw_records: Sequence[Any]) -> tuple[BatchResult, list[tuple[str, Any]]]:
+        """What a stream intake does instead of `apply_usage`: validate a batch, drop what
+        is known to be counted already, reject records of unknown lines (kept, like every
+        rejected record), and return the records to hand to the stream. Exactly-once is
+        the worker's: it drops duplicates again when it applies them. Returns the
+        accepted records as (line, record as received)."""
+        if len(raw_records) > MAX_BATCH:
+            raise InvalidInput(("body",), f"at most {MAX_BATCH} records a call")
+        now = self.clock()
+        result = BatchResult()
+        parsed = self._parse_batch(raw_records, now, result)
+        fresh = self._drop_duplicates(parsed, result)
+        known = self.store.existing_line_ids(list({r.line for _, r in fresh}))
+        accepted: list[tuple[str, Any]] = []
+        for index, record in fresh:
+            if record.line in known:
+                accepted.append((record.line, raw_records[index]))
+            else:
+                result.rejected.append(
+                    Rejection(index, record.id, f"line: unknown line {record.line!r}"))
+        if result.rejected:
+            with self.command() as tx:
+                tx.insert_rejected(_kept(raw_records, result.rejected), now)
+            result.rejected.sort(key=lambda r: r.index)
+        result.accepted = len(accepted)
+        return result, accepted
+
     def _parse_batch(
         self, raw_records: Sequence[Any], now: datetime, result: BatchResult
     ) -> list[tuple[int, UsageRecord]]:

@@ -75,7 +75,9 @@ async def post_usage(request: Request, svc: ServicesDep, who: CallerDep) -> dict
     records = _decode(body, request.headers.get("content-type", ""))
     if len(records) > MAX_BATCH:
         raise InvalidInput(("body",), f"{len(records)} records; at most {MAX_BATCH} a call")
-    result = await run_in_threadpool(svc.engine.apply_usage, records)
+    # In stream mode the records go to JetStream; the workers apply them.
+    submit = svc.intake.submit if svc.intake is not None else svc.engine.apply_usage
+    result = await run_in_threadpool(submit, records)
     return _answer(result)
 
 

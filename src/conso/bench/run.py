@@ -36,6 +36,8 @@ class BenchConfig:
     scale: tuple[int, ...] = (10_000, 100_000, 1_000_000)
     scale_records: int = 100_000
     pg_admin_url: str | None = None   # benchmark PostgreSQL instead of SQLite
+    workers: int = 0                  # with PostgreSQL: stream mode, this many workers
+    stream_url: str = "nats://127.0.0.1:4222"
 
     @classmethod
     def quick(cls) -> BenchConfig:
@@ -71,6 +73,21 @@ def _ingest(server: BenchServer, bodies: list[bytes],
         return body.count(b"\n") + 1
 
     return run_parallel(server.port, KEY, clients, reversed(bodies), post), counts
+
+
+def _main_ingestion(server: BenchServer, bodies: list[bytes], config: BenchConfig,
+                    figures: dict[str, Any]) -> tuple[Timings, dict[str, int]]:
+    started = time.perf_counter()
+    timings, counts = _ingest(server, bodies, config.clients)
+    figures["ingest_records_per_s"] = round(timings.rate())
+    if server.stream_url is not None:
+        # Answered once on the stream; applied when the workers have drained it.
+        figures["stream_accept_records_per_s"] = round(timings.rate())
+        server.wait_drained()
+        timings.elapsed = time.perf_counter() - started
+        figures["workers"] = config.workers
+        figures["ingest_records_per_s"] = round(timings.rate())
+    return timings, counts
 
 
 def floor_baseline(bodies: list[bytes], workdir: Path) -> float:
@@ -193,14 +210,14 @@ def run(config: BenchConfig, progress: Progress) -> Results:
         lines = make_lines(config.lines)
         progress.say(f"synthetic operator: {config.lines:,} lines; {config.records:,} records")
         bodies = list(make_batches(lines, config.records, BATCH, now))
-        with BenchServer(workdir, KEY, config.pg_admin_url) as server:
+        with BenchServer(workdir, KEY, config.pg_admin_url, stream_url=config.stream_url,
+                         workers=config.workers) as server:
             store = server.fresh_store()
             provision(store, lines, now)
             store.close()
             server.start()
             progress.say("ingestion: batches of 1,000 records over HTTP")
-            timings, counts = _ingest(server, bodies, config.clients)
-            figures["ingest_records_per_s"] = round(timings.rate())
+            timings, counts = _main_ingestion(server, bodies, config, figures)
             figures["ingest_batch_p50_ms"] = round(timings.percentile(0.5) * 1000, 1)
             figures["ingest_batch_p99_ms"] = round(timings.percentile(0.99) * 1000, 1)
             figures.update({f"ingest_{k}": v for k, v in counts.items()})
@@ -225,7 +242,7 @@ def run(config: BenchConfig, progress: Progress) -> Results:
                                     config.updates_per_session, config.authorize_clients)
             figures["session_updates_per_s"] = round(sessions.rate())
             figures["session_update_p99_ms"] = round(sessions.percentile(0.99) * 1000, 2)
-    for count in config.scale:
+    for count in config.scale if not config.workers else ():
         results.scale.append(scale_point(count, config.scale_records, config.clients, progress,
                                          config.pg_admin_url))
     if results.scale:

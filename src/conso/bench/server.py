@@ -34,7 +34,14 @@ class BenchServer:
     """A server on a fresh store: a SQLite file in `workdir`, or, given the URL of a
     PostgreSQL server (`pg_admin_url`), a new database on it, dropped at the end."""
 
-    def __init__(self, workdir: Path, key: str, pg_admin_url: str | None = None) -> None:
+    def __init__(self, workdir: Path, key: str, pg_admin_url: str | None = None, *,
+                 stream_url: str | None = None, workers: int = 0) -> None:
+        self.workdir = workdir
+        self.stream_url = stream_url if workers else None
+        self.workers = workers
+        self.worker_processes: list[subprocess.Popen[bytes]] = []
+        # Each run its own stream: nothing left over from another run is applied here.
+        self.stream_name = f"BENCH_{uuid.uuid4().hex[:10].upper()}"
         self.db = workdir / "bench.db"
         self.key = key
         self.port = free_port()
@@ -66,12 +73,38 @@ class BenchServer:
             self.pg_database = None
 
     def start(self) -> None:
-        env = dict(os.environ, CONSO_OPERATOR_KEY=self.key, CONSO_LOG_LEVEL="WARNING")
+        env = dict(os.environ, CONSO_OPERATOR_KEY=self.key, CONSO_LOG_LEVEL="WARNING",
+                   CONSO_STREAM_NAME=self.stream_name)
+        stream = ["--stream", self.stream_url] if self.stream_url else []
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "conso.cli", "--log-level", "WARNING", "serve",
-                 "--port", str(self.port), "--db", self.url],
+                 "--port", str(self.port), "--db", self.url, *stream],
                 stdout=log, stderr=subprocess.STDOUT, env=env)
+        self._wait_healthy()
+        for n in range(self.workers if self.stream_url else 0):
+            with (self.workdir / f"worker-{n}.log").open("wb") as log:
+                self.worker_processes.append(subprocess.Popen(
+                    [sys.executable, "-m", "conso.cli", "--log-level", "WARNING", "worker",
+                     "--db", self.url, "--stream", str(self.stream_url)],
+                    stdout=log, stderr=subprocess.STDOUT, env=env))
+
+    def wait_drained(self, timeout: float = 600.0) -> None:
+        """Until the workers have applied (and acked) every message on the stream."""
+        from conso.stream.jetstream import stream_info
+
+        assert self.stream_url is not None
+        deadline = time.monotonic() + timeout
+        while stream_info(self.stream_url, self.stream_name)["messages"] > 0:
+            for worker in self.worker_processes:
+                if worker.poll() is not None:
+                    raise RuntimeError(f"a worker stopped (exit {worker.returncode})")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the workers did not drain the stream in {timeout:.0f} s")
+            time.sleep(0.1)
+
+    def _wait_healthy(self) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -89,13 +122,18 @@ class BenchServer:
         return self.process.pid
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        for process in [*self.worker_processes, self.process]:
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        if self.stream_url is not None:
+            from conso.stream.jetstream import delete_stream
+
+            delete_stream(self.stream_url, self.stream_name)
         self._drop_database()
 
     def __enter__(self) -> BenchServer:

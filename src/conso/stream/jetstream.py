@@ -585,7 +585,8 @@ class PartitionConsumer:
                 break
             try:
                 msgs = await self._sub.fetch(self.batch, timeout=remaining)
-            except nats.errors.TimeoutError:  # includes FetchTimeoutError: nothing came
+            except (nats.errors.TimeoutError, TimeoutError):
+                # FetchTimeoutError, or the pull request's own wait ran out: nothing came.
                 break
             applied = []
             for msg in msgs:

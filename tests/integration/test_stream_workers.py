@@ -1,0 +1,197 @@
+"""Stream mode end to end: the API hands usage to NATS JetStream, two `conso worker`
+processes apply it to PostgreSQL, and one of them is SIGKILLed mid-stream (a third is
+started later). Afterwards every line's usage and the whole outbox must be exactly what
+one engine computes from the same records: nothing lost, nothing counted twice."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conso.api.views import usage_view
+from conso.bootstrap import Settings, build
+
+from .helpers import (
+    Api,
+    Server,
+    conso_command,
+    conso_env,
+    record,
+    start_server,
+    stop_server,
+    wait_for,
+)
+from .pg_support import fresh_database
+
+NATS_URL = os.environ.get("CONSO_TEST_NATS_URL", "nats://127.0.0.1:4222")
+PARTITIONS = 8
+
+
+def _require_nats() -> None:
+    host, _, port = NATS_URL.removeprefix("nats://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=2).close()
+    except OSError as exc:
+        reason = f"NATS not reachable at {NATS_URL}: {exc}"
+        if os.environ.get("CONSO_REQUIRE_SERVICES") == "1":
+            pytest.fail(reason + " (CONSO_REQUIRE_SERVICES=1)", pytrace=False)
+        pytest.skip(reason)
+
+
+@dataclass
+class Deployment:
+    db_url: str
+    api: Server
+    env: dict[str, str]
+    workdir: Path
+    workers: list[subprocess.Popen[bytes]]
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        log = (self.workdir / f"worker-{len(self.workers)}.log").open("wb")
+        process = subprocess.Popen(
+            conso_command("worker", "--db", self.db_url, "--stream", NATS_URL),
+            stdout=log, stderr=subprocess.STDOUT, env=self.env)
+        self.workers.append(process)
+        return process
+
+    def worker_log(self, n: int) -> str:
+        return (self.workdir / f"worker-{n}.log").read_text(errors="replace")
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> Iterator[Deployment]:
+    _require_nats()
+    from conso.stream.jetstream import delete_stream
+
+    name = f"TEST_{uuid.uuid4().hex[:10].upper()}"
+    extra = {"CONSO_STREAM_NAME": name, "CONSO_STREAM_PARTITIONS": str(PARTITIONS)}
+    with fresh_database() as url:
+        api = start_server(tmp_path, tmp_path / "unused.db", db_url=url,
+                           extra_args=("--stream", NATS_URL), env=extra)
+        env = conso_env() | extra
+        env["CONSO_LOG_LEVEL"] = "INFO"
+        deployed = Deployment(url, api, env, tmp_path, [])
+        try:
+            yield deployed
+        finally:
+            for worker in deployed.workers:
+                if worker.poll() is None:
+                    worker.terminate()
+                    try:
+                        worker.wait(20)
+                    except subprocess.TimeoutExpired:
+                        worker.kill()
+            stop_server(api)
+            delete_stream(NATS_URL, name)
+
+
+def _owned_partitions(log: str) -> int:
+    return log.count("took partition") - log.count("gave up partition")
+
+
+def test_a_worker_killed_mid_stream_loses_nothing_and_counts_nothing_twice(
+    deployment: Deployment, tmp_path: Path,
+) -> None:
+    from conso.stream.jetstream import stream_info
+
+    rng = random.Random(7)
+    with deployment.api.operator() as op:
+        api = Api(op)
+        account = api.account()
+        plans = {api.line(account, plan=plan): plan
+                 for plan in ["payg", "king", "kong"] * 14}
+        lines = list(plans)
+        for line, plan in plans.items():
+            answer = op.put(f"/api/v1/lines/{line}/alerts", json=_alerts(plan))
+            assert answer.status_code == 200, answer.text
+
+        deployment.start_worker()
+        deployment.start_worker()
+        wait_for(lambda: _owned_partitions(deployment.worker_log(0)) > 0
+                 and _owned_partitions(deployment.worker_log(1)) > 0,
+                 "both workers own partitions", deadline=30)
+
+        at = datetime.now(UTC).replace(microsecond=0)
+        batches = [[_record(rng, lines, at) for _ in range(200)] for _ in range(30)]
+        # Some records again, in later batches: each must count once.
+        for n in range(5, 30, 5):
+            batches[n] += rng.sample(batches[n - 5], 20)
+        answered = 0
+        for n, batch in enumerate(batches):
+            body = api.feed(batch)
+            answered += body["accepted"] + body["duplicates"]
+            assert body["rejected"] == []
+            if n == 10:
+                os.kill(deployment.workers[0].pid, signal.SIGKILL)
+                deployment.workers[0].wait(10)
+            if n == 20:
+                deployment.start_worker()
+        assert answered == sum(len(b) for b in batches)
+
+        wait_for(lambda: stream_info(NATS_URL, deployment.env["CONSO_STREAM_NAME"])[
+            "messages"] == 0, "the workers drained the stream", deadline=60)
+        applied_usage = {line: api.usage(line) for line in lines}
+        outbox = _outbox(op, lines)
+
+    # The reference: one engine on its own SQLite store, the same records in order.
+    reference = build(Settings(db=f"sqlite:///{tmp_path}/ref.db", operator_key="k"))
+    try:
+        engine = reference.engine
+        engine.put_account(account, name="ref", kind="business")
+        for line, body in applied_usage.items():
+            engine.put_line(line, account_id=account, plan_id=body["plan"],
+                            user_login=None, cycle_day=None)
+            stored = engine.line(line)
+            assert stored is not None
+            engine.put_alerts(stored, _alerts(body["plan"]), "ref")
+        for batch in batches:
+            engine.apply_usage(batch)
+        for line, body in applied_usage.items():
+            stored = engine.line(line)
+            assert stored is not None
+            expected = usage_view(engine.usage_summary(stored))
+            assert (body["extra_micros"], body["services"]) == (
+                expected["extra_micros"], expected["services"]), line
+        expected_outbox = sorted((m.id, m.to, m.text) for m in reference.store.messages())
+    finally:
+        reference.close()
+    assert outbox == expected_outbox
+    assert outbox  # the records did cross thresholds
+
+
+def _alerts(plan: str) -> dict[str, Any]:
+    rules = [{"kind": "extra_eur", "value": 5}, {"kind": "extra_eur", "value": 10}]
+    if plan != "payg":
+        rules += [{"kind": "included_pct", "value": 75}, {"kind": "included_pct", "value": 90}]
+    return {"rules": rules, "channels": {"sms": True}}
+
+
+def _record(rng: random.Random, lines: list[str], at: datetime) -> dict[str, Any]:
+    line = rng.choice(lines)
+    service = rng.choice(["voice", "sms", "data", "premium"])
+    quantity = {"voice": rng.randint(1, 900), "sms": 1, "data": rng.randint(1, 400_000_000),
+                "premium": 1}[service]
+    extra = {"amount_cents": rng.choice([50, 150, 300, 500])} if service == "premium" else {}
+    return record(line, service, quantity, at=at, **extra)
+
+
+def _outbox(op: httpx.Client, lines: list[str]) -> list[tuple[str, str, str]]:
+    rows = []
+    for line in lines:
+        answer = op.get("/api/v1/messages", params={"line": line, "limit": 1000})
+        assert answer.status_code == 200, answer.text
+        rows += [(m["id"], m["to"], m["text"]) for m in answer.json()]
+    return sorted(rows)
+
