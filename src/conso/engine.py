@@ -534,17 +534,21 @@ class Engine:
 
         Callers hold the lock. Only what is missing from the caches is read.
         """
-        records = list(records)
-        missing = list({r.line for r in records if r.line not in self._lines})
+        self.prefetch([(r.line, r.at) for r in records])
+
+    def prefetch(self, uses: Sequence[tuple[str, datetime]]) -> None:
+        """Load lines, their cycle usage at these times and their alert settings in a
+        few queries (callers hold the lock)."""
+        missing = list({line_id for line_id, _ in uses if line_id not in self._lines})
         if missing:
             self._lines.update(self.store.get_lines(missing))
         cycles: dict[tuple[str, date], Cycle] = {}
         touched: dict[str, Line] = {}
-        for record in records:
-            line = self._lines.get(record.line)
+        for line_id, at in uses:
+            line = self._lines.get(line_id)
             if line is not None:
                 touched[line.id] = line
-                cycle = cycle_of(record.at, line.cycle_day)
+                cycle = cycle_of(at, line.cycle_day)
                 key = (line.id, cycle.start_date)
                 if key not in self._cycles:
                     cycles[key] = cycle

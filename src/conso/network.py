@@ -37,8 +37,9 @@ from conso.domain.control import (
     parse_barring,
     worst_case_spend,
 )
+from conso.domain.cycle import cycle_of
 from conso.domain.line import Line
-from conso.domain.rating import RateClass, rate_class
+from conso.domain.rating import CycleUsage, RateClass, rate_class
 from conso.domain.records import UsageRecord
 from conso.domain.units import MICROS_PER_CENT, Direction, Service
 from conso.engine import Batch, BatchResult, Engine
@@ -178,16 +179,22 @@ class NetworkControl:
         With a batch, its uncommitted usage counts (reports rated just before); the
         working copies of sessions stand for the tracked ones (not committed yet).
         """
-        plan = self.engine.plan_of(line, now)
         usage = self.engine.cycle_usage(line, now)
         if batch is not None:
             usage = batch.working.get((line.id, usage.cycle.start_date), usage)
+        sessions = [self._sessions[session_id] for session_id in self._by_line.get(line.id, ())]
+        if working is not None:
+            sessions = [working.get(session.id, session) for session in sessions]
+        return self._exposure(line, now, service, direction, country, usage=usage,
+                              sessions=sessions)
+
+    def _exposure(self, line: Line, now: datetime, service: Service, direction: Direction,
+                  country: str, *, usage: CycleUsage, sessions: Sequence[CreditSession],
+                  ) -> tuple[Exposure | None, int]:
+        plan = self.engine.plan_of(line, now)
         reserved: dict[str, int] = {}
         classes: dict[str, RateClass] = {}
-        for session_id in self._by_line.get(line.id, ()):
-            session = self._sessions[session_id]
-            if working is not None:
-                session = working.get(session_id, session)
+        for session in sessions:
             rc = rate_class(plan, self.engine.catalog, session.service, session.direction,
                             session.country)
             if rc is not None:
@@ -205,6 +212,8 @@ class NetworkControl:
         line = self.engine.line(line_id)
         if line is None:
             return Decision(False, Reason.UNKNOWN_LINE.value)
+        if self.engine.shared:
+            return self._authorize_shared(line, service, direction, country, amount_micros)
         with self.engine.view():
             now = self.engine.clock()
             self._refresh([line.id])
@@ -221,6 +230,26 @@ class NetworkControl:
                 barred=line.barred, limit_micros=line.spending_limit_micros, service=service,
                 direction=direction, country=where, amount_micros=amount_micros,
                 exposure=exposure, worst_micros=worst)
+
+    def _authorize_shared(self, line: Line, service: Service, direction: Direction,
+                          country: str | None, amount_micros: int | None) -> Decision:
+        """A shared engine's authorize: a read of what is committed, without the engine
+        lock (it reserves nothing, so it needs no row lock either); expired sessions are
+        left out here and closed by the commands and the sweep."""
+        store = self.engine.store
+        now = self.engine.clock()
+        cycle = cycle_of(now, line.cycle_day)
+        usage = store.load_cycle(line.id, cycle.start_date) or CycleUsage(cycle)
+        sessions = [s for s in store.open_sessions([line.id])
+                    if not s.expired(now, self.validity)]
+        where = country or self.engine.catalog.home_country
+        exposure, worst = self._exposure(line, now, service, direction, where, usage=usage,
+                                         sessions=sessions)
+        return authorize(
+            plan=self.engine.plan_of(line, now), catalog=self.engine.catalog,
+            barred=line.barred, limit_micros=line.spending_limit_micros, service=service,
+            direction=direction, country=where, amount_micros=amount_micros,
+            exposure=exposure, worst_micros=worst)
 
     def _persist_expired(self, sessions: list[CreditSession],
                          tx: StoreTransaction | None = None) -> None:
@@ -308,12 +337,15 @@ class NetworkControl:
     def _lines_of(self, session_ids: Sequence[str]) -> list[str]:
         """The lines whose rows a command on these sessions locks."""
         lines = set()
+        unknown = []
         for session_id in session_ids:
             session = None if self.engine.shared else self._sessions.get(session_id)
             if session is None:
-                session = self.engine.store.get_session(session_id)
-            if session is not None:
+                unknown.append(session_id)
+            else:
                 lines.add(session.line_id)
+        if unknown:
+            lines.update(self.engine.store.session_lines(unknown).values())
         return sorted(lines)
 
     def _report(self, session: CreditSession, used: int, now: datetime,
@@ -357,6 +389,7 @@ class NetworkControl:
             with self.engine.command(lines) as tx:
                 self._refresh(lines)
                 now = self.engine.clock()
+                self.engine.prefetch([(line_id, now) for line_id in lines])
                 batch = Batch(now, BatchResult())
                 for report in reports:
                     try:

@@ -594,6 +594,15 @@ class SqlStore:
                 chunk))
         return found
 
+    def session_lines(self, session_ids: Sequence[str]) -> dict[str, str]:
+        """The line of each of these sessions (those that exist)."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(session_ids):
+            marks = ",".join("?" * len(chunk))
+            found.update((r[0], r[1]) for r in self._reader().execute(
+                f"SELECT id, line_id FROM cc_sessions WHERE id IN ({marks})", chunk))
+        return found
+
     def stream_offsets(self) -> dict[int, int]:
         """The last stream sequence applied, per partition."""
         return {part: seq for part, seq in self._reader().execute(

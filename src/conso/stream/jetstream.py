@@ -82,6 +82,7 @@ _DESCRIPTION_RE = re.compile(r"\b(\d+) partitions\b")
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 _GRACE = 2.0  # extra seconds the calling thread waits beyond the loop-side timeouts
 _MIN_FETCH = 0.01  # seconds: below this a pull request is not worth sending
+_TOP_UP = 0.005  # seconds a fetch waits for more once one message came
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -584,10 +585,17 @@ class PartitionConsumer:
             if remaining < _MIN_FETCH:
                 break
             try:
-                msgs = await self._sub.fetch(self.batch, timeout=remaining)
+                # Wait for one message only: a pull for a whole batch stays open on the
+                # server until the batch is full or expires, which would hold a lone
+                # record (and the notification it causes) for the whole wait.
+                msgs = await self._sub.fetch(1, timeout=remaining)
             except (nats.errors.TimeoutError, TimeoutError):
                 # FetchTimeoutError, or the pull request's own wait ran out: nothing came.
                 break
+            if self.batch > 1:
+                # Then whatever else is there already, in a few milliseconds.
+                with contextlib.suppress(nats.errors.TimeoutError, TimeoutError):
+                    msgs += await self._sub.fetch(self.batch - 1, timeout=_TOP_UP)
             applied = []
             for msg in msgs:
                 seq = msg.metadata.sequence.stream
