@@ -165,7 +165,7 @@ class ZeroOvershoot(RuleBasedStateMachine):
         super().__init__()
         self.directory = Path(tempfile.mkdtemp(prefix="conso-zero-overshoot-"))
         self.clock = [START]
-        self.services = open_services(self.directory, self.clock)
+        self.services = self.open_services()
         self.control = self.services.control
         self.limit: int | None = None
         self.sessions: dict[str, OpenSession] = {}
@@ -177,6 +177,10 @@ class ZeroOvershoot(RuleBasedStateMachine):
         # The same measured on the worst case (see the module's docstring).
         self.offline_excess = 0
         self.offline_during_reservation = False
+
+    def open_services(self) -> Services:
+        """The conso under test (a subclass runs it on shared PostgreSQL)."""
+        return open_services(self.directory, self.clock)
 
     @property
     def now(self) -> datetime:
