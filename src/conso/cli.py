@@ -34,6 +34,7 @@ def _serve(args: argparse.Namespace) -> int:
     from conso.api.app import create_app
     from conso.api.fastpath import FastPath
     from conso.bootstrap import Settings, build
+    from conso.stream.jetstream import StreamError
 
     settings = _with_sharing(Settings.from_env(db=args.db, catalog=args.catalog), args)
     services = build(settings)
@@ -68,6 +69,9 @@ def _serve(args: argparse.Namespace) -> int:
         app = FastPath(create_app(services), services)
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(),
                     access_log=args.access_log, timeout_graceful_shutdown=10)
+    except StreamError as exc:
+        print(f"conso serve: stream: {exc}", file=sys.stderr)
+        return 2
     finally:
         services.close()
     return 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,6 +29,7 @@ from .helpers import (
     Server,
     conso_command,
     conso_env,
+    free_port,
     record,
     start_server,
     stop_server,
@@ -195,3 +197,57 @@ def _outbox(op: httpx.Client, lines: list[str]) -> list[tuple[str, str, str]]:
         rows += [(m["id"], m["to"], m["text"]) for m in answer.json()]
     return sorted(rows)
 
+
+
+NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
+
+
+def test_usage_is_refused_with_503_while_the_stream_is_away(tmp_path: Path) -> None:
+    """A private JetStream server is stopped under a running API: POST /usage answers
+    503 (nothing accepted that is not stored) while authorize goes on; a server that is
+    not there at start-up is a clear error, not a traceback."""
+    _require_nats()
+    if not Path(NATS_SERVER).exists():
+        pytest.skip("nats-server is not installed")
+    port = free_port()
+    nats = subprocess.Popen([NATS_SERVER, "-a", "127.0.0.1", "-p", str(port), "-js",
+                             "-sd", str(tmp_path / "js")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"nats://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _listening(port), "the private nats-server", deadline=20)
+        with fresh_database() as db:
+            api = start_server(tmp_path, tmp_path / "unused.db", db_url=db,
+                               extra_args=("--stream", url))
+            try:
+                with api.operator() as op:
+                    client = Api(op)
+                    line = client.line(client.account(), plan="payg")
+                    assert client.feed([record(line, "sms", 1)])["accepted"] == 1
+                    nats.terminate()
+                    nats.wait(10)
+                    refused = op.post("/api/v1/usage", json=[record(line, "sms", 1)])
+                    assert refused.status_code == 503, refused.text
+                    assert "stream" in refused.json()["detail"]
+                    allowed = op.post("/api/v1/authorize", json={"line": line, "service": "sms"})
+                    assert allowed.json() == {"allowed": True, "reason": None}
+            finally:
+                stop_server(api)
+            started = subprocess.run(
+                conso_command("serve", "--port", str(free_port()), "--db", db,
+                              "--stream", url),
+                check=False, env=conso_env(), capture_output=True, text=True, timeout=60)
+            assert started.returncode == 2, started.stderr
+            assert f"127.0.0.1:{port}" in started.stderr
+            assert "Traceback" not in started.stderr
+    finally:
+        if nats.poll() is None:
+            nats.kill()
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -15,6 +17,7 @@ from conso.auth import TooManyAttempts
 from conso.domain.catalog import CatalogError
 from conso.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from conso.store.base import StoreError
+from conso.stream.jetstream import StreamError
 
 log = logging.getLogger("conso.api")
 
@@ -74,6 +77,19 @@ def install(app: FastAPI) -> None:
     async def _store(_: Request, exc: StoreError) -> JSONResponse:
         log.error("store error: %s", exc)
         return problem(503, "the store is unavailable; retry later")
+
+    @app.exception_handler(sqlite3.OperationalError)
+    @app.exception_handler(psycopg.OperationalError)
+    async def _database(_: Request, exc: Exception) -> JSONResponse:
+        # The database went away or is locked: nothing was committed, the caller retries.
+        log.error("database unavailable: %s", exc)
+        return problem(503, "the store is unavailable; retry later")
+
+    @app.exception_handler(StreamError)
+    async def _stream(_: Request, exc: StreamError) -> JSONResponse:
+        # Not acknowledged by JetStream: not accepted; a retry is stored once (message id).
+        log.error("stream unavailable: %s", exc)
+        return problem(503, "the usage stream is unavailable; retry later")
 
     @app.exception_handler(CatalogError)
     async def _catalog(_: Request, exc: CatalogError) -> JSONResponse:
