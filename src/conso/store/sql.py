@@ -385,21 +385,24 @@ class SqlStore:
         found: dict[str, Line] = {}
         for chunk in _chunks(line_ids):
             marks = ",".join("?" * len(chunk))
+            # One round trip: a line's row once per plan period, in order.
             rows = conn.execute(
-                "SELECT id, account_id, user_login, cycle_day, barred, spending_limit_micros "
-                f"FROM lines WHERE id IN ({marks})", chunk).fetchall()
+                "SELECT l.id, l.account_id, l.user_login, l.cycle_day, l.barred, "
+                "l.spending_limit_micros, p.effective_from, p.plan FROM lines l "
+                "LEFT JOIN line_plans p ON p.line_id = l.id "
+                f"WHERE l.id IN ({marks}) ORDER BY l.id, p.effective_from", chunk).fetchall()
             periods: dict[str, list[PlanPeriod]] = {}
-            for line_id, at, plan in conn.execute(
-                f"SELECT line_id, effective_from, plan FROM line_plans WHERE line_id IN ({marks}) "
-                "ORDER BY line_id, effective_from", chunk
-            ):
-                # Interned: a million lines share a few account ids and plan ids.
-                periods.setdefault(line_id, []).append(
-                    PlanPeriod(_parse_iso(at), sys.intern(plan)))
+            heads: dict[str, Any] = {}
             for row in rows:
-                found[row[0]] = Line(
-                    id=row[0], account_id=sys.intern(row[1]), user_login=row[2],
-                    cycle_day=row[3], plans=tuple(periods.get(row[0], ())),
+                heads.setdefault(row[0], row)
+                if row[6] is not None:
+                    # Interned: a million lines share a few account ids and plan ids.
+                    periods.setdefault(row[0], []).append(
+                        PlanPeriod(_parse_iso(row[6]), sys.intern(row[7])))
+            for line_id, row in heads.items():
+                found[line_id] = Line(
+                    id=line_id, account_id=sys.intern(row[1]), user_login=row[2],
+                    cycle_day=row[3], plans=tuple(periods.get(line_id, ())),
                     barred=_barred(row[4]), spending_limit_micros=row[5])
         return found
 
@@ -428,24 +431,24 @@ class SqlStore:
             cycle = Cycle(start)
             for chunk in _chunks(line_ids):
                 marks = ",".join("?" * len(chunk))
-                params = (start.isoformat(), *chunk)
-                for line_id, meter, quantity, charge, records in conn.execute(
-                    "SELECT line_id, meter, CAST(SUM(quantity) AS BIGINT), "
+                params = (start.isoformat(), *chunk, start.isoformat(), *chunk)
+                # One round trip: the sums by meter, then (kind 1) the fired thresholds.
+                for kind, line_id, meter, quantity, charge, records in conn.execute(
+                    "SELECT 0, line_id, meter, CAST(SUM(quantity) AS BIGINT), "
                     "CAST(SUM(charge_micros) AS BIGINT), COUNT(*) "
                     f"FROM usage_records WHERE cycle_start = ? AND line_id IN ({marks}) "
-                    "GROUP BY line_id, meter", params
+                    "GROUP BY line_id, meter "
+                    "UNION ALL SELECT 1, line_id, fired, 0, 0, 0 FROM cycle_usage "
+                    f"WHERE cycle_start = ? AND line_id IN ({marks})", params
                 ):
                     usage = found.setdefault((line_id, start), CycleUsage(cycle))
+                    if kind == 1:
+                        usage.fired = frozenset(orjson.loads(meter))
+                        continue
                     if meter:
                         usage.meters[meter] = quantity
                     usage.spend_micros += charge
                     usage.records += records
-                for line_id, fired in conn.execute(
-                    f"SELECT line_id, fired FROM cycle_usage WHERE cycle_start = ? "
-                    f"AND line_id IN ({marks})", params
-                ):
-                    usage = found.setdefault((line_id, start), CycleUsage(cycle))
-                    usage.fired = frozenset(orjson.loads(fired))
         return found
 
     def existing_record_ids(self, ids: Sequence[str]) -> set[str]:
