@@ -8,7 +8,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from conso import __version__
 from conso.domain.catalog import CatalogError
@@ -120,6 +120,16 @@ def _worker(args: argparse.Namespace) -> int:
             return 2
         locks = PartitionLocks(services.store.url)
         worker = StreamWorker(services, stream, locks, allowed=allowed)
+        if args.metrics_port is not None:
+            from prometheus_client import CollectorRegistry, start_http_server
+
+            from conso.stream.worker import WorkerCollector
+
+            registry = CollectorRegistry()
+            registry.register(WorkerCollector(worker))
+            start_http_server(args.metrics_port, addr=args.metrics_host, registry=registry)
+            print(f"metrics on http://{args.metrics_host}:{args.metrics_port}/metrics",
+                  flush=True)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: worker.stop())
         print(f"conso worker {os.getpid()}: store {_redact(services.store.url)}, stream "
@@ -241,6 +251,31 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_worker(sub: Any) -> None:
+    work = sub.add_parser(
+        "worker", help="apply the usage on the stream (scale out with several)",
+        description="Apply the usage records that `conso serve --stream` put on NATS "
+                    "JetStream, to the shared PostgreSQL database. Workers share the "
+                    "partitions evenly (each line is applied by one worker at a time); start "
+                    "or stop workers at any time, partitions move. SIGTERM finishes the "
+                    "batch in hand.")
+    work.add_argument("--db", help="postgresql://... (or CONSO_DB)")
+    work.add_argument("--stream", metavar="URL", help="nats://HOST:PORT (or CONSO_STREAM)")
+    work.add_argument("--partitions", metavar="LIST", default="all",
+                      help="the partitions this worker may take: all (default), or a list "
+                           "and ranges such as 0-7,12")
+    work.add_argument("--catalog", help="the catalogue to rate with (as the API's)")
+    work.add_argument("--metrics-port", type=int, metavar="PORT",
+                      help="serve Prometheus metrics (partitions owned, records applied) "
+                           "on this port")
+    work.add_argument("--metrics-host", default="127.0.0.1",
+                      help="address of --metrics-port (default 127.0.0.1)")
+    work.add_argument("--stream-partitions", type=int, metavar="N",
+                      help="partitions of the stream, as the API's (default 16, or "
+                           "CONSO_STREAM_PARTITIONS)")
+    work.set_defaults(func=_worker)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="conso",
@@ -277,23 +312,7 @@ def parser() -> argparse.ArgumentParser:
                             "CONSO_STREAM_PARTITIONS)")
     serve.set_defaults(func=_serve)
 
-    work = sub.add_parser(
-        "worker", help="apply the usage on the stream (scale out with several)",
-        description="Apply the usage records that `conso serve --stream` put on NATS "
-                    "JetStream, to the shared PostgreSQL database. Workers share the "
-                    "partitions evenly (each line is applied by one worker at a time); start "
-                    "or stop workers at any time, partitions move. SIGTERM finishes the "
-                    "batch in hand.")
-    work.add_argument("--db", help="postgresql://... (or CONSO_DB)")
-    work.add_argument("--stream", metavar="URL", help="nats://HOST:PORT (or CONSO_STREAM)")
-    work.add_argument("--partitions", metavar="LIST", default="all",
-                      help="the partitions this worker may take: all (default), or a list "
-                           "and ranges such as 0-7,12")
-    work.add_argument("--catalog", help="the catalogue to rate with (as the API's)")
-    work.add_argument("--stream-partitions", type=int, metavar="N",
-                      help="partitions of the stream, as the API's (default 16, or "
-                           "CONSO_STREAM_PARTITIONS)")
-    work.set_defaults(func=_worker)
+    _add_worker(sub)
 
     ing = sub.add_parser("ingest", help="feed an NDJSON or CSV file of usage records",
                          description="Feed usage records in batches, with progress and a "

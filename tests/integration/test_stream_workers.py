@@ -60,10 +60,10 @@ class Deployment:
     workdir: Path
     workers: list[subprocess.Popen[bytes]]
 
-    def start_worker(self) -> subprocess.Popen[bytes]:
+    def start_worker(self, *extra: str) -> subprocess.Popen[bytes]:
         log = (self.workdir / f"worker-{len(self.workers)}.log").open("wb")
         process = subprocess.Popen(
-            conso_command("worker", "--db", self.db_url, "--stream", NATS_URL),
+            conso_command("worker", "--db", self.db_url, "--stream", NATS_URL, *extra),
             stdout=log, stderr=subprocess.STDOUT, env=self.env)
         self.workers.append(process)
         return process
@@ -119,8 +119,9 @@ def test_a_worker_killed_mid_stream_loses_nothing_and_counts_nothing_twice(
             answer = op.put(f"/api/v1/lines/{line}/alerts", json=_alerts(plan))
             assert answer.status_code == 200, answer.text
 
+        metrics_port = free_port()
         deployment.start_worker()
-        deployment.start_worker()
+        deployment.start_worker("--metrics-port", str(metrics_port))
         wait_for(lambda: _owned_partitions(deployment.worker_log(0)) > 0
                  and _owned_partitions(deployment.worker_log(1)) > 0,
                  "both workers own partitions", deadline=30)
@@ -145,9 +146,20 @@ def test_a_worker_killed_mid_stream_loses_nothing_and_counts_nothing_twice(
         wait_for(lambda: stream_info(NATS_URL, deployment.env["CONSO_STREAM_NAME"])[
             "messages"] == 0, "the workers drained the stream", deadline=60)
         applied_usage = {line: api.usage(line) for line in lines}
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+        assert _metric(metrics, "conso_worker_partitions_owned") > 0
+        assert _metric(metrics, 'conso_worker_records_total{outcome="accepted"}') > 0
         outbox = _outbox(op, lines)
 
-    # The reference: one engine on its own SQLite store, the same records in order.
+    expected_outbox = _reference(tmp_path, account, applied_usage, batches)
+    assert outbox == expected_outbox
+    assert outbox  # the records did cross thresholds
+
+
+def _reference(tmp_path: Path, account: str, applied_usage: dict[str, dict[str, Any]],
+               batches: list[list[dict[str, Any]]]) -> list[tuple[str, str, str]]:
+    """One engine on its own SQLite store fed the same records in order: each line's usage
+    must equal what the workers applied; returns the outbox it wrote."""
     reference = build(Settings(db=f"sqlite:///{tmp_path}/ref.db", operator_key="k"))
     try:
         engine = reference.engine
@@ -166,11 +178,16 @@ def test_a_worker_killed_mid_stream_loses_nothing_and_counts_nothing_twice(
             expected = usage_view(engine.usage_summary(stored))
             assert (body["extra_micros"], body["services"]) == (
                 expected["extra_micros"], expected["services"]), line
-        expected_outbox = sorted((m.id, m.to, m.text) for m in reference.store.messages())
+        return sorted((m.id, m.to, m.text) for m in reference.store.messages())
     finally:
         reference.close()
-    assert outbox == expected_outbox
-    assert outbox  # the records did cross thresholds
+
+
+def _metric(text: str, name: str) -> float:
+    for row in text.splitlines():
+        if row.startswith(name + " "):
+            return float(row.split()[-1])
+    raise AssertionError(f"no {name} in {text}")
 
 
 def _alerts(plan: str) -> dict[str, Any]:

@@ -15,8 +15,10 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from conso.bootstrap import Services
 from conso.engine import MAX_BATCH
@@ -137,6 +139,29 @@ class PartitionRunner:
         return last
 
 
+class WorkerCollector:
+    """What a worker exposes on /metrics (`conso worker --metrics-port`)."""
+
+    def __init__(self, worker: StreamWorker) -> None:
+        self.worker = worker
+
+    def collect(self) -> Iterator[Metric]:
+        worker = self.worker
+        owned = GaugeMetricFamily("conso_worker_partitions_owned",
+                                  "Partitions this worker applies now")
+        owned.add_metric([], len(worker.runners))
+        yield owned
+        records = CounterMetricFamily("conso_worker_records",
+                                      "Records applied from the stream, by outcome",
+                                      labels=["outcome"])
+        records.add_metric(["accepted"], worker.records_accepted)
+        records.add_metric(["not_accepted"], worker.records_seen - worker.records_accepted)
+        yield records
+        batches = CounterMetricFamily("conso_worker_batches", "Engine batches committed")
+        batches.add_metric([], worker.batches)
+        yield batches
+
+
 class StreamWorker:
     def __init__(self, services: Services, stream: JetStream, locks: PartitionLocks, *,
                  allowed: frozenset[int] | None = None, rebalance_every: float = 2.0,
@@ -154,6 +179,7 @@ class StreamWorker:
         self._counts_lock = threading.Lock()
         self.records_seen = 0
         self.records_accepted = 0
+        self.batches = 0
         # Workers try partitions from different places, so they rarely collide.
         self._start_at = random.randrange(max(1, stream.partitions))
 
@@ -161,6 +187,7 @@ class StreamWorker:
         with self._counts_lock:
             self.records_seen += seen
             self.records_accepted += accepted
+            self.batches += 1
         if self._on_applied is not None:
             self._on_applied(seen, accepted)
 
