@@ -141,6 +141,9 @@ def _worker(args: argparse.Namespace) -> int:
             runner.join(0.5)
         print(f"conso worker {os.getpid()}: stopped after {worker.records_seen} records "
               f"({worker.records_accepted} accepted)", flush=True)
+        if worker.failure is not None:
+            print(f"conso worker: {worker.failure}", file=sys.stderr)
+            return 1
     except StreamError as exc:
         print(f"conso worker: stream: {exc}", file=sys.stderr)
         return 2

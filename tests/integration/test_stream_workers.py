@@ -268,3 +268,36 @@ def _listening(port: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def test_a_worker_that_loses_its_lock_connection_stops_and_another_takes_over(
+    deployment: Deployment,
+) -> None:
+    """PostgreSQL ends the connection holding a worker's partition locks (as a failover
+    or a network cut would): the worker stops with exit 1 and says why, and the
+    partitions are applied by the next worker, each record once."""
+    import psycopg
+
+    from conso.stream.jetstream import stream_info
+
+    with deployment.api.operator() as op:
+        api = Api(op)
+        line = api.line(api.account(), plan="payg")
+        first = deployment.start_worker()
+        wait_for(lambda: _owned_partitions(deployment.worker_log(0)) > 0,
+                 "the worker owns partitions", deadline=30)
+        assert api.feed([record(line, "sms", 1) for _ in range(5)])["accepted"] == 5
+        with psycopg.connect(deployment.db_url, autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s", (f"conso-worker-{first.pid}-locks",)
+            ).fetchall()
+        assert ended == [(True,)]
+        assert first.wait(30) == 1
+        assert "lost the database connection holding the partition locks" in (
+            deployment.worker_log(0))
+        assert api.feed([record(line, "sms", 1) for _ in range(7)])["accepted"] == 7
+        deployment.start_worker()
+        wait_for(lambda: stream_info(NATS_URL, deployment.env["CONSO_STREAM_NAME"])[
+            "messages"] == 0, "the second worker drained the stream", deadline=60)
+        assert api.usage(line)["services"]["sms"]["used"] == 12

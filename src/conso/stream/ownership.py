@@ -12,6 +12,7 @@ partitions evenly.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import psycopg
@@ -29,7 +30,8 @@ def fair_share(partitions: int, workers: int) -> int:
 class PartitionLocks:
     def __init__(self, dsn: str) -> None:
         self._conn: psycopg.Connection[Any] = psycopg.connect(
-            dsn, autocommit=True, connect_timeout=10)
+            dsn, autocommit=True, connect_timeout=10,
+            application_name=f"conso-worker-{os.getpid()}-locks")
         self._held: set[int] = set()
         self._conn.execute("SELECT pg_advisory_lock_shared(%s, 0)", (_PRESENCE_SPACE,))
 

@@ -180,6 +180,7 @@ class StreamWorker:
         self.records_seen = 0
         self.records_accepted = 0
         self.batches = 0
+        self.failure: str | None = None
         # Workers try partitions from different places, so they rarely collide.
         self._start_at = random.randrange(max(1, stream.partitions))
 
@@ -195,17 +196,31 @@ class StreamWorker:
         self._stop.set()
 
     def run(self) -> None:
-        """Balance and apply until stopped; gives every partition up on the way out."""
+        """Balance and apply until stopped; gives every partition up on the way out.
+
+        Losing the connection that holds the partition locks ends the run with `failure`
+        set: the locks are gone with it, so the partitions may be someone else's already.
+        """
         try:
             while not self._stop.is_set():
+                try:
+                    if self.locks.alive():
+                        self.rebalance()
+                except Exception:
+                    if self.locks.alive():
+                        log.exception("rebalancing failed; trying again")
                 if not self.locks.alive():
-                    raise RuntimeError("lost the database connection holding the "
-                                       "partition locks")
-                self.rebalance()
+                    self.failure = ("lost the database connection holding the partition "
+                                    "locks; the partitions go to the other workers")
+                    log.error("%s", self.failure)
+                    return
                 self._stop.wait(self.rebalance_every)
         finally:
             for partition in list(self.runners):
-                self._give_up(partition)
+                runner = self.runners.pop(partition)
+                runner.stop()
+                if self.failure is None:
+                    self.locks.release(partition)
 
     def rebalance(self) -> None:
         for partition, runner in list(self.runners.items()):
