@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +33,7 @@ def _serve(args: argparse.Namespace) -> int:
     from conso.api.app import create_app
     from conso.api.fastpath import FastPath
     from conso.bootstrap import Settings, build
+    from conso.store.postgres import redacted
     from conso.stream.jetstream import StreamError
 
     settings = _with_sharing(Settings.from_env(db=args.db, catalog=args.catalog), args)
@@ -47,14 +47,14 @@ def _serve(args: argparse.Namespace) -> int:
                                        prefix=settings.stream_prefix,
                                        partitions=settings.stream_partitions)
             services.intake = StreamIntake(services.engine, stream)
-            print(f"stream: {_redact(settings.stream_url)} ({stream.partitions} partitions); "
+            print(f"stream: {stream.where} ({stream.partitions} partitions); "
                   "usage is applied by `conso worker`", flush=True)
         elif settings.shared:
             print("database shared with other conso processes", flush=True)
         base = f"http://{args.host}:{args.port}"
         print(f"conso {__version__} serving {base}  (portal: {base}/portal, "
               f"API docs: {base}/docs)", flush=True)
-        print(f"store: {services.store.url}", flush=True)
+        print(f"store: {redacted(services.store.url)}", flush=True)
         print(f"operator key: {services.operator_key}  (from {services.operator_key_source})",
               flush=True)
         if args.demo:
@@ -89,15 +89,12 @@ def _with_sharing(settings: Settings, args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _redact(url: str) -> str:
-    return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", url)
-
-
 def _worker(args: argparse.Namespace) -> int:
     import signal
     import threading
 
     from conso.bootstrap import Settings, build
+    from conso.store.postgres import redacted
     from conso.stream.jetstream import JetStream, StreamError
     from conso.stream.ownership import PartitionLocks
     from conso.stream.worker import StreamWorker, parse_partitions
@@ -132,8 +129,8 @@ def _worker(args: argparse.Namespace) -> int:
                   flush=True)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: worker.stop())
-        print(f"conso worker {os.getpid()}: store {_redact(services.store.url)}, stream "
-              f"{_redact(settings.stream_url)} ({stream.partitions} partitions; may take "
+        print(f"conso worker {os.getpid()}: store {redacted(services.store.url)}, stream "
+              f"{stream.where} ({stream.partitions} partitions; may take "
               f"{len(allowed)})", flush=True)
         runner = threading.Thread(target=worker.run, name="conso-worker")
         runner.start()

@@ -59,6 +59,11 @@ class _PgCursor:
         return iter(self.fetchall())
 
 
+def redacted(url: str) -> str:
+    """A database URL without its password, for logs."""
+    return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
 class _Rows:
     """A finished read: rows fetched before its connection went back to the pool."""
 
@@ -165,4 +170,4 @@ class PostgresStore(SqlStore):
 
     def redacted_url(self) -> str:
         """The URL without its password, for logs."""
-        return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", self.url)
+        return redacted(self.url)
