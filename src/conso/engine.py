@@ -182,19 +182,9 @@ class Engine:
         what it read before, so the command sees the state other processes committed."""
         with self.lock, self.store.transaction() as tx:
             if self.shared:
-                ids = sorted({i for i in line_ids})
-                if ids:
-                    tx.lock_lines(ids)
+                tx.lock_lines(list(line_ids))  # sorted there: no deadlock between processes
                 self._forget()
             yield tx
-
-    @contextmanager
-    def view(self) -> Iterator[None]:
-        """A read under the engine lock; a shared engine reads what is committed now."""
-        with self.lock:
-            if self.shared:
-                self._forget()
-            yield
 
     def _forget(self) -> None:
         self._lines.clear()
@@ -410,14 +400,13 @@ class Engine:
         are written in one transaction; `also` adds writes of the same command
         (a stream worker's offset).
         """
-        if len(raw_records) > MAX_BATCH:
-            raise InvalidInput(("body",), f"at most {MAX_BATCH} records a call")
+        _check_batch_size(raw_records)
         batch = Batch(self.clock(), BatchResult())
         parsed = self._parse_batch(raw_records, batch.now, batch.result)
         with self.lock:
             with self.command(record.line for _, record in parsed) as tx:
                 fresh = self._drop_duplicates(parsed, batch.result)
-                self._prefetch(record for _, record in fresh)
+                self.prefetch([(record.line, record.at) for _, record in fresh])
                 for index, record in fresh:
                     self.rate_into(index, record, batch)
                 self.write(tx, batch, raw_records)
@@ -495,8 +484,7 @@ class Engine:
         rejected record), and return the records to hand to the stream. Exactly-once is
         the worker's: it drops duplicates again when it applies them. Returns the
         accepted records as (line, record as received)."""
-        if len(raw_records) > MAX_BATCH:
-            raise InvalidInput(("body",), f"at most {MAX_BATCH} records a call")
+        _check_batch_size(raw_records)
         now = self.clock()
         result = BatchResult()
         parsed = self._parse_batch(raw_records, now, result)
@@ -507,8 +495,7 @@ class Engine:
             if record.line in known:
                 accepted.append((record.line, raw_records[index]))
             else:
-                result.rejected.append(
-                    Rejection(index, record.id, f"line: unknown line {record.line!r}"))
+                result.rejected.append(_unknown_line(index, record))
         if result.rejected:
             with self.command() as tx:
                 tx.insert_rejected(_kept(raw_records, result.rejected), now)
@@ -529,16 +516,10 @@ class Engine:
                 result.rejected.append(Rejection(index, _record_id(obj), str(exc)))
         return parsed
 
-    def _prefetch(self, records: Iterable[UsageRecord]) -> None:
-        """Load the state of every line a batch touches in a few queries, not a few per line.
-
-        Callers hold the lock. Only what is missing from the caches is read.
-        """
-        self.prefetch([(r.line, r.at) for r in records])
-
     def prefetch(self, uses: Sequence[tuple[str, datetime]]) -> None:
-        """Load lines, their cycle usage at these times and their alert settings in a
-        few queries (callers hold the lock)."""
+        """Load lines, their cycle usage at these times and their alert settings in a few
+        queries, not a few per line. Callers hold the lock; only what is missing from the
+        caches is read."""
         missing = list({line_id for line_id, _ in uses if line_id not in self._lines})
         if missing:
             self._lines.update(self.store.get_lines(missing))
@@ -586,8 +567,7 @@ class Engine:
         result = batch.result
         line = self.load_line_locked(record.line)
         if line is None:
-            result.rejected.append(
-                Rejection(index, record.id, f"line: unknown line {record.line!r}"))
+            result.rejected.append(_unknown_line(index, record))
             return None
         cycle = cycle_of(record.at, line.cycle_day)
         key = (line.id, cycle.start_date)
@@ -626,6 +606,15 @@ class Engine:
                         crossing, summary, settings, recipient, batch.now,
                         email_sender=self.email_sender, limit_micros=limit))
         return rating
+
+
+def _check_batch_size(raw_records: Sequence[Any]) -> None:
+    if len(raw_records) > MAX_BATCH:
+        raise InvalidInput(("body",), f"at most {MAX_BATCH} records a call")
+
+
+def _unknown_line(index: int, record: UsageRecord) -> Rejection:
+    return Rejection(index, record.id, f"line: unknown line {record.line!r}")
 
 
 def _kept(raw_records: Sequence[Any], rejected: Sequence[Rejection]) -> list[RejectedRecord]:

@@ -214,14 +214,9 @@ class NetworkControl:
             return Decision(False, Reason.UNKNOWN_LINE.value)
         if self.engine.shared:
             return self._authorize_shared(line, service, direction, country, amount_micros)
-        with self.engine.view():
+        with self.engine.lock:
             now = self.engine.clock()
-            self._refresh([line.id])
-            expired = self._expire(line.id, now)
-            if not self.engine.shared:
-                # A shared engine reads without the row lock here: it leaves the closing
-                # to the commands and the sweep, which hold it.
-                self._persist_expired(expired)
+            self._persist_expired(self._expire(line.id, now))
             line = self.engine.load_line_locked(line_id) or line
             where = country or self.engine.catalog.home_country
             exposure, worst = self._position(line, now, service, direction, where)
@@ -459,10 +454,10 @@ class NetworkControl:
         """Close every session not heard from within its validity; returns how many."""
         now = self.engine.clock()
         if not self.engine.shared:
-            with self.engine.command() as tx:
+            with self.engine.lock:
                 expired = [s for line_id in list(self._by_line)
                            for s in self._expire(line_id, now)]
-                self._persist_expired(expired, tx)
+                self._persist_expired(expired)  # a transaction only when there are some
             return len(expired)
         stale = {s.line_id for s in self.engine.store.open_sessions()
                  if s.expired(now, self.validity)}

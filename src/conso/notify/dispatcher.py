@@ -37,12 +37,11 @@ class Dispatcher:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_backoff: float = 300.0, batch_size: int = 100,
         shared: bool = False, stale_after: timedelta = timedelta(minutes=5),
-        idle_wait: float = 5.0,
     ) -> None:
         self.shared = shared
         self.stale_after = stale_after
         # Other processes' messages wake no one here: a shared dispatcher looks often.
-        self.max_idle = min(idle_wait, 1.0) if shared else idle_wait
+        self.max_idle = 1.0 if shared else 5.0
         self.store = store
         self.channels = dict(channels)
         self.clock = clock

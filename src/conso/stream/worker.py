@@ -57,9 +57,8 @@ def parse_partitions(text: str | None, count: int) -> frozenset[int]:
 
 def groups(deliveries: Sequence[Delivery], limit: int = MAX_BATCH
            ) -> Iterable[tuple[list[Delivery], list[Any]]]:
-    """Consecutive deliveries whose records fit in one engine batch (a message bigger
-    than the limit is split by the engine's own limit check: it never is, the API
-    takes at most MAX_BATCH records a call)."""
+    """Consecutive deliveries whose records fit in one engine batch. A message is never
+    bigger than that: the API takes at most MAX_BATCH records a call."""
     current: list[Delivery] = []
     records: list[Any] = []
     for delivery in deliveries:
