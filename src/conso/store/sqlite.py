@@ -3,15 +3,30 @@
 Transactions are `BEGIN IMMEDIATE ... COMMIT` with `synchronous=FULL`, so a
 transaction that returned is on disk and a SIGKILL afterwards loses nothing; WAL
 lets readers (one connection per thread) read while the writer writes.
+
+Checkpoints (copying the WAL back into the database file) run on a thread of their
+own, not in the commit that happens to fill the WAL: a batch's answer waits for its
+commit, and a checkpoint of random index pages costs as much as the commit itself.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from conso.store.base import StoreError
-from conso.store.sql import Connection, SqlStore
+from conso.store.sql import Connection, SqlStore, SqlTx
+
+log = logging.getLogger("conso.store")
+
+# The background checkpoint runs this often; the writer checkpoints by itself only
+# when the WAL passes SAFETY_NET_PAGES (the thread fell behind, or is not running).
+CHECKPOINT_INTERVAL_S = 0.25
+SAFETY_NET_PAGES = 25_000     # ~100 MB of WAL
 
 
 class SQLiteStore(SqlStore):
@@ -22,6 +37,8 @@ class SQLiteStore(SqlStore):
         self.path = path
         self.url = f"sqlite:///{path}"
         self._synchronous = synchronous
+        self._checkpointer: threading.Thread | None = None
+        self._stopping = threading.Event()
         super().__init__()
 
     @classmethod
@@ -48,4 +65,37 @@ class SQLiteStore(SqlStore):
         # with a million lines the indexes outgrow SQLite's default 2 MB cache.
         conn.execute("PRAGMA mmap_size=1073741824")
         conn.execute("PRAGMA cache_size=-16384")
+        conn.execute(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")
         return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTx]:
+        if self._checkpointer is None:
+            self._start_checkpointer()
+        with super().transaction() as tx:
+            yield tx
+
+    def _start_checkpointer(self) -> None:
+        with self._all_lock:
+            if self._checkpointer is not None:
+                return
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_loop, name="conso-checkpoint", daemon=True)
+            self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        conn = self._connect()
+        while not self._stopping.wait(CHECKPOINT_INTERVAL_S):
+            try:
+                # PASSIVE: copies what no reader still needs and never blocks the writer.
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            except sqlite3.Error as exc:
+                if self._stopping.is_set():
+                    return
+                log.warning("background checkpoint of %s failed: %s", self.path, exc)
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(5)
+        super().close()
