@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
@@ -37,6 +37,8 @@ from conso.store.base import (
 from conso.store.migrations import load_migrations
 
 _CHUNK = 500  # ids per IN (...) query, below SQLite's variable limit
+RECORD_COLUMNS = ("id, line_id, cycle_start, service, direction, quantity, amount_micros, "
+                  "country, at, charge_micros, received_at, meter")
 
 
 class Cursor(Protocol):
@@ -67,9 +69,14 @@ def _parse_iso(text: str) -> datetime:
 class SqlTx:
     """The write operations of one transaction on the writer connection."""
 
-    def __init__(self, conn: Connection, *, row_locks: bool = False) -> None:
+    def __init__(self, conn: Connection, *, row_locks: bool = False,
+                 inbox: str = "usage_records",
+                 on_records: Callable[[Sequence[StoredRecord]], None] | None = None) -> None:
         self._conn = conn
         self._row_locks = row_locks
+        # Where new records go (SQLite: usage_recent, merged later), and who to tell.
+        self._inbox = inbox
+        self._on_records = on_records
 
     def lock_lines(self, line_ids: Sequence[str]) -> None:
         """Hold these lines' rows until the commit, so that processes sharing the
@@ -136,14 +143,24 @@ class SqlTx:
 
     def insert_records(self, records: Sequence[StoredRecord], now: datetime) -> None:
         received = _iso(now)
+        if self._on_records is not None:
+            # Told before the rows exist: a reader may look for them too early, never too late.
+            self._on_records(records)
         self._conn.executemany(
-            "INSERT INTO usage_records (id, line_id, cycle_start, service, direction, quantity, "
-            "amount_micros, country, at, charge_micros, received_at, meter) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO {self._inbox} ({RECORD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             [(r.id, r.line_id, r.cycle_start.isoformat(), r.service, r.direction, r.quantity,
               r.amount_micros, r.country, _iso(r.at), r.charge_micros, received, r.meter)
              for r in records],
         )
+        if self._inbox != "usage_records":
+            # usage_recent's key covers itself only: a merged record is refused here.
+            for chunk in _chunks([r.id for r in records]):
+                marks = ",".join("?" * len(chunk))
+                clash = self._conn.execute(
+                    f"SELECT id FROM usage_records WHERE id IN ({marks}) LIMIT 1",
+                    chunk).fetchone()
+                if clash is not None:
+                    raise StoreError(f"record {clash[0]!r} is stored already")
 
     def save_cycles(self, line_cycles: Sequence[tuple[str, CycleUsage]], now: datetime) -> None:
         updated = _iso(now)
@@ -349,13 +366,21 @@ class SqlStore:
     # Whether transactions take row locks (PostgreSQL: several processes may write).
     row_locks = False
 
+    def _tx(self, conn: Connection) -> SqlTx:
+        return SqlTx(conn, row_locks=self.row_locks)
+
+    def _maybe_recent(self, line_ids: Sequence[str]) -> list[str]:
+        """Of these lines, those that may have records still in usage_recent, not yet
+        merged into usage_records (SQLite only; see sqlite.py)."""
+        return []
+
     @contextmanager
     def transaction(self) -> Iterator[SqlTx]:
         with self._write_lock:
             conn = self._writer
             conn.execute(self.begin)
             try:
-                yield SqlTx(conn, row_locks=self.row_locks)
+                yield self._tx(conn)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -431,22 +456,28 @@ class SqlStore:
             cycle = Cycle(start)
             for chunk in _chunks(line_ids):
                 marks = ",".join("?" * len(chunk))
-                params = (start.isoformat(), *chunk, start.isoformat(), *chunk)
-                # One round trip: the sums by meter, then (kind 1) the fired thresholds.
+                params: tuple[Any, ...] = (start.isoformat(), *chunk, start.isoformat(), *chunk)
+                sums = ("SELECT 0, line_id, meter, CAST(SUM(quantity) AS BIGINT), "
+                        "CAST(SUM(charge_micros) AS BIGINT), COUNT(*) FROM {} "
+                        "WHERE cycle_start = ? AND line_id IN ({}) GROUP BY line_id, meter ")
+                recent = self._maybe_recent(chunk)
+                also = ""
+                if recent:
+                    also = "UNION ALL " + sums.format("usage_recent", ",".join("?" * len(recent)))
+                    params += (start.isoformat(), *recent)
+                # One round trip, one snapshot: the sums by meter (records merged and not
+                # yet merged), then (kind 1) the fired thresholds.
                 for kind, line_id, meter, quantity, charge, records in conn.execute(
-                    "SELECT 0, line_id, meter, CAST(SUM(quantity) AS BIGINT), "
-                    "CAST(SUM(charge_micros) AS BIGINT), COUNT(*) "
-                    f"FROM usage_records WHERE cycle_start = ? AND line_id IN ({marks}) "
-                    "GROUP BY line_id, meter "
-                    "UNION ALL SELECT 1, line_id, fired, 0, 0, 0 FROM cycle_usage "
-                    f"WHERE cycle_start = ? AND line_id IN ({marks})", params
+                    sums.format("usage_records", marks)
+                    + "UNION ALL SELECT 1, line_id, fired, 0, 0, 0 FROM cycle_usage "
+                    f"WHERE cycle_start = ? AND line_id IN ({marks}) " + also, params
                 ):
                     usage = found.setdefault((line_id, start), CycleUsage(cycle))
                     if kind == 1:
                         usage.fired = frozenset(orjson.loads(meter))
                         continue
                     if meter:
-                        usage.meters[meter] = quantity
+                        usage.meters[meter] = usage.meters.get(meter, 0) + quantity
                     usage.spend_micros += charge
                     usage.records += records
         return found
@@ -457,29 +488,46 @@ class SqlStore:
         for i in range(0, len(ids), _CHUNK):
             chunk = ids[i:i + _CHUNK]
             marks = ",".join("?" * len(chunk))
+            # Both tables in one statement: a merge between two would hide records.
             found.update(r[0] for r in conn.execute(
-                f"SELECT id FROM usage_records WHERE id IN ({marks})", chunk))
+                f"SELECT id FROM usage_records WHERE id IN ({marks}) "
+                f"UNION ALL SELECT id FROM usage_recent WHERE id IN ({marks})", [*chunk, *chunk]))
         return found
+
+    def _line_records_sql(self, line_id: str, where: str) -> str:
+        """A FROM clause over a line's records: usage_records, and usage_recent when
+        the line may have records there that are not merged yet (one snapshot)."""
+        if not self._maybe_recent([line_id]):
+            return f"usage_records WHERE {where}"
+        return (f"(SELECT * FROM usage_records WHERE {where} "
+                f"UNION ALL SELECT * FROM usage_recent WHERE {where}) AS r")
+
+    def _line_params(self, line_id: str, params: tuple[Any, ...]) -> tuple[Any, ...]:
+        return params * 2 if self._maybe_recent([line_id]) else params
 
     def line_has_usage(self, line_id: str) -> bool:
         row = self._reader().execute(
-            "SELECT 1 FROM usage_records WHERE line_id = ? LIMIT 1", (line_id,)
-        ).fetchone()
+            f"SELECT 1 FROM {self._line_records_sql(line_id, 'line_id = ?')} LIMIT 1",
+            self._line_params(line_id, (line_id,))).fetchone()
         return row is not None
 
     def hourly_usage(self, line_id: str, start: date, service: str) -> list[tuple[datetime, int]]:
         """A service's usage in a cycle summed per UTC hour (at most 744 rows a month)."""
+        params = (line_id, start.isoformat(), service)
+        source = self._line_records_sql(
+            line_id, "line_id = ? AND cycle_start = ? AND service = ?")
         return [(datetime.fromisoformat(hour + ":00:00+00:00"), total)
                 for hour, total in self._reader().execute(
-                    "SELECT substr(at, 1, 13), CAST(SUM(quantity) AS BIGINT) FROM usage_records "
-                    "WHERE line_id = ? AND cycle_start = ? AND service = ? "
-                    "GROUP BY substr(at, 1, 13)", (line_id, start.isoformat(), service))]
+                    "SELECT substr(at, 1, 13), CAST(SUM(quantity) AS BIGINT) "
+                    f"FROM {source} GROUP BY substr(at, 1, 13)",
+                    self._line_params(line_id, params))]
 
     def line_records(self, line_id: str, start: date) -> Iterator[StoredRecord]:
+        source = self._line_records_sql(line_id, "line_id = ? AND cycle_start = ?")
         for row in self._reader().execute(
             "SELECT id, line_id, cycle_start, service, direction, quantity, amount_micros, "
-            "country, at, charge_micros FROM usage_records WHERE line_id = ? AND cycle_start = ? "
-            "ORDER BY at, id", (line_id, start.isoformat())
+            f"country, at, charge_micros FROM {source} ORDER BY at, id",
+            self._line_params(line_id, (line_id, start.isoformat()))
         ):
             yield StoredRecord(row[0], row[1], date.fromisoformat(row[2]), row[3], row[4],
                                row[5], row[6], row[7], _parse_iso(row[8]), row[9])

@@ -4,9 +4,17 @@ Transactions are `BEGIN IMMEDIATE ... COMMIT` with `synchronous=FULL`, so a
 transaction that returned is on disk and a SIGKILL afterwards loses nothing; WAL
 lets readers (one connection per thread) read while the writer writes.
 
-Checkpoints (copying the WAL back into the database file) run on a thread of their
-own, not in the commit that happens to fill the WAL: a batch's answer waits for its
-commit, and a checkpoint of random index pages costs as much as the commit itself.
+Records are written to `usage_recent`, which has no per-line index: a batch of
+records for a thousand lines then appends a few pages, where `usage_records` would
+dirty one random page of its (line, cycle) index per record, and that page write was
+most of a batch's commit. A maintenance thread merges them into `usage_records` in
+line order, 100,000 at a time or when ingestion pauses, so each index page is written
+once per merge rather than once per batch. Readers see both tables in one statement;
+the store knows which lines have records not merged yet (it is their only writer: one
+engine per SQLite file), so reads of other lines stay on the index.
+
+The same thread runs the checkpoints (copying the WAL back into the database file),
+so that no commit pays for one.
 """
 
 from __future__ import annotations
@@ -14,19 +22,24 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from conso.store.base import StoreError
-from conso.store.sql import Connection, SqlStore, SqlTx
+from conso.store.base import StoredRecord, StoreError
+from conso.store.sql import RECORD_COLUMNS, Connection, SqlStore, SqlTx
 
 log = logging.getLogger("conso.store")
 
-# The background checkpoint runs this often; the writer checkpoints by itself only
+# The maintenance thread wakes this often; the writer checkpoints by itself only
 # when the WAL passes SAFETY_NET_PAGES (the thread fell behind, or is not running).
-CHECKPOINT_INTERVAL_S = 0.25
+MAINTENANCE_INTERVAL_S = 0.25
 SAFETY_NET_PAGES = 25_000     # ~100 MB of WAL
+# Records are merged into usage_records when this many are waiting, or when none
+# came for MERGE_IDLE_S. A merge holds the write lock (~5 us a record on this machine).
+MERGE_ROWS = 100_000
+MERGE_IDLE_S = 2.0
 
 
 class SQLiteStore(SqlStore):
@@ -37,8 +50,14 @@ class SQLiteStore(SqlStore):
         self.path = path
         self.url = f"sqlite:///{path}"
         self._synchronous = synchronous
-        self._checkpointer: threading.Thread | None = None
+        self._maintenance: threading.Thread | None = None
         self._stopping = threading.Event()
+        # Lines with records in usage_recent; None until a merge emptied it (before,
+        # another process may have left records there: every read looks).
+        self._recent_lines: set[str] | None = None
+        self._recent_rows = 0
+        self._last_insert = 0.0
+        self._merge_failure: str | None = None
         super().__init__()
 
     @classmethod
@@ -70,32 +89,83 @@ class SQLiteStore(SqlStore):
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTx]:
-        if self._checkpointer is None:
-            self._start_checkpointer()
+        if self._maintenance is None:
+            self._start_maintenance()
         with super().transaction() as tx:
             yield tx
 
-    def _start_checkpointer(self) -> None:
-        with self._all_lock:
-            if self._checkpointer is not None:
-                return
-            self._checkpointer = threading.Thread(
-                target=self._checkpoint_loop, name="conso-checkpoint", daemon=True)
-            self._checkpointer.start()
+    def _tx(self, conn: Connection) -> SqlTx:
+        return SqlTx(conn, row_locks=self.row_locks, inbox="usage_recent",
+                     on_records=self._noted)
 
-    def _checkpoint_loop(self) -> None:
-        conn = self._connect()
-        while not self._stopping.wait(CHECKPOINT_INTERVAL_S):
+    def _noted(self, records: Sequence[StoredRecord]) -> None:
+        """Records about to be written to usage_recent (the caller holds the write lock)."""
+        if self._recent_lines is not None:
+            self._recent_lines.update(r.line_id for r in records)
+        self._recent_rows += len(records)
+        self._last_insert = time.monotonic()
+
+    def _maybe_recent(self, line_ids: Sequence[str]) -> list[str]:
+        known = self._recent_lines
+        if known is None:
+            return list(line_ids)
+        return [line_id for line_id in line_ids if line_id in known]
+
+    def merge_recent(self) -> int:
+        """Move every record of usage_recent into usage_records, in line order, in one
+        transaction. Returns how many moved."""
+        with self._write_lock:
+            conn = self._writer
+            conn.execute(self.begin)
             try:
+                moved = conn.execute(
+                    f"INSERT INTO usage_records ({RECORD_COLUMNS}) SELECT {RECORD_COLUMNS} "
+                    "FROM usage_recent ORDER BY line_id, cycle_start").rowcount
+                conn.execute("DELETE FROM usage_recent")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            self._recent_lines = set()
+            self._recent_rows = 0
+        return moved
+
+    def _merge_due(self) -> bool:
+        if self._recent_lines is None or self._recent_rows >= MERGE_ROWS:
+            return True
+        return bool(self._recent_rows) and time.monotonic() - self._last_insert > MERGE_IDLE_S
+
+    def _start_maintenance(self) -> None:
+        with self._all_lock:
+            if self._maintenance is not None:
+                return
+            self._maintenance = threading.Thread(
+                target=self._maintenance_loop, name="conso-store-maintenance", daemon=True)
+            self._maintenance.start()
+
+    def _maintenance_loop(self) -> None:
+        conn = self._connect()
+        while not self._stopping.wait(MAINTENANCE_INTERVAL_S):
+            try:
+                if self._merge_due():
+                    started = time.perf_counter()
+                    moved = self.merge_recent()
+                    if moved:
+                        log.info("merged %d records into usage_records in %.0f ms", moved,
+                                 (time.perf_counter() - started) * 1000)
+                    self._merge_failure = None
                 # PASSIVE: copies what no reader still needs and never blocks the writer.
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             except sqlite3.Error as exc:
                 if self._stopping.is_set():
                     return
-                log.warning("background checkpoint of %s failed: %s", self.path, exc)
+                if str(exc) != self._merge_failure:  # once per distinct failure, not 4 a second
+                    log.warning("store maintenance of %s failed (will retry): %s",
+                                self.path, exc)
+                    self._merge_failure = str(exc)
 
     def close(self) -> None:
         self._stopping.set()
-        if self._checkpointer is not None:
-            self._checkpointer.join(5)
+        if self._maintenance is not None:
+            self._maintenance.join(30)
         super().close()
