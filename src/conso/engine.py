@@ -29,6 +29,7 @@ from conso.domain.alerts import (
     crossings,
     default_settings,
     parse_settings,
+    watch,
 )
 from conso.domain.catalog import Catalog, Plan, PlanKind
 from conso.domain.consult import UsageSummary, summarize
@@ -591,7 +592,8 @@ class Engine:
         ))
         settings = self._load_alerts(line)
         limit = line.spending_limit_micros
-        if settings.rules or limit:
+        if (settings.rules or limit) and watch(settings.rules, plan, usage.fired, limit).reached(
+                usage.meters, usage.spend_micros):
             fired = set(usage.fired)
             due = crossings(settings.rules, plan, usage.meters, usage.spend_micros,
                             fired=fired, limit_micros=limit)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from conso.catalog_file import load_catalog
@@ -25,6 +25,7 @@ from conso.domain.alerts import (
     default_settings,
     fired_key,
     parse_settings,
+    watch,
 )
 from conso.domain.catalog import Plan
 from conso.domain.units import METERED, MICROS_PER_EURO, Service
@@ -445,3 +446,54 @@ def test_property_internet_volume_fires_each_threshold_at_most_once(
         assert fired == {f"volume_pct:{v}" for v in reached}
     assert len(sent) == len(set(sent))
 
+
+
+ALL_RULES = ([AlertRule(RuleKind.INCLUDED_PCT, v) for v in INCLUDED_PCT_CHOICES]
+             + [AlertRule(RuleKind.EXTRA_EUR, v) for v in EXTRA_EUR_CHOICES]
+             + [AlertRule(RuleKind.VOLUME_PCT, v) for v in INCLUDED_PCT_CHOICES]
+             + [AlertRule(RuleKind.HEAVY_USER, v) for v in (*INCLUDED_PCT_CHOICES, 90)])
+ALL_KEYS = sorted({fired_key(r, s) for r in ALL_RULES for s in (None, *METERED)}
+                  | {fired_key(AlertRule(RuleKind.LIMIT_PCT, v), None) for v in LIMIT_PCT_STEPS})
+
+
+@settings(max_examples=1500, deadline=None)
+@given(plan=st.sampled_from(sorted(CATALOG.plans.values(), key=lambda p: p.id)),
+       rule_set=st.lists(st.sampled_from(ALL_RULES), unique=True, max_size=MAX_RULES),
+       fired=st.frozensets(st.sampled_from(ALL_KEYS), max_size=8),
+       voice=st.integers(0, 3 * KING_VOICE), sms=st.integers(0, 3 * KING_SMS),
+       data=st.integers(0, 3 * 400 * GB), spend=st.integers(0, 120 * EUR),
+       limit_eur=st.sampled_from([None, 5, 10, 20, 50]))
+def test_property_watch_says_exactly_when_crossings_has_something_due(
+    *, plan: Plan, rule_set: list[AlertRule], fired: frozenset[str], voice: int, sms: int,
+    data: int, spend: int, limit_eur: int | None,
+) -> None:
+    """The engine skips `crossings` while usage is below the watched levels: that must
+    never skip a notification, and the levels must not be reached with nothing due."""
+    rules = tuple(sorted(rule_set))
+    limit = None if limit_eur is None else limit_eur * EUR
+    meters = {"voice": voice, "sms": sms, "data": data}
+    due = crossings(rules, plan, meters, spend, fired=set(fired), limit_micros=limit)
+    event(f"something due: {bool(due)}")
+    watched = watch(rules, plan, fired, limit)
+    assert watched.reached(meters, spend) == bool(due)
+    # And at each level's edge, where rounding would show.
+    edges = [({meter: level + delta}, 0) for meter, level in watched.meters for delta in (-1, 0)]
+    if watched.spend_micros is not None:
+        edges += [({}, watched.spend_micros + delta) for delta in (-1, 0)]
+    for edge_meters, edge_spend in edges:
+        due = crossings(rules, plan, edge_meters, edge_spend, fired=set(fired),
+                        limit_micros=limit)
+        assert watched.reached(edge_meters, edge_spend) == bool(due)
+
+
+def test_watch_levels_are_the_lowest_thresholds_not_fired() -> None:
+    rules = (pct(90), pct(100), eur(50))
+    assert watch(rules, KING, frozenset(), None).spend_micros == 50 * EUR
+    levels = dict(watch(rules, KING, frozenset(), None).meters)
+    assert levels["data"] == KING_DATA * 90 // 100
+    fired = frozenset({"included_pct:90:data", "extra_eur:50"})
+    later = watch(rules, KING, fired, 5 * EUR)
+    assert dict(later.meters)["data"] == KING_DATA
+    assert later.spend_micros == 5 * EUR // 2  # the limit's 50 % comes first now
+    assert not later.reached({"data": KING_DATA - 1}, 0)
+    assert later.reached({"data": KING_DATA}, 0)

@@ -257,3 +257,84 @@ def crossings(
         keep(_highest_due(LIMIT_PCT_STEPS, spend_micros, limit_micros, RuleKind.LIMIT_PCT,
                           None, fired=fired))
     return due
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """The least usage at which `crossings` would find something due, given what has
+    fired: per meter, and for the extra spend (None: nothing to watch there). Usage
+    below every level needs no `crossings` call: that is the usual record, and the
+    check costs a comparison or two instead of a pass over every rule."""
+
+    meters: tuple[tuple[str, int], ...]
+    spend_micros: int | None
+
+    def reached(self, meters: Mapping[str, int], spend_micros: int) -> bool:
+        if self.spend_micros is not None and spend_micros >= self.spend_micros:
+            return True
+        for meter, level in self.meters:  # noqa: SIM110 - a loop: any() of a generator costs more
+            if meters.get(meter, 0) >= level:
+                return True
+        return False
+
+
+_WATCHES: dict[tuple[int, str, frozenset[str], int | None],
+               tuple[Sequence[AlertRule], Watch]] = {}
+
+
+def watch(rules: Sequence[AlertRule], plan: Plan, fired: frozenset[str],
+          limit_micros: int | None = None) -> Watch:
+    """The levels to watch for these rules, once per (rules, plan, fired, limit)."""
+    key = (id(rules), plan.id, fired, limit_micros)
+    found = _WATCHES.get(key)
+    if found is not None and found[0] is rules:
+        return found[1]
+    made = _make_watch(rules, plan, fired, limit_micros)
+    if len(_WATCHES) > 100_000:
+        _WATCHES.clear()  # bounded like _GROUPED: start afresh
+    _WATCHES[key] = (rules, made)
+    return made
+
+
+def _level(values: tuple[int, ...], base: int, kind: RuleKind, service: Service | None,
+           fired: frozenset[str]) -> int | None:
+    """The least amount at which a threshold not fired yet is reached (amount * 100 >=
+    value * base, as in `_highest_due`); None when every one has fired."""
+    for value in values:  # ascending: the first not fired is the lowest
+        if _key(kind, value, service) not in fired:
+            return -(-value * base // 100)
+    return None
+
+
+def _make_watch(rules: Sequence[AlertRule], plan: Plan, fired: frozenset[str],
+                limit_micros: int | None) -> Watch:
+    by_kind = _by_kind(rules)
+    levels: dict[str, int] = {}
+    spends: list[int | None] = []
+
+    def meter_level(meter: str, level: int | None) -> None:
+        if level is not None:
+            levels[meter] = min(level, levels.get(meter, level))
+
+    pcts = by_kind.get(RuleKind.INCLUDED_PCT)
+    if pcts and plan.kind is PlanKind.BUNDLE:
+        for service, meter in _METERED_NAMES:
+            allowance = plan.allowance(service)
+            if allowance:
+                meter_level(meter, _level(pcts, allowance, RuleKind.INCLUDED_PCT, service,
+                                          fired))
+    volume = by_kind.get(RuleKind.VOLUME_PCT)
+    allowance = plan.allowance(Service.DATA)
+    if volume and allowance:
+        meter_level("data", _level(volume, allowance, RuleKind.VOLUME_PCT, None, fired))
+    heavy = by_kind.get(RuleKind.HEAVY_USER)
+    if heavy and plan.heavy_user_bytes:
+        meter_level("data", _level(heavy, plan.heavy_user_bytes, RuleKind.HEAVY_USER, None,
+                                   fired))
+    euros = by_kind.get(RuleKind.EXTRA_EUR)
+    if euros:
+        spends.append(_level(euros, 100 * MICROS_PER_EURO, RuleKind.EXTRA_EUR, None, fired))
+    if limit_micros:
+        spends.append(_level(LIMIT_PCT_STEPS, limit_micros, RuleKind.LIMIT_PCT, None, fired))
+    spend = min((level for level in spends if level is not None), default=None)
+    return Watch(tuple(levels.items()), spend)
