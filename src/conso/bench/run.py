@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from conso.bench.breakdown import budget, decoded, domain_rate, engine_rate
 from conso.bench.client import Client, Timings, run_parallel
 from conso.bench.server import BenchServer, rss_kib
 from conso.bench.synth import SynthLine, make_batches, make_lines, provision, warm_batches
@@ -225,6 +226,11 @@ def run(config: BenchConfig, progress: Progress) -> Results:
             floor = floor_baseline(bodies, workdir)
             figures["floor_records_per_s"] = round(floor)
             figures["ingest_vs_floor"] = round(timings.rate() / floor, 3)
+            if config.pg_admin_url is None:
+                progress.say("breakdown: the same records in-process, engine and domain alone")
+                batches = decoded(bodies)
+                budget(figures, floor, engine_rate(batches, lines, now, workdir),
+                       domain_rate(batches, lines, now))
             progress.say("notification delay: usage answer to outbox row")
             probes = [line for line in lines if line.plan == "payg"][-200:]
             delays = notification_delays(server, probes, now)
