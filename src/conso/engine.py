@@ -407,9 +407,9 @@ class Engine:
         with self.lock:
             with self.command(record.line for _, record in parsed) as tx:
                 fresh = self._drop_duplicates(parsed, batch.result)
-                self.prefetch([(record.line, record.at) for _, record in fresh])
-                for index, record in fresh:
-                    self.rate_into(index, record, batch)
+                cycles = self.prefetch([(record.line, record.at) for _, record in fresh])
+                for (index, record), cycle in zip(fresh, cycles, strict=True):
+                    self.rate_into(index, record, batch, cycle)
                 self.write(tx, batch, raw_records)
                 if also is not None:
                     also(tx)
@@ -517,23 +517,27 @@ class Engine:
                 result.rejected.append(Rejection(index, _record_id(obj), str(exc)))
         return parsed
 
-    def prefetch(self, uses: Sequence[tuple[str, datetime]]) -> None:
+    def prefetch(self, uses: Sequence[tuple[str, datetime]]) -> list[Cycle | None]:
         """Load lines, their cycle usage at these times and their alert settings in a few
         queries, not a few per line. Callers hold the lock; only what is missing from the
-        caches is read."""
+        caches is read. Returns each use's cycle (None: no such line), for `rate_into`."""
         missing = list({line_id for line_id, _ in uses if line_id not in self._lines})
         if missing:
             self._lines.update(self.store.get_lines(missing))
         cycles: dict[tuple[str, date], Cycle] = {}
         touched: dict[str, Line] = {}
+        found: list[Cycle | None] = []
         for line_id, at in uses:
             line = self._lines.get(line_id)
-            if line is not None:
-                touched[line.id] = line
-                cycle = cycle_of(at, line.cycle_day)
-                key = (line.id, cycle.start_date)
-                if key not in self._cycles:
-                    cycles[key] = cycle
+            if line is None:
+                found.append(None)
+                continue
+            touched[line.id] = line
+            cycle = cycle_of(at, line.cycle_day)
+            found.append(cycle)
+            key = (line.id, cycle.start_date)
+            if key not in self._cycles:
+                cycles[key] = cycle
         if cycles:
             loaded = self.store.load_cycles(list(cycles))
             for key, cycle in cycles.items():
@@ -544,6 +548,7 @@ class Engine:
             for line_id in unset:
                 self._alerts[line_id] = chosen.get(line_id) or self._default_alerts(
                     touched[line_id])
+        return found
 
     def _drop_duplicates(
         self, parsed: list[tuple[int, UsageRecord]], result: BatchResult
@@ -563,14 +568,17 @@ class Engine:
             fresh = [(i, r) for i, r in fresh if r.id not in known]
         return fresh
 
-    def rate_into(self, index: int, record: UsageRecord, batch: Batch) -> Rating | None:
-        """Rate one record into the batch; None when it is rejected."""
+    def rate_into(self, index: int, record: UsageRecord, batch: Batch,
+                  cycle: Cycle | None = None) -> Rating | None:
+        """Rate one record into the batch; None when it is rejected. `cycle`: the
+        record's, when the caller knows it already (from `prefetch`)."""
         result = batch.result
         line = self.load_line_locked(record.line)
         if line is None:
             result.rejected.append(_unknown_line(index, record))
             return None
-        cycle = cycle_of(record.at, line.cycle_day)
+        if cycle is None:
+            cycle = cycle_of(record.at, line.cycle_day)
         key = (line.id, cycle.start_date)
         usage = batch.working.get(key)
         if usage is None:
