@@ -16,6 +16,7 @@ step alone needs more, no storage or transport change in Python can meet it.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,6 +42,10 @@ def engine_rate(batches: list[list[Any]], lines: list[SynthLine], now: datetime,
                 workdir: Path) -> float:
     """Records a second through the engine and a fresh SQLite store (lines cold)."""
     store = SQLiteStore(workdir / "engine-only.db")
+    # The server's log is its own file; in-process, the engine would log to the console.
+    logger = logging.getLogger("conso")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
     try:
         store.migrate()
         provision(store, lines, now)
@@ -52,6 +57,7 @@ def engine_rate(batches: list[list[Any]], lines: list[SynthLine], now: datetime,
             count += len(batch)
         return count / (time.perf_counter() - started)
     finally:
+        logger.setLevel(level)
         store.close()
 
 

@@ -8,6 +8,7 @@ for PostgreSQL by its connection adapter). A subclass says how to connect.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -143,15 +144,16 @@ class SqlTx:
 
     def insert_records(self, records: Sequence[StoredRecord], now: datetime) -> None:
         received = _iso(now)
-        if self._on_records is not None:
-            # Told before the rows exist: a reader may look for them too early, never too late.
-            self._on_records(records)
         self._conn.executemany(
             f"INSERT INTO {self._inbox} ({RECORD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             [(r.id, r.line_id, r.cycle_start.isoformat(), r.service, r.direction, r.quantity,
               r.amount_micros, r.country, _iso(r.at), r.charge_micros, received, r.meter)
              for r in records],
         )
+        if self._on_records is not None:
+            # Told under the write lock and before the commit makes the rows visible: a
+            # reader may look for them too early, never too late.
+            self._on_records(records)
         if self._inbox != "usage_records":
             # usage_recent's key covers itself only: a merged record is refused here.
             for chunk in _chunks([r.id for r in records]):
@@ -285,6 +287,52 @@ class SqlTx:
         return cur.rowcount
 
 
+class _LazyWriter:
+    """The writer connection as one transaction sees it: the write lock is taken and
+    the transaction begun at the first statement, and released when it ends."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+        self._conn: Connection | None = None
+
+    def _begun(self) -> Connection:
+        if self._conn is None:
+            store = self._store
+            store._write_lock.acquire()
+            try:
+                store._writer.execute(store.begin)
+            except BaseException:
+                store._write_lock.release()
+                raise
+            self._conn = store._writer
+        return self._conn
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Cursor:
+        return self._begun().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any:
+        return self._begun().executemany(sql, parameters)
+
+    def close(self) -> None:
+        raise TypeError("a transaction's writer is closed by its store")
+
+    def end(self, how: str) -> None:
+        """COMMIT or ROLLBACK what was begun, and let the writer go."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            try:
+                conn.execute(how)
+            except BaseException:
+                if how == "COMMIT":  # a commit that failed leaves nothing half-done
+                    with contextlib.suppress(Exception):  # unless it ended it already
+                        conn.execute("ROLLBACK")
+                raise
+        finally:
+            self._store._write_lock.release()
+
+
 class SqlStore:
     """The store over any `Connection`; subclasses implement `_connect`."""
 
@@ -376,15 +424,18 @@ class SqlStore:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTx]:
-        with self._write_lock:
-            conn = self._writer
-            conn.execute(self.begin)
-            try:
-                yield self._tx(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        """A write transaction, begun at its first statement: a command that reads and
+        rates before it writes holds the writer only for its writes (meanwhile the
+        SQLite merge, or another thread's commit, has it), and one that writes nothing
+        commits nothing. Reads never go through the writer, so they see the same
+        committed state either way."""
+        writer = _LazyWriter(self)
+        try:
+            yield self._tx(writer)
+        except BaseException:
+            writer.end("ROLLBACK")
+            raise
+        writer.end("COMMIT")
 
     # -- reads -----------------------------------------------------------------
 
