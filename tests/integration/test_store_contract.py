@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -164,3 +165,38 @@ def test_alert_settings_sessions_audit_and_tokens(store: Store) -> None:
         tx.put_alerts(line.id, None, None, NOW)
     assert store.get_token("digest") is None
     assert store.get_alerts(line.id) is None
+
+
+def test_a_transaction_takes_the_writer_at_its_first_statement(store: Store) -> None:
+    """A command reads and rates before it writes: until then it must not hold the writer
+    (nor wait for it), and a transaction that writes nothing commits nothing."""
+    _line(store)
+    writing = threading.Event()
+    release = threading.Event()
+
+    def long_writer() -> None:
+        with store.transaction() as tx:
+            tx.insert_records([_record("held", 1)], NOW)
+            writing.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=long_writer)
+    holder.start()
+    try:
+        assert writing.wait(10)
+        finished = threading.Event()
+
+        def reader_only() -> None:
+            with store.transaction():
+                store.existing_record_ids(["held"])  # reads go to the readers, not the tx
+            finished.set()
+
+        other = threading.Thread(target=reader_only)
+        other.start()
+        assert finished.wait(5), "a transaction without statements waited for the writer"
+        other.join()
+        assert store.existing_record_ids(["held"]) == set()  # not committed yet
+    finally:
+        release.set()
+        holder.join()
+    assert store.existing_record_ids(["held"]) == {"held"}
