@@ -35,7 +35,7 @@ class BenchConfig:
     sessions: int = 1_000
     updates_per_session: int = 8
     scale: tuple[int, ...] = (10_000, 100_000, 1_000_000)
-    scale_records: int = 100_000
+    scale_records: int = 300_000      # enough for each point to include its share of merges
     pg_admin_url: str | None = None   # benchmark PostgreSQL instead of SQLite
     workers: int = 0                  # with PostgreSQL: stream mode, this many workers
     stream_url: str = "nats://127.0.0.1:4222"
