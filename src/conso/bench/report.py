@@ -42,6 +42,10 @@ def table(results: Results) -> str:
         for point in results.scale:
             rows.append(f"{point['lines']:>10,} {point['records_per_s']:>12,} "
                         f"{point['warm_records_per_s']:>12,} {point['bytes_per_warm_line']:>12,}")
+        again = results.scale[0].get("records_per_s_again")
+        if again is not None:
+            rows.append(f"{results.scale[0]['lines']:,} lines: the mean of a run before the "
+                        f"others and one after ({again:,} records/s), the machine's drift")
     return "\n".join(rows)
 
 
