@@ -121,3 +121,67 @@ def test_a_full_inbox_is_merged_without_waiting_for_a_pause(
         with store.transaction() as tx:
             tx.insert_records([_record(f"r{n}", LINES[0], 1)], NOW)
         time.sleep(0.01)
+
+
+def _many(store: SQLiteStore, count: int, prefix: str, lines: int = 2_000) -> None:
+    with store.transaction() as tx:
+        tx.insert_records([_record(f"{prefix}{n}", f"+3247{n % lines:07d}", n + 1)
+                           for n in range(count)], NOW)
+
+
+def _total(store: SQLiteStore, lines: int = 2_000) -> tuple[int, int]:
+    found = store.load_cycles([(f"+3247{n:07d}", CYCLE) for n in range(lines)])
+    return (sum(u.meters.get("data", 0) for u in found.values()),
+            sum(u.records for u in found.values()))
+
+
+def test_a_merge_in_steps_never_shows_a_record_twice_or_not_at_all(
+        store: SQLiteStore, tmp_path: Path) -> None:
+    store.merge_recent()
+    _many(store, 6_000, "a")
+    expected = (sum(range(1, 6_001)), 6_000)
+    other = SQLiteStore(tmp_path / "c.db")  # knows nothing: reads both tables for all lines
+    try:
+        steps = store.merge_steps()
+        moved = 0
+        for moved_now in steps:
+            moved += moved_now
+            assert 0 < moved < 6_000 or moved == 6_000
+            assert _total(store) == expected
+            assert _total(other) == expected
+            assert len(store.existing_record_ids([f"a{n}" for n in range(6_000)])) == 6_000
+            # Commits go on between steps; what they write waits for the next merge.
+            _many(store, 10, f"during{moved}")
+            expected = (expected[0] + sum(range(1, 11)), expected[1] + 10)
+        assert moved == 6_000
+        assert _total(store) == expected and _total(other) == expected
+        recent, merged = _counts(tmp_path / "c.db")
+        assert merged == 6_000 and recent == expected[1] - 6_000
+        store.merge_recent()
+        assert _counts(tmp_path / "c.db") == (0, expected[1])
+        assert _total(store) == expected and _total(other) == expected
+    finally:
+        other.close()
+
+
+def test_a_merge_cut_short_resumes_where_it_was(store: SQLiteStore, tmp_path: Path) -> None:
+    store.merge_recent()
+    _many(store, 6_000, "a")
+    steps = store.merge_steps()
+    first = next(steps)
+    assert 0 < first < 6_000
+    steps.close()  # the process stops here: one step committed, the rest not
+    _many(store, 5, "late")
+    expected = (sum(range(1, 6_001)) + sum(range(1, 6)), 6_005)
+    assert _total(store) == expected
+    store.close()
+    reopened = SQLiteStore(tmp_path / "c.db")
+    try:
+        assert _total(reopened) == expected
+        assert reopened.merge_recent() == 6_000 - first  # the rest, not the whole again
+        assert _total(reopened) == expected
+        reopened.merge_recent()  # then what came after, unknown to it until now
+        assert _counts(tmp_path / "c.db") == (0, 6_005)
+        assert _total(reopened) == expected
+    finally:
+        reopened.close()

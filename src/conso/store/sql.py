@@ -38,6 +38,10 @@ from conso.store.base import (
 from conso.store.migrations import load_migrations
 
 _CHUNK = 500  # ids per IN (...) query, below SQLite's variable limit
+# usage_recent's records that are not in usage_records yet: a merge in progress has
+# copied some (merge_progress says which). SQLite only: the store that reads it.
+RECENT = ("(SELECT r.* FROM usage_recent r, merge_progress m WHERE m.id = 1 "
+          "AND NOT (r.rowid <= m.upto AND r.line_id < m.below)) AS recent")
 RECORD_COLUMNS = ("id, line_id, cycle_start, service, direction, quantity, amount_micros, "
                   "country, at, charge_micros, received_at, meter")
 
@@ -514,7 +518,7 @@ class SqlStore:
                 recent = self._maybe_recent(chunk)
                 also = ""
                 if recent:
-                    also = "UNION ALL " + sums.format("usage_recent", ",".join("?" * len(recent)))
+                    also = "UNION ALL " + sums.format(RECENT, ",".join("?" * len(recent)))
                     params += (start.isoformat(), *recent)
                 # One round trip, one snapshot: the sums by meter (records merged and not
                 # yet merged), then (kind 1) the fired thresholds.
@@ -551,7 +555,7 @@ class SqlStore:
         if not self._maybe_recent([line_id]):
             return f"usage_records WHERE {where}"
         return (f"(SELECT * FROM usage_records WHERE {where} "
-                f"UNION ALL SELECT * FROM usage_recent WHERE {where}) AS r")
+                f"UNION ALL SELECT * FROM {RECENT} WHERE {where}) AS r")
 
     def _line_params(self, line_id: str, params: tuple[Any, ...]) -> tuple[Any, ...]:
         return params * 2 if self._maybe_recent([line_id]) else params

@@ -19,6 +19,7 @@ so that no commit pays for one.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import sqlite3
 import threading
@@ -41,6 +42,12 @@ SAFETY_NET_PAGES = 25_000     # ~100 MB of WAL
 # with more lines); larger merges cost less a record, as each index page they write
 # takes more records at once, but make reads of recently active lines scan more.
 MERGE_ROWS = 200_000
+# A merge goes in steps, one short transaction each, by ranges of lines (so that each
+# step writes a contiguous part of the index); between steps, commits go on.
+MERGE_STEPS = 8
+MERGE_STEP_PAUSE_S = 0.002
+# Sorts after every line id (E.164 numbers and [A-Za-z0-9._:-]): the last step's end.
+AFTER_ALL_LINES = "~"
 MERGE_IDLE_S = 2.0
 
 
@@ -59,6 +66,8 @@ class SQLiteStore(SqlStore):
         self._recent_lines: set[str] | None = None
         self._recent_rows = 0
         self._last_insert = 0.0
+        # Lines written while a merge runs: what usage_recent holds once it is done.
+        self._merging: set[str] | None = None
         self._merge_failure: str | None = None
         super().__init__()
 
@@ -102,8 +111,11 @@ class SQLiteStore(SqlStore):
 
     def _noted(self, records: Sequence[StoredRecord]) -> None:
         """Records just written to usage_recent, not committed yet (under the write lock)."""
+        lines = {r.line_id for r in records}
         if self._recent_lines is not None:
-            self._recent_lines.update(r.line_id for r in records)
+            self._recent_lines.update(lines)
+        if self._merging is not None:
+            self._merging.update(lines)
         self._recent_rows += len(records)
         self._last_insert = time.monotonic()
 
@@ -114,23 +126,81 @@ class SQLiteStore(SqlStore):
         return [line_id for line_id in line_ids if line_id in known]
 
     def merge_recent(self) -> int:
-        """Move every record of usage_recent into usage_records, in line order, in one
-        transaction. Returns how many moved."""
-        with self._write_lock:
-            conn = self._writer
-            conn.execute(self.begin)
-            try:
-                moved = conn.execute(
-                    f"INSERT INTO usage_records ({RECORD_COLUMNS}) SELECT {RECORD_COLUMNS} "
-                    "FROM usage_recent ORDER BY line_id, cycle_start").rowcount
-                conn.execute("DELETE FROM usage_recent")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            self._recent_lines = set()
-            self._recent_rows = 0
+        """Move the records of usage_recent into usage_records. Returns how many moved."""
+        moved = 0
+        for step in self.merge_steps():
+            moved += step
         return moved
+
+    def merge_steps(self) -> Iterator[int]:
+        """Merge usage_recent into usage_records one range of lines at a time, in line
+        order, yielding how many records each step moved. Each step is a transaction
+        of its own that also moves `merge_progress`, so the writer is free between
+        steps and readers (here or in another process) never count a record twice;
+        an unfinished merge (a crash) is resumed, not redone. Records written during
+        the merge wait for the next one."""
+        with self._write_lock:  # where to start, and what this merge takes
+            conn = self._writer
+            upto, below = conn.execute(
+                "SELECT upto, below FROM merge_progress WHERE id = 1").fetchone()
+            resumed = bool(upto)
+            if not resumed:
+                upto = conn.execute("SELECT MAX(rowid) FROM usage_recent").fetchone()[0] or 0
+                below = ""
+            if not upto:  # nothing waits: from now on, this store knows what does
+                self._recent_lines = set()
+                self._recent_rows = 0
+                return
+            self._merging = set()
+            rows_before = self._recent_rows
+            ranges = self._line_ranges(below)
+        try:
+            for n, (start, end) in enumerate(ranges):
+                if n:
+                    time.sleep(MERGE_STEP_PAUSE_S)  # let a waiting commit take the writer
+                yield self._merge_step(upto, start, end)
+            with self._write_lock:
+                self._in_transaction(
+                    ("DELETE FROM usage_recent WHERE rowid <= ?", (upto,)),
+                    ("UPDATE merge_progress SET upto = 0, below = '' WHERE id = 1", ()))
+                # Left in usage_recent: what was written during the merge, and, after a
+                # resumed merge, what the crashed process wrote after that one began
+                # (unknown here: every read looks until the next merge).
+                self._recent_lines = None if resumed else self._merging
+                self._recent_rows = max(0, self._recent_rows - rows_before)
+        finally:
+            self._merging = None
+
+    def _line_ranges(self, below: str) -> list[tuple[str, str]]:
+        """The merge's steps as [start, end) ranges of line ids from `below` on, MERGE_STEPS
+        of them with as many waiting lines each; one range when those are not known."""
+        known = sorted(line for line in self._recent_lines or () if line >= below)
+        if self._recent_lines is None or len(known) < MERGE_STEPS * 100:
+            return [(below, AFTER_ALL_LINES)]
+        size = -(-len(known) // MERGE_STEPS)
+        return list(itertools.pairwise([below, *known[size::size], AFTER_ALL_LINES]))
+
+    def _merge_step(self, upto: int, start: str, end: str) -> int:
+        with self._write_lock:
+            moved: int = self._in_transaction(
+                (f"INSERT INTO usage_records ({RECORD_COLUMNS}) SELECT {RECORD_COLUMNS} "
+                 "FROM usage_recent WHERE rowid <= ? AND line_id >= ? AND line_id < ? "
+                 "ORDER BY line_id, cycle_start", (upto, start, end)),
+                ("UPDATE merge_progress SET upto = ?, below = ? WHERE id = 1", (upto, end)))
+        return moved
+
+    def _in_transaction(self, *statements: tuple[str, tuple[object, ...]]) -> int:
+        """Run statements in one transaction on the writer (held by the caller);
+        returns the first one's row count."""
+        conn = self._writer
+        conn.execute(self.begin)
+        try:
+            counts = [conn.execute(sql, params).rowcount for sql, params in statements]
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return counts[0]
 
     def _merge_due(self) -> bool:
         if self._recent_lines is None or self._recent_rows >= MERGE_ROWS:
