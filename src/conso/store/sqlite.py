@@ -9,9 +9,12 @@ records for a thousand lines then appends a few pages, where `usage_records` wou
 dirty one random page of its (line, cycle) index per record, and that page write was
 most of a batch's commit. A maintenance thread merges them into `usage_records` in
 line order, 200,000 at a time or when ingestion pauses, so each index page is written
-once per merge rather than once per batch. Readers see both tables in one statement;
-the store knows which lines have records not merged yet (it is their only writer: one
-engine per SQLite file), so reads of other lines stay on the index.
+once per merge rather than once per batch. A merge goes in steps by ranges of lines,
+one short transaction each that also records its progress (`merge_progress`), so
+commits go on between steps and a merge cut short resumes. Readers see both tables in
+one statement, leaving out what the progress says is copied; the store knows which
+lines have records not merged yet (it is their only writer: one engine per SQLite
+file), so reads of other lines stay on the index.
 
 The same thread runs the checkpoints (copying the WAL back into the database file),
 so that no commit pays for one.
