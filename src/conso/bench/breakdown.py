@@ -9,9 +9,11 @@ Two figures beside the HTTP run, on the same records and lines:
   storage (validate it, rate it against the line's cycle usage, check its
   notification thresholds), with no store at all.
 
-Set against the floor, they say which part a target is out of reach in: a target of
-half the floor leaves 2 / floor seconds a record for everything, and when the domain
-step alone needs more, no storage or transport change in Python can meet it.
+Set against the floor, they say which part a target is out of reach in. conso has to
+do at least the floor's work for each record (decode it, store its row) and its domain
+step besides; half the floor leaves 2 / floor seconds a record for both, so the domain
+step must cost no more than the floor's 1 / floor. When it costs more, no storage or
+transport change in Python can reach half the floor.
 """
 
 from __future__ import annotations
@@ -100,4 +102,7 @@ def budget(figures: dict[str, Any], floor: float, engine: float, domain: float) 
     figures["us_per_record_http"] = round(1e6 / figures["ingest_records_per_s"], 1)
     figures["us_per_record_engine"] = round(1e6 / engine, 1)
     figures["us_per_record_domain"] = round(1e6 / domain, 1)
+    figures["us_per_record_floor"] = round(1e6 / floor, 1)
     figures["us_per_record_half_floor"] = round(2e6 / floor, 1)
+    # Over 1: the domain step alone costs more than the floor's whole work.
+    figures["domain_vs_floor_cost"] = round(floor / domain, 2)
