@@ -66,15 +66,19 @@ def write_plot(results: Results, path: Path) -> None:
         raise RuntimeError("--plot needs matplotlib: pip install 'conso[bench]'") from None
     figures = results.figures
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    names = ["conso ingest", "floor (executemany)"]
-    values = [figures.get("ingest_records_per_s", 0), figures.get("floor_records_per_s", 0)]
-    left.bar(names, values, color=["#0b5cad", "#8c959f"])
+    bars = [("conso\nover HTTP", "ingest_records_per_s", "#0b5cad"),
+            ("engine\nalone", "engine_only_records_per_s", "#5b8fd0"),
+            ("domain\nalone", "domain_only_records_per_s", "#a9c4e8"),
+            ("floor\n(executemany)", "floor_records_per_s", "#8c959f")]
+    shown = [(name, figures[key], color) for name, key, color in bars if key in figures]
+    left.bar([n for n, _, _ in shown], [v for _, v, _ in shown], color=[c for _, _, c in shown])
     left.set_ylabel("records / s")
     left.set_title("Ingestion, batches of 1,000, durable commits")
     if results.scale:
         xs = [p["lines"] for p in results.scale]
         right.plot(xs, [p["records_per_s"] for p in results.scale], marker="o")
         right.set_xscale("log")
+        right.set_ylim(bottom=0)
         right.set_xlabel("lines")
         right.set_ylabel("records / s")
         right.set_title("Throughput by number of warm lines")
