@@ -220,42 +220,49 @@ def _highest_due(
     return due
 
 
-def crossings(
-    rules: Sequence[AlertRule], plan: Plan, meters: Mapping[str, int], spend_micros: int,
-    *, fired: set[str], limit_micros: int | None = None,
-) -> list[Crossing]:
-    """The notifications due now; adds what fired (or passed) to `fired`."""
+# One family of thresholds: its kind, values (ascending), the meter it counts on (None:
+# the extra spend), the amount that is 100 %, and the service (percentages of an allowance).
+_Family = tuple[RuleKind, tuple[int, ...], str | None, int, Service | None]
+
+
+def _families(rules: Sequence[AlertRule], plan: Plan,
+              limit_micros: int | None) -> list[_Family]:
+    """The threshold families these rules (and the spending limit) watch on this plan."""
     by_kind = _by_kind(rules)
-    due: list[Crossing] = []
-
-    def keep(crossing: Crossing | None) -> None:
-        if crossing is not None:
-            due.append(crossing)
-
+    found: list[_Family] = []
     pcts = by_kind.get(RuleKind.INCLUDED_PCT)
     if pcts and plan.kind is PlanKind.BUNDLE:
         for service, meter in _METERED_NAMES:
             allowance = plan.allowance(service)
             if allowance:
-                keep(_highest_due(pcts, meters.get(meter, 0), allowance,
-                                  RuleKind.INCLUDED_PCT, service, fired=fired))
-    data_used = meters.get("data", 0)
+                found.append((RuleKind.INCLUDED_PCT, pcts, meter, allowance, service))
     volume = by_kind.get(RuleKind.VOLUME_PCT)
     allowance = plan.allowance(Service.DATA)
     if volume and allowance:
-        keep(_highest_due(volume, data_used, allowance, RuleKind.VOLUME_PCT, None, fired=fired))
+        found.append((RuleKind.VOLUME_PCT, volume, "data", allowance, None))
     heavy = by_kind.get(RuleKind.HEAVY_USER)
     if heavy and plan.heavy_user_bytes:
-        keep(_highest_due(heavy, data_used, plan.heavy_user_bytes, RuleKind.HEAVY_USER,
-                          None, fired=fired))
+        found.append((RuleKind.HEAVY_USER, heavy, "data", plan.heavy_user_bytes, None))
     euros = by_kind.get(RuleKind.EXTRA_EUR)
     if euros:
         # spend >= value euros  <=>  spend * 100 >= value * (100 * MICROS_PER_EURO)
-        keep(_highest_due(euros, spend_micros, 100 * MICROS_PER_EURO, RuleKind.EXTRA_EUR,
-                          None, fired=fired))
+        found.append((RuleKind.EXTRA_EUR, euros, None, 100 * MICROS_PER_EURO, None))
     if limit_micros:
-        keep(_highest_due(LIMIT_PCT_STEPS, spend_micros, limit_micros, RuleKind.LIMIT_PCT,
-                          None, fired=fired))
+        found.append((RuleKind.LIMIT_PCT, LIMIT_PCT_STEPS, None, limit_micros, None))
+    return found
+
+
+def crossings(
+    rules: Sequence[AlertRule], plan: Plan, meters: Mapping[str, int], spend_micros: int,
+    *, fired: set[str], limit_micros: int | None = None,
+) -> list[Crossing]:
+    """The notifications due now; adds what fired (or passed) to `fired`."""
+    due: list[Crossing] = []
+    for kind, values, meter, base, service in _families(rules, plan, limit_micros):
+        amount = spend_micros if meter is None else meters.get(meter, 0)
+        crossing = _highest_due(values, amount, base, kind, service, fired=fired)
+        if crossing is not None:
+            due.append(crossing)
     return due
 
 
@@ -308,33 +315,14 @@ def _level(values: tuple[int, ...], base: int, kind: RuleKind, service: Service 
 
 def _make_watch(rules: Sequence[AlertRule], plan: Plan, fired: frozenset[str],
                 limit_micros: int | None) -> Watch:
-    by_kind = _by_kind(rules)
     levels: dict[str, int] = {}
-    spends: list[int | None] = []
-
-    def meter_level(meter: str, level: int | None) -> None:
-        if level is not None:
+    spend: int | None = None
+    for kind, values, meter, base, service in _families(rules, plan, limit_micros):
+        level = _level(values, base, kind, service, fired)
+        if level is None:
+            continue
+        if meter is None:
+            spend = level if spend is None else min(spend, level)
+        else:
             levels[meter] = min(level, levels.get(meter, level))
-
-    pcts = by_kind.get(RuleKind.INCLUDED_PCT)
-    if pcts and plan.kind is PlanKind.BUNDLE:
-        for service, meter in _METERED_NAMES:
-            allowance = plan.allowance(service)
-            if allowance:
-                meter_level(meter, _level(pcts, allowance, RuleKind.INCLUDED_PCT, service,
-                                          fired))
-    volume = by_kind.get(RuleKind.VOLUME_PCT)
-    allowance = plan.allowance(Service.DATA)
-    if volume and allowance:
-        meter_level("data", _level(volume, allowance, RuleKind.VOLUME_PCT, None, fired))
-    heavy = by_kind.get(RuleKind.HEAVY_USER)
-    if heavy and plan.heavy_user_bytes:
-        meter_level("data", _level(heavy, plan.heavy_user_bytes, RuleKind.HEAVY_USER, None,
-                                   fired))
-    euros = by_kind.get(RuleKind.EXTRA_EUR)
-    if euros:
-        spends.append(_level(euros, 100 * MICROS_PER_EURO, RuleKind.EXTRA_EUR, None, fired))
-    if limit_micros:
-        spends.append(_level(LIMIT_PCT_STEPS, limit_micros, RuleKind.LIMIT_PCT, None, fired))
-    spend = min((level for level in spends if level is not None), default=None)
     return Watch(tuple(levels.items()), spend)
