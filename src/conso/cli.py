@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conso import __version__
+from conso import __version__, gc_tuning
 from conso.domain.catalog import CatalogError
 from conso.store.base import StoreError
 
@@ -37,6 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
     from conso.stream.jetstream import StreamError
 
     settings = _with_sharing(Settings.from_env(db=args.db, catalog=args.catalog), args)
+    gc_tuning.tune()
     services = build(settings)
     try:
         if settings.stream_url:
@@ -104,6 +105,7 @@ def _worker(args: argparse.Namespace) -> int:
         print("conso worker: --stream nats://HOST:PORT (or CONSO_STREAM) is required",
               file=sys.stderr)
         return 2
+    gc_tuning.tune()
     services = build(settings)
     stream = locks = None
     try:

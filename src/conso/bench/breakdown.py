@@ -18,6 +18,7 @@ transport change in Python can reach half the floor.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from conso import gc_tuning
 from conso.bench.synth import SynthLine, provision
 from conso.catalog_file import load_catalog
 from conso.domain.alerts import crossings, default_settings, watch
@@ -48,6 +50,7 @@ def engine_rate(batches: list[list[Any]], lines: list[SynthLine], now: datetime,
     logger = logging.getLogger("conso")
     level = logger.level
     logger.setLevel(logging.WARNING)
+    thresholds = gc_tuning.tune()  # as `conso serve` runs it
     try:
         store.migrate()
         provision(store, lines, now)
@@ -59,6 +62,7 @@ def engine_rate(batches: list[list[Any]], lines: list[SynthLine], now: datetime,
             count += len(batch)
         return count / (time.perf_counter() - started)
     finally:
+        gc.set_threshold(*thresholds)
         logger.setLevel(level)
         store.close()
 
