@@ -9,7 +9,8 @@ records for a thousand lines then appends a few pages, where `usage_records` wou
 dirty one random page of its (line, cycle) index per record, and that page write was
 most of a batch's commit. A maintenance thread merges them into `usage_records` in
 line order, 200,000 at a time or when ingestion pauses, so each index page is written
-once per merge rather than once per batch. A merge goes in steps by ranges of lines,
+once per merge rather than once per batch. A merge sorts what it takes into a
+temporary table of its own connection, then moves it in steps by ranges of lines,
 one short transaction each that also records its progress (`merge_progress`), so
 commits go on between steps and a merge cut short resumes. Readers see both tables in
 one statement, leaving out what the progress says is copied; the store knows which
@@ -46,8 +47,9 @@ SAFETY_NET_PAGES = 25_000     # ~100 MB of WAL
 # takes more records at once, but make reads of recently active lines scan more.
 MERGE_ROWS = 200_000
 # A merge goes in steps, one short transaction each, by ranges of lines (so that each
-# step writes a contiguous part of the index); between steps, commits go on.
-MERGE_STEPS = 8
+# step writes a contiguous part of the index); between steps, commits go on. A step
+# holds the writer for less than a batch takes to rate (~20 ms at a million lines).
+MERGE_STEP_ROWS = 5_000
 MERGE_STEP_PAUSE_S = 0.002
 # Sorts after every line id (E.164 numbers and [A-Za-z0-9._:-]): the last step's end.
 AFTER_ALL_LINES = "~"
@@ -71,6 +73,8 @@ class SQLiteStore(SqlStore):
         self._last_insert = 0.0
         # Lines written while a merge runs: what usage_recent holds once it is done.
         self._merging: set[str] | None = None
+        self._merge_lock = threading.Lock()  # one merge at a time
+        self._merge_conn: Connection | None = None
         self._merge_failure: str | None = None
         super().__init__()
 
@@ -137,65 +141,84 @@ class SQLiteStore(SqlStore):
 
     def merge_steps(self) -> Iterator[int]:
         """Merge usage_recent into usage_records one range of lines at a time, in line
-        order, yielding how many records each step moved. Each step is a transaction
-        of its own that also moves `merge_progress`, so the writer is free between
-        steps and readers (here or in another process) never count a record twice;
-        an unfinished merge (a crash) is resumed, not redone. Records written during
+        order, yielding how many records each step moved. The records are first copied,
+        sorted by line, into a temporary table of the merge's own connection (no write
+        lock needed); then each step moves one range of lines, about MERGE_STEP_ROWS
+        records, in a short transaction that also moves `merge_progress`: commits go on
+        between steps, readers (here or in another process) never count a record twice,
+        and an unfinished merge (a crash) is resumed, not redone. Records written during
         the merge wait for the next one."""
-        with self._write_lock:  # where to start, and what this merge takes
-            conn = self._writer
-            upto, below = conn.execute(
-                "SELECT upto, below FROM merge_progress WHERE id = 1").fetchone()
-            resumed = bool(upto)
-            if not resumed:
-                upto = conn.execute("SELECT MAX(rowid) FROM usage_recent").fetchone()[0] or 0
-                below = ""
-            if not upto:  # nothing waits: from now on, this store knows what does
-                self._recent_lines = set()
-                self._recent_rows = 0
-                return
-            self._merging = set()
-            rows_before = self._recent_rows
-            ranges = self._line_ranges(below)
-        try:
-            for n, (start, end) in enumerate(ranges):
-                if n:
-                    time.sleep(MERGE_STEP_PAUSE_S)  # let a waiting commit take the writer
-                yield self._merge_step(upto, start, end)
-            with self._write_lock:
-                self._in_transaction(
-                    ("DELETE FROM usage_recent WHERE rowid <= ?", (upto,)),
-                    ("UPDATE merge_progress SET upto = 0, below = '' WHERE id = 1", ()))
-                # Left in usage_recent: what was written during the merge, and, after a
-                # resumed merge, what the crashed process wrote after that one began
-                # (unknown here: every read looks until the next merge).
-                self._recent_lines = None if resumed else self._merging
-                self._recent_rows = max(0, self._recent_rows - rows_before)
-        finally:
-            self._merging = None
+        with self._merge_lock:
+            with self._write_lock:  # where to start, and what this merge takes
+                conn = self._writer
+                upto, below = conn.execute(
+                    "SELECT upto, below FROM merge_progress WHERE id = 1").fetchone()
+                resumed = bool(upto)
+                if not resumed:
+                    upto = conn.execute(
+                        "SELECT MAX(rowid) FROM usage_recent").fetchone()[0] or 0
+                    below = ""
+                if not upto:  # nothing waits: from now on, this store knows what does
+                    self._recent_lines = set()
+                    self._recent_rows = 0
+                    return
+                self._merging = set()
+                rows_before = self._recent_rows
+            merger = self._merger()
+            try:
+                for n, (start, end) in enumerate(self._sorted_copy(merger, upto, below)):
+                    if n:
+                        time.sleep(MERGE_STEP_PAUSE_S)  # let a waiting commit take the writer
+                    with self._write_lock:
+                        moved = self._in_transaction(
+                            merger,
+                            (f"INSERT INTO main.usage_records ({RECORD_COLUMNS}) "
+                             f"SELECT {RECORD_COLUMNS} FROM temp.merge_batch "
+                             "WHERE line_id >= ? AND line_id < ? ORDER BY line_id",
+                             (start, end)),
+                            ("UPDATE main.merge_progress SET upto = ?, below = ? WHERE id = 1",
+                             (upto, end)))
+                    yield moved  # not holding the writer: the caller may write meanwhile
+                with self._write_lock:
+                    self._in_transaction(
+                        merger,
+                        ("DELETE FROM main.usage_recent WHERE rowid <= ?", (upto,)),
+                        ("UPDATE main.merge_progress SET upto = 0, below = '' WHERE id = 1", ()))
+                    # Left in usage_recent: what was written during the merge, and, after a
+                    # resumed merge, what the crashed process wrote after that one began
+                    # (unknown here: every read looks until the next merge).
+                    self._recent_lines = None if resumed else self._merging
+                    self._recent_rows = max(0, self._recent_rows - rows_before)
+            finally:
+                self._merging = None
+                merger.execute("DROP TABLE IF EXISTS temp.merge_batch")
 
-    def _line_ranges(self, below: str) -> list[tuple[str, str]]:
-        """The merge's steps as [start, end) ranges of line ids from `below` on, MERGE_STEPS
-        of them with as many waiting lines each; one range when those are not known."""
-        known = sorted(line for line in self._recent_lines or () if line >= below)
-        if self._recent_lines is None or len(known) < MERGE_STEPS * 100:
-            return [(below, AFTER_ALL_LINES)]
-        size = -(-len(known) // MERGE_STEPS)
-        return list(itertools.pairwise([below, *known[size::size], AFTER_ALL_LINES]))
+    def _merger(self) -> Connection:
+        """The merge's own connection: its temporary table, sorted, in memory."""
+        if self._merge_conn is None:
+            self._merge_conn = self._connect()
+            self._merge_conn.execute("PRAGMA temp_store=MEMORY")
+        return self._merge_conn
 
-    def _merge_step(self, upto: int, start: str, end: str) -> int:
-        with self._write_lock:
-            moved: int = self._in_transaction(
-                (f"INSERT INTO usage_records ({RECORD_COLUMNS}) SELECT {RECORD_COLUMNS} "
-                 "FROM usage_recent WHERE rowid <= ? AND line_id >= ? AND line_id < ? "
-                 "ORDER BY line_id, cycle_start", (upto, start, end)),
-                ("UPDATE merge_progress SET upto = ?, below = ? WHERE id = 1", (upto, end)))
-        return moved
+    def _sorted_copy(self, merger: Connection, upto: int, below: str) -> list[tuple[str, str]]:
+        """Copy what this merge takes into temp.merge_batch in line order; return the
+        steps as [start, end) ranges of line ids, about MERGE_STEP_ROWS records each (a
+        line's records are never split between two steps)."""
+        merger.execute("DROP TABLE IF EXISTS temp.merge_batch")
+        merger.execute(
+            f"CREATE TEMP TABLE merge_batch AS SELECT {RECORD_COLUMNS} FROM main.usage_recent "
+            "WHERE rowid <= ? AND line_id >= ? ORDER BY line_id, cycle_start", (upto, below))
+        # Each step reads its range through this (entries in line, then rowid order).
+        merger.execute("CREATE INDEX temp.merge_batch_line ON merge_batch (line_id)")
+        cuts = sorted({row[0] for row in merger.execute(
+            "SELECT line_id FROM temp.merge_batch WHERE rowid % ? = 0",
+            (MERGE_STEP_ROWS,))} - {below})
+        return list(itertools.pairwise([below, *cuts, AFTER_ALL_LINES]))
 
-    def _in_transaction(self, *statements: tuple[str, tuple[object, ...]]) -> int:
-        """Run statements in one transaction on the writer (held by the caller);
-        returns the first one's row count."""
-        conn = self._writer
+    def _in_transaction(self, conn: Connection,
+                        *statements: tuple[str, tuple[object, ...]]) -> int:
+        """Run statements in one write transaction on `conn` (the caller holds the
+        write lock); returns the first one's row count."""
         conn.execute(self.begin)
         try:
             counts = [conn.execute(sql, params).rowcount for sql, params in statements]
