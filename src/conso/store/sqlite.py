@@ -194,10 +194,10 @@ class SQLiteStore(SqlStore):
                 merger.execute("DROP TABLE IF EXISTS temp.merge_batch")
 
     def _merger(self) -> Connection:
-        """The merge's own connection: its temporary table, sorted, in memory."""
+        """The merge's own connection, for its temporary table. SQLite keeps that in a
+        temporary file (the OS's cache, not this process's memory: ~40 MB a merge)."""
         if self._merge_conn is None:
             self._merge_conn = self._connect()
-            self._merge_conn.execute("PRAGMA temp_store=MEMORY")
         return self._merge_conn
 
     def _sorted_copy(self, merger: Connection, upto: int, below: str) -> list[tuple[str, str]]:
