@@ -4,6 +4,7 @@ their defaults, their validation, and when they fire (`crossings`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -497,3 +498,11 @@ def test_watch_levels_are_the_lowest_thresholds_not_fired() -> None:
     assert later.spend_micros == 5 * EUR // 2  # the limit's 50 % comes first now
     assert not later.reached({"data": KING_DATA - 1}, 0)
     assert later.reached({"data": KING_DATA}, 0)
+
+
+def test_watch_tells_apart_two_plans_of_the_same_name() -> None:
+    """Two catalogues (a reload, a test) may name different plans alike."""
+    rules = (pct(90),)
+    bigger = replace(KING, included={**KING.included, Service.DATA: 2 * KING_DATA})
+    assert dict(watch(rules, KING, frozenset()).meters)["data"] == KING_DATA * 90 // 100
+    assert dict(watch(rules, bigger, frozenset()).meters)["data"] == 2 * KING_DATA * 90 // 100

@@ -285,21 +285,23 @@ class Watch:
         return False
 
 
-_WATCHES: dict[tuple[int, str, frozenset[str], int | None],
-               tuple[Sequence[AlertRule], Watch]] = {}
+# Keyed by the identity of the rules and of the plan (two catalogues may name different
+# plans alike), with both kept in the value so that no id is reused while cached.
+_WATCHES: dict[tuple[int, int, frozenset[str], int | None],
+               tuple[Sequence[AlertRule], Plan, Watch]] = {}
 
 
 def watch(rules: Sequence[AlertRule], plan: Plan, fired: frozenset[str],
           limit_micros: int | None = None) -> Watch:
     """The levels to watch for these rules, once per (rules, plan, fired, limit)."""
-    key = (id(rules), plan.id, fired, limit_micros)
+    key = (id(rules), id(plan), fired, limit_micros)
     found = _WATCHES.get(key)
-    if found is not None and found[0] is rules:
-        return found[1]
+    if found is not None and found[0] is rules and found[1] is plan:
+        return found[2]
     made = _make_watch(rules, plan, fired, limit_micros)
     if len(_WATCHES) > 100_000:
         _WATCHES.clear()  # bounded like _GROUPED: start afresh
-    _WATCHES[key] = (rules, made)
+    _WATCHES[key] = (rules, plan, made)
     return made
 
 
