@@ -291,6 +291,18 @@ class SqlTx:
         return cur.rowcount
 
 
+def _end(conn: Connection, how: str) -> None:
+    """COMMIT or ROLLBACK; a COMMIT that fails is rolled back, so that the connection
+    is not left inside a transaction that every later BEGIN would trip on."""
+    try:
+        conn.execute(how)
+    except BaseException:
+        if how == "COMMIT":
+            with contextlib.suppress(Exception):  # unless the failure ended it already
+                conn.execute("ROLLBACK")
+        raise
+
+
 class _LazyWriter:
     """The writer connection as one transaction sees it: the write lock is taken and
     the transaction begun at the first statement, and released when it ends."""
@@ -326,13 +338,7 @@ class _LazyWriter:
         if conn is None:
             return
         try:
-            try:
-                conn.execute(how)
-            except BaseException:
-                if how == "COMMIT":  # a commit that failed leaves nothing half-done
-                    with contextlib.suppress(Exception):  # unless it ended it already
-                        conn.execute("ROLLBACK")
-                raise
+            _end(conn, how)
         finally:
             self._store._write_lock.release()
 
@@ -400,20 +406,26 @@ class SqlStore:
             for migration in load_migrations():
                 if migration.version in done:
                     continue
-                conn.execute(self.begin)
-                try:
-                    for statement in _statements(self.schema(migration.sql)):
-                        conn.execute(statement)
-                    conn.execute(
-                        "INSERT INTO schema_migrations VALUES (?,?,?)",
-                        (migration.version, migration.name, _iso(datetime.now(UTC))),
-                    )
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
+                self._in_transaction(
+                    conn,
+                    *[(statement, ()) for statement in _statements(self.schema(migration.sql))],
+                    ("INSERT INTO schema_migrations VALUES (?,?,?)",
+                     (migration.version, migration.name, _iso(datetime.now(UTC)))))
                 applied.append(f"{migration.version:04d}_{migration.name}")
         return applied
+
+    def _in_transaction(self, conn: Connection,
+                        *statements: tuple[str, tuple[object, ...]]) -> int:
+        """Run statements in one write transaction on `conn` (the caller holds the
+        write lock); returns the first one's row count."""
+        conn.execute(self.begin)
+        try:
+            counts = [conn.execute(sql, params).rowcount for sql, params in statements]
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        _end(conn, "COMMIT")
+        return counts[0]
 
     # Whether transactions take row locks (PostgreSQL: several processes may write).
     row_locks = False
@@ -549,40 +561,37 @@ class SqlStore:
                 f"UNION ALL SELECT id FROM usage_recent WHERE id IN ({marks})", [*chunk, *chunk]))
         return found
 
-    def _line_records_sql(self, line_id: str, where: str) -> str:
-        """A FROM clause over a line's records: usage_records, and usage_recent when
-        the line may have records there that are not merged yet (one snapshot)."""
+    def _line_records(self, line_id: str, where: str,
+                      params: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+        """A FROM clause over a line's records, and its parameters: usage_records, and
+        usage_recent when the line may have records there that are not merged yet (one
+        snapshot). Asked once: a merge may end between two looks."""
         if not self._maybe_recent([line_id]):
-            return f"usage_records WHERE {where}"
+            return f"usage_records WHERE {where}", params
         return (f"(SELECT * FROM usage_records WHERE {where} "
-                f"UNION ALL SELECT * FROM {RECENT} WHERE {where}) AS r")
-
-    def _line_params(self, line_id: str, params: tuple[Any, ...]) -> tuple[Any, ...]:
-        return params * 2 if self._maybe_recent([line_id]) else params
+                f"UNION ALL SELECT * FROM {RECENT} WHERE {where}) AS r", params * 2)
 
     def line_has_usage(self, line_id: str) -> bool:
-        row = self._reader().execute(
-            f"SELECT 1 FROM {self._line_records_sql(line_id, 'line_id = ?')} LIMIT 1",
-            self._line_params(line_id, (line_id,))).fetchone()
+        source, params = self._line_records(line_id, "line_id = ?", (line_id,))
+        row = self._reader().execute(f"SELECT 1 FROM {source} LIMIT 1", params).fetchone()
         return row is not None
 
     def hourly_usage(self, line_id: str, start: date, service: str) -> list[tuple[datetime, int]]:
         """A service's usage in a cycle summed per UTC hour (at most 744 rows a month)."""
-        params = (line_id, start.isoformat(), service)
-        source = self._line_records_sql(
-            line_id, "line_id = ? AND cycle_start = ? AND service = ?")
+        source, params = self._line_records(
+            line_id, "line_id = ? AND cycle_start = ? AND service = ?",
+            (line_id, start.isoformat(), service))
         return [(datetime.fromisoformat(hour + ":00:00+00:00"), total)
                 for hour, total in self._reader().execute(
                     "SELECT substr(at, 1, 13), CAST(SUM(quantity) AS BIGINT) "
-                    f"FROM {source} GROUP BY substr(at, 1, 13)",
-                    self._line_params(line_id, params))]
+                    f"FROM {source} GROUP BY substr(at, 1, 13)", params)]
 
     def line_records(self, line_id: str, start: date) -> Iterator[StoredRecord]:
-        source = self._line_records_sql(line_id, "line_id = ? AND cycle_start = ?")
+        source, params = self._line_records(line_id, "line_id = ? AND cycle_start = ?",
+                                            (line_id, start.isoformat()))
         for row in self._reader().execute(
             "SELECT id, line_id, cycle_start, service, direction, quantity, amount_micros, "
-            f"country, at, charge_micros FROM {source} ORDER BY at, id",
-            self._line_params(line_id, (line_id, start.isoformat()))
+            f"country, at, charge_micros FROM {source} ORDER BY at, id", params
         ):
             yield StoredRecord(row[0], row[1], date.fromisoformat(row[2]), row[3], row[4],
                                row[5], row[6], row[7], _parse_iso(row[8]), row[9])

@@ -215,19 +215,6 @@ class SQLiteStore(SqlStore):
             (MERGE_STEP_ROWS,))} - {below})
         return list(itertools.pairwise([below, *cuts, AFTER_ALL_LINES]))
 
-    def _in_transaction(self, conn: Connection,
-                        *statements: tuple[str, tuple[object, ...]]) -> int:
-        """Run statements in one write transaction on `conn` (the caller holds the
-        write lock); returns the first one's row count."""
-        conn.execute(self.begin)
-        try:
-            counts = [conn.execute(sql, params).rowcount for sql, params in statements]
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return counts[0]
-
     def _merge_due(self) -> bool:
         if self._recent_lines is None or self._recent_rows >= MERGE_ROWS:
             return True
