@@ -45,10 +45,10 @@ from conso.domain.ids import (
     MIN_PASSWORD_LENGTH,
 )
 from conso.domain.line import Line, PlanPeriod
+from conso.domain.outbox import OutboxMessage
 from conso.domain.rating import CycleUsage, Rating, rate
 from conso.domain.records import RecordError, UsageRecord, parse_record
 from conso.errors import Conflict, InvalidInput
-from conso.notify.channels.base import OutboxMessage
 from conso.notify.compose import Recipient, notification_messages
 from conso.security import hash_password
 from conso.store.base import (

@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conso.notify.channels.base import OutboxMessage
+from conso.domain.outbox import OutboxMessage
 from conso.notify.channels.log import LogChannel
 from conso.notify.channels.smtp import SmtpChannel
 from conso.notify.dispatcher import Dispatcher

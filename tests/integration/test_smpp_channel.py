@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from conso.notify.channels.base import ChannelDown, OutboxMessage, Undeliverable
+from conso.domain.outbox import OutboxMessage
+from conso.notify.channels.base import ChannelDown, Undeliverable
 from conso.notify.channels.smpp import SmppChannel, smpp_from_url
 from conso.sms import smpp_pdu as p
 from conso.sms.smpp_client import CommandFailed, NotBound, SmppClient, SmppTimeout

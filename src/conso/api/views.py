@@ -8,8 +8,8 @@ from conso.domain.alerts import AlertSettings
 from conso.domain.catalog import Plan
 from conso.domain.consult import UsageSummary
 from conso.domain.line import Line
+from conso.domain.outbox import OutboxMessage
 from conso.domain.units import micros_to_cents
-from conso.notify.channels.base import OutboxMessage
 from conso.store.base import Account, User
 
 

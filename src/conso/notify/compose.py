@@ -13,8 +13,8 @@ from typing import Any
 
 from conso.domain.alerts import AlertSettings, Channels, Crossing, RuleKind
 from conso.domain.consult import UsageSummary
+from conso.domain.outbox import OutboxMessage
 from conso.notify import templates
-from conso.notify.channels.base import OutboxMessage
 
 NOTIFY_SHORT_CODE = "8644"
 CONSULT_SHORT_CODE = "1921"

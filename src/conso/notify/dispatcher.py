@@ -21,7 +21,8 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
-from conso.notify.channels.base import Channel, ChannelDown, OutboxMessage, Undeliverable
+from conso.domain.outbox import OutboxMessage
+from conso.notify.channels.base import Channel, ChannelDown, Undeliverable
 from conso.store.base import Store
 
 log = logging.getLogger("conso.notify")

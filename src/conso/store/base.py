@@ -15,8 +15,8 @@ from typing import Any, Protocol
 from conso.domain.alerts import AlertSettings
 from conso.domain.control import CreditSession
 from conso.domain.line import Line
+from conso.domain.outbox import OutboxMessage
 from conso.domain.rating import CycleUsage
-from conso.notify.channels.base import OutboxMessage
 
 
 class StaleOffset(RuntimeError):

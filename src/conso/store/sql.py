@@ -22,9 +22,9 @@ from conso.domain.alerts import AlertRule, AlertSettings, Channels, RuleKind
 from conso.domain.control import CreditSession, Grant
 from conso.domain.cycle import Cycle
 from conso.domain.line import Line, PlanPeriod
+from conso.domain.outbox import OutboxMessage
 from conso.domain.rating import CycleUsage
 from conso.domain.units import Direction, Service
-from conso.notify.channels.base import OutboxMessage
 from conso.store.base import (
     Account,
     AuditEntry,

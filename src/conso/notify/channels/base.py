@@ -7,9 +7,9 @@ means retrying cannot help (a refused recipient); the message is marked failed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
+
+from conso.domain.outbox import OutboxMessage
 
 
 class ChannelDown(Exception):
@@ -18,23 +18,6 @@ class ChannelDown(Exception):
 
 class Undeliverable(Exception):
     """A permanent failure: the message is marked failed."""
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxMessage:
-    id: str                          # stable; used as the idempotency key towards channels
-    channel: str                     # "sms" | "email"
-    sender: str                      # "8644", "1921", or the From address
-    to: str                          # E.164 number or e-mail address
-    subject: str | None
-    text: str
-    line_id: str | None
-    rule: dict[str, Any] | None
-    created_at: datetime
-    status: str = "queued"           # queued | sending | sent | failed
-    attempts: int = 0
-    last_error: str | None = None
-    sent_at: datetime | None = None
 
 
 class Channel(Protocol):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from conso.notify.channels.base import OutboxMessage
+from conso.domain.outbox import OutboxMessage
 
 log = logging.getLogger("conso.notify")
 

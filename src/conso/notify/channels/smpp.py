@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from conso.notify.channels.base import ChannelDown, OutboxMessage, Undeliverable
+from conso.domain.outbox import OutboxMessage
+from conso.notify.channels.base import ChannelDown, Undeliverable
 from conso.sms import smpp_pdu as pdu
 from conso.sms.smpp_client import CommandFailed, DeliverHandler, SmppClient, SmppUnavailable
 

@@ -13,7 +13,8 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from conso.notify.channels.base import ChannelDown, OutboxMessage, Undeliverable
+from conso.domain.outbox import OutboxMessage
+from conso.notify.channels.base import ChannelDown, Undeliverable
 
 
 class SmtpChannel:
