@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -192,28 +191,3 @@ def grant(exposure: Exposure, requested: int, *, limit_micros: int | None,
     left = available - exposure.rate.cost(exposure.metered + exposure.reserved, units)
     final = units < requested or after.rate.cost(after.metered + after.reserved, 1) > left
     return Grant(units, final)
-
-
-@dataclass(slots=True)
-class CreditSession:
-    """An online charging session (RFC 4006 semantics) and its reservation."""
-
-    id: str
-    line_id: str
-    service: Service
-    direction: Direction
-    country: str
-    opened_at: datetime
-    last_seen: datetime
-    reserved: int = 0            # units granted and not yet reported
-    granted_total: int = 0
-    used_total: int = 0
-    charged_micros: int = 0
-    reports: int = 0
-    last_request: int | None = None
-    last_answer: Grant | None = None
-    status: str = "open"         # open | closed | expired
-    closed_at: datetime | None = None
-
-    def expired(self, now: datetime, validity: timedelta) -> bool:
-        return self.status == "open" and now - self.last_seen > validity

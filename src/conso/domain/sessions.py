@@ -1,0 +1,194 @@
+"""Credit-control sessions (pure): a session's quotas per rating group and its states.
+
+An online charging session (RFC 8506 semantics; Diameter Gy/Ro, 5G Nchf and the
+operator's HTTP `/sessions` alike) belongs to one line and holds one quota per
+rating group the network asked for: units reserved and not yet reported, and what
+was granted, used and charged so far. Each request of the network is answered once:
+the answer is kept with the request's number so a retransmission gets the same
+answer and counts nothing twice.
+
+    open ──report/reserve──► open ──close──► closed
+      └──── not heard from within its validity ────► expired
+
+Only an open session changes; closing or expiring releases every reservation.
+What a report costs is the core's to rate (it returns the usage record to rate).
+No I/O here, no clock: time comes in as an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from conso.domain.control import Grant
+from conso.domain.records import UsageRecord
+from conso.domain.units import Direction, Service
+
+# Services a session can meter while it runs; premium and callme are events.
+SESSION_SERVICES = frozenset({Service.VOICE, Service.DATA, Service.SMS})
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    EXPIRED = "expired"
+
+
+class SessionStateError(ValueError):
+    """A change that the session's state does not allow (it is closed or expired)."""
+
+    def __init__(self, session_id: str, status: Status) -> None:
+        super().__init__(f"session {session_id} is {status.value}")
+        self.session_id = session_id
+        self.status = status
+
+
+@dataclass(slots=True)
+class Quota:
+    """One rating group of a session: the service it meters and its units."""
+
+    service: Service
+    direction: Direction = Direction.OUT
+    reserved: int = 0            # units granted and not yet reported
+    granted_total: int = 0
+    used_total: int = 0
+    charged_micros: int = 0
+
+
+# A session's answer to one request: the grant of each rating group asked, in order.
+Answer = tuple[tuple[str, Grant], ...]
+
+
+@dataclass(slots=True)
+class CreditSession:
+    """An online charging session and its reservations (see the module docstring).
+
+    `origin` names the front end that opened it (http, diameter, nchf); `push_to`,
+    when set, is where that front end sends re-authorization requests (a Diameter
+    peer, an Nchf notifyUri): pushes are outbox rows of channel `origin`.
+    """
+
+    id: str
+    line_id: str
+    country: str
+    opened_at: datetime
+    last_seen: datetime
+    quotas: dict[str, Quota] = field(default_factory=dict)
+    reports: int = 0             # requests that reported usage (numbers its records)
+    last_request: int | None = None
+    last_answer: Answer | None = None
+    status: Status = Status.OPEN
+    closed_at: datetime | None = None
+    origin: str = "http"
+    push_to: str | None = None
+
+    # -- reads -----------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is Status.OPEN
+
+    @property
+    def reserved(self) -> int:
+        return sum(q.reserved for q in self.quotas.values())
+
+    @property
+    def charged_micros(self) -> int:
+        return sum(q.charged_micros for q in self.quotas.values())
+
+    def expired(self, now: datetime, validity: timedelta) -> bool:
+        """Open, but not heard from within its validity."""
+        return self.status is Status.OPEN and now - self.last_seen > validity
+
+    def is_retransmission(self, request_number: int | None) -> bool:
+        """The same request again (same number, already answered)."""
+        return (request_number is not None and self.last_answer is not None
+                and request_number == self.last_request)
+
+    def reservations(self) -> Iterator[tuple[Quota, str]]:
+        """Each quota that holds a reservation, with the country it is used in."""
+        for quota in self.quotas.values():
+            if quota.reserved:
+                yield quota, self.country
+
+    def copy(self) -> CreditSession:
+        """A working copy: changes to it are published only once committed."""
+        return replace(self, quotas={k: replace(q) for k, q in self.quotas.items()})
+
+    # -- transitions ------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self.status is not Status.OPEN:
+            raise SessionStateError(self.id, self.status)
+
+    def quota(self, group: str, service: Service, direction: Direction) -> Quota:
+        """The quota of a rating group, added on first use (a network may add groups
+        to a running session)."""
+        self._check_open()
+        found = self.quotas.get(group)
+        if found is None:
+            found = self.quotas[group] = Quota(service, direction)
+        return found
+
+    def begin_report(self, now: datetime) -> None:
+        """A request that reports usage arrives: the session is heard from."""
+        self._check_open()
+        self.reports += 1
+        self.last_seen = now
+
+    def report(self, group: str, used: int, at: datetime) -> UsageRecord | None:
+        """What the network used on a rating group since its last report. The quota's
+        reservation is released (a new grant replaces it); returns the usage record to
+        rate, or None when nothing was used. Call `begin_report` first."""
+        self._check_open()
+        quota = self.quotas.get(group)
+        if quota is None:
+            raise KeyError(group)
+        quota.used_total += used
+        quota.reserved = 0
+        if used == 0:
+            return None
+        suffix = "" if len(self.quotas) == 1 else f":{group}"
+        return UsageRecord(
+            id=f"session:{self.id}:{self.reports}{suffix}", line=self.line_id,
+            service=quota.service, quantity=used, at=at, country=self.country,
+            direction=quota.direction)
+
+    def overreported(self, group: str, used: int) -> bool:
+        """Whether this report claims more than was granted (the rest is charged)."""
+        quota = self.quotas[group]
+        return quota.used_total > quota.granted_total and used > 0
+
+    def charge(self, group: str, micros: int) -> None:
+        self.quotas[group].charged_micros += micros
+
+    def reserve(self, group: str, grant: Grant) -> None:
+        """A grant on a rating group becomes its reservation."""
+        self._check_open()
+        quota = self.quotas[group]
+        quota.reserved = grant.granted
+        quota.granted_total += grant.granted
+
+    def answered(self, request_number: int | None, answer: Answer) -> None:
+        self.last_request = request_number
+        self.last_answer = answer
+
+    def close(self, now: datetime) -> None:
+        """The network ended the session: every reservation is released."""
+        self._end(Status.CLOSED, now)
+
+    def expire(self, now: datetime) -> None:
+        """Not heard from within its validity: closed by conso, reservations released."""
+        self._end(Status.EXPIRED, now)
+
+    def _end(self, status: Status, now: datetime) -> None:
+        self._check_open()
+        self.status, self.closed_at = status, now
+        for quota in self.quotas.values():
+            quota.reserved = 0
+
+
+def answer_of(grants: Mapping[str, Grant]) -> Answer:
+    return tuple(grants.items())
