@@ -60,7 +60,7 @@ class Authenticator:
             raise
 
     def _check(self, login: str, password: str) -> IssuedToken:
-        user = self._store.get_user(login)
+        user = self._store.users.get(login)
         if user is None:
             burn_password_check(password)
             log.info("login refused for unknown login %r", login)
@@ -72,14 +72,14 @@ class Authenticator:
         token = new_token()
         expires = now + TOKEN_LIFETIME
         with self._store.transaction() as tx:
-            tx.delete_expired_tokens(now)
-            tx.put_token(token_digest(token), Token(login, expires), now)
+            tx.tokens.delete_expired(now)
+            tx.tokens.put(token_digest(token), Token(login, expires), now)
         log.info("login %r (%s)", login, user.role)
         return IssuedToken(token, expires)
 
     def logout(self, token: str) -> None:
         with self._store.transaction() as tx:
-            tx.delete_token(token_digest(token))
+            tx.tokens.delete(token_digest(token))
 
     def principal(self, bearer: str | None) -> Principal:
         """Who a bearer token belongs to; Unauthorized when nobody."""
@@ -87,10 +87,10 @@ class Authenticator:
             raise Unauthorized("missing bearer token")
         if same_secret(bearer, self._operator_key):
             return OPERATOR
-        token = self._store.get_token(token_digest(bearer))
+        token = self._store.tokens.get(token_digest(bearer))
         if token is None or token.expires_at <= self._clock():
             raise Unauthorized("invalid or expired token")
-        user = self._store.get_user(token.login)
+        user = self._store.users.get(token.login)
         if user is None:
             raise Unauthorized("invalid or expired token")
         return Principal(Role(user.role), login=user.login, account_id=user.account_id)

@@ -1,6 +1,8 @@
-"""The composition root: builds store, catalogue, engine and authenticator.
+"""The composition root: builds store, catalogue, engine, charging core and channels.
 
-Nothing here runs at import time; `build()` is called by the CLI and by tests.
+Nothing here runs at import time; `build()` is called by the CLI and by tests, with
+the real adapters or fakes (`store=`, `channels=`, `clock=`). Front ends register
+the channels of their pushes with `Services.register_channel` before `start()`.
 """
 
 from __future__ import annotations
@@ -9,23 +11,27 @@ import fcntl
 import logging
 import os
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from conso.auth import Authenticator
 from conso.catalog_file import load_catalog
+from conso.charging.core import Charging
+from conso.charging.group_commit import ReportQueue
+from conso.charging.housekeeping import Sweeper
+from conso.charging.settings import ChargingSettings
 from conso.domain.catalog import Catalog
 from conso.engine import Engine, utc_now
 from conso.metrics import Metrics
-from conso.network import NetworkControl, ReportQueue, Sweeper
 from conso.notify.channels.base import Channel
 from conso.notify.channels.log import LogChannel
 from conso.notify.channels.smtp import SmtpChannel
 from conso.notify.dispatcher import Dispatcher
 from conso.sms.inbound import InboundSms
-from conso.store.base import Store, StoreError, open_store
+from conso.store import Store, StoreError, open_store
 from conso.store.postgres import PostgresStore
 from conso.store.sqlite import SQLiteStore
 
@@ -101,7 +107,8 @@ class Services:
     operator_key_source: str
     dispatcher: Dispatcher
     inbound: InboundSms
-    control: NetworkControl
+    charging: Charging            # the charging core (charging/ports.py's ChargingCore)
+    control: ChargingSettings     # barring and spending limits
     sweeper: Sweeper
     reports: ReportQueue
     _lock_file: Closeable | None = field(default=None, repr=False)
@@ -110,6 +117,10 @@ class Services:
     background: list[Any] = field(default_factory=list)  # more threads to start and stop
     # Stream mode: POST /usage hands records to JetStream through this (stream/intake.py).
     intake: Any = None
+
+    def register_channel(self, name: str, channel: Channel) -> None:
+        """A front end's channel for the outbox rows it sends (before `start`)."""
+        self.dispatcher.register(name, channel)
 
     def start(self) -> None:
         """Start the background work: the message dispatcher and the channels."""
@@ -194,43 +205,52 @@ def _operator_key(settings: Settings, store: Store) -> tuple[str, str]:
     return key, str(key_path)
 
 
-def build(settings: Settings, *, exclusive: bool = True) -> Services:
-    """Open and migrate the store, load the catalogue, wire the engine."""
+def build(settings: Settings, *, store: Store | None = None,
+          channels: Mapping[str, Channel] | None = None,
+          clock: Callable[[], datetime] | None = None, exclusive: bool = True) -> Services:
+    """Open (or take) and migrate the store, load the catalogue, wire the engine, the
+    charging core and the dispatcher. `store`, `channels` and `clock` replace the real
+    adapters (an in-memory store, fake channels, a test's clock); a store passed in is
+    closed with the services, and takes no writer lock."""
     catalog = load_catalog(settings.catalog)
-    store = open_store(settings.db)
+    now = clock or utc_now
+    own_store = store is None
+    store = open_store(settings.db) if store is None else store
     shared = settings.sharing
+    lock: Closeable | None = None
     if shared:
         if not isinstance(store, PostgresStore):
             store.close()
             raise StoreError("several conso processes share a PostgreSQL database "
                              f"(--db postgresql://...), not {store.url}")
-        lock: Closeable | None = _postgres_lock(store, shared=True)
-    else:
-        lock = _take_writer_lock(store) if exclusive else None
+        lock = _postgres_lock(store, shared=True)
+    elif exclusive and own_store:
+        lock = _take_writer_lock(store)
     try:
         applied = store.migrate()
         if applied:
             log.info("store %s: applied migrations %s", store.url, ", ".join(applied))
         metrics = Metrics()
-        engine = Engine(store, catalog, clock=utc_now, max_future=settings.max_future,
+        engine = Engine(store, catalog, clock=now, max_future=settings.max_future,
                         on_batch=metrics.observe_batch, email_sender=settings.email_from,
                         shared=shared)
         key, source = _operator_key(settings, store)
-        auth = Authenticator(store, key, utc_now)
-        inbound = InboundSms(engine, per_hour=settings.inbound_per_hour)
-        dispatcher = Dispatcher(store, _channels(settings, inbound), clock=utc_now,
-                                max_backoff=settings.retry_max_seconds, shared=shared)
+        auth = Authenticator(store, key, now)
+        charging = Charging(engine, validity=settings.session_validity)
+        inbound = InboundSms(charging, clock=now, per_hour=settings.inbound_per_hour)
+        dispatcher = Dispatcher(
+            store, _channels(settings, inbound) if channels is None else channels,
+            clock=now, max_backoff=settings.retry_max_seconds, shared=shared)
         engine.on_messages = dispatcher.wake
-        control = NetworkControl(engine, validity=settings.session_validity)
     except BaseException:
         store.close()
         if lock is not None:
             lock.close()
         raise
     return Services(settings, catalog, store, engine, auth, metrics, key, source,
-                    dispatcher, inbound, control,
-                    Sweeper(control, also=dispatcher.requeue_interrupted if shared else None),
-                    ReportQueue(control), lock)
+                    dispatcher, inbound, charging, ChargingSettings(engine),
+                    Sweeper(charging, also=dispatcher.requeue_interrupted if shared else None),
+                    ReportQueue(charging), lock)
 
 
 def _channels(settings: Settings, inbound: InboundSms) -> dict[str, Channel]:
@@ -240,7 +260,7 @@ def _channels(settings: Settings, inbound: InboundSms) -> dict[str, Channel]:
         channels["email"] = SmtpChannel.from_url(settings.smtp_url, settings.email_from)
         log.info("e-mail through %s", settings.smtp_url.split("@")[-1])
     if settings.smpp_url:
-        from conso.notify.channels.smpp import SmppChannel, smpp_from_url
+        from conso.sms.channel import SmppChannel, smpp_from_url
 
         client = smpp_from_url(settings.smpp_url, inbound.handle_delivered)
         channels["sms"] = SmppChannel(client)

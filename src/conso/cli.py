@@ -242,7 +242,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from conso.store.base import open_store
+    from conso.store import open_store
 
     store = open_store(args.db or os.environ.get("CONSO_DB") or "sqlite:///conso.db")
     try:

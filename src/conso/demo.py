@@ -44,7 +44,7 @@ DEMO_USERS = (
 def seed(engine: Engine) -> list[DemoUser]:
     engine.put_account(ACCOUNT, name="Demo Fleet NV", kind="business")
     for user in DEMO_USERS:
-        existing = engine.store.get_user(user.login)
+        existing = engine.store.users.get(user.login)
         engine.put_user(ACCOUNT, user.login, password=None if existing else user.password,
                         role=user.role, email=f"{user.login}@demo-fleet.example",
                         language=user.language)

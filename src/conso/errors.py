@@ -30,3 +30,7 @@ class Forbidden(ConsoError):
 
 class Unauthorized(ConsoError):
     """No valid credentials (HTTP 401)."""
+
+
+class Busy(ConsoError):
+    """A call that was asked not to wait found the engine busy with a command."""

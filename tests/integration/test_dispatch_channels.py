@@ -11,7 +11,7 @@ from conso.domain.outbox import OutboxMessage
 from conso.notify.channels.log import LogChannel
 from conso.notify.channels.smtp import SmtpChannel
 from conso.notify.dispatcher import Dispatcher
-from conso.store.base import open_store
+from conso.store import open_store
 
 
 def _message(message_id: str, channel: str, to: str) -> OutboxMessage:
@@ -27,8 +27,8 @@ def test_a_hanging_mail_server_does_not_hold_up_sms(tmp_path: Path) -> None:
     hanging.listen()                      # accepts connections, never says a word
     port = hanging.getsockname()[1]
     with store.transaction() as tx:
-        tx.insert_messages([_message("mail", "email", "a@example.com")])
-        tx.insert_messages([_message("sms", "sms", "+32470000001")])
+        tx.outbox.insert([_message("mail", "email", "a@example.com")])
+        tx.outbox.insert([_message("sms", "sms", "+32470000001")])
     dispatcher = Dispatcher(store, {
         "email": SmtpChannel("127.0.0.1", port, sender="c@example.com", timeout=30),
         "sms": LogChannel("sms"),
@@ -36,10 +36,10 @@ def test_a_hanging_mail_server_does_not_hold_up_sms(tmp_path: Path) -> None:
     dispatcher.start()
     try:
         deadline = time.monotonic() + 20
-        while (sms := store.message("sms")) is not None and sms.status != "sent":
+        while (sms := store.outbox.get("sms")) is not None and sms.status != "sent":
             assert time.monotonic() < deadline, "the SMS was never sent"
             time.sleep(0.02)
-        mail = store.message("mail")
+        mail = store.outbox.get("mail")
         assert mail is not None and mail.status == "sending"   # still waiting on the server
     finally:
         hanging.close()

@@ -2,8 +2,9 @@
 
 The NATS tests skip with the reason when no server answers at CONSO_TEST_NATS_URL
 (default nats://127.0.0.1:4222), except under CONSO_REQUIRE_SERVICES=1 (CI), where a
-missing server fails them. The partition function tests need no server. Each NATS test
-gets its own stream name and subject prefix, and deletes its stream afterwards.
+missing server fails them. The partition function tests (conso.stream.partitions) need
+no server. Each NATS test gets its own stream name and subject prefix, and deletes its
+stream afterwards.
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ from conso.stream.jetstream import (
     JetStream,
     StreamError,
     delete_stream,
-    partition_of,
     stream_info,
-    subject_of,
 )
+from conso.stream.partitions import partition_of, subject_of
 
 NATS_URL = os.environ.get("CONSO_TEST_NATS_URL", "nats://127.0.0.1:4222")
 PARTITIONS = 4

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from conso.api.schemas import AlertsIn
 from conso.bootstrap import Services, Settings, build
 from conso.sms.inbound import InboundSms, Outcome
-from conso.store import sql as sql_store
+from conso.store.sql import outbox as sql_outbox
 
 from .notify_support import outbox_rows
 
@@ -62,13 +63,13 @@ class World:
     def alerts(self, line_id: str, body: dict[str, Any]) -> None:
         line = self.engine.line(line_id)
         assert line is not None
-        self.engine.put_alerts(line, body, "test")
+        self.engine.put_alerts(line, AlertsIn.model_validate(body).choice(), "test")
 
     def feed(self, records: list[dict[str, Any]]) -> Any:
         return self.engine.apply_usage(records)
 
     def messages(self, line_id: str | None = None) -> list[Any]:
-        return [m for m in self.services.store.messages()
+        return [m for m in self.services.store.outbox.messages()
                 if line_id is None or m.line_id == line_id]
 
 
@@ -131,7 +132,7 @@ def test_usage_and_its_notifications_commit_or_fail_together(
     def broken(self: Any, messages: Any) -> None:
         raise sqlite3.OperationalError("disk I/O error (staged)")
 
-    monkeypatch.setattr(sql_store.SqlTx, "insert_messages", broken)
+    monkeypatch.setattr(sql_outbox.SqlOutboxWrites, "insert", broken)
     with pytest.raises(sqlite3.OperationalError):
         world.feed(batch)
     monkeypatch.undo()
@@ -328,7 +329,7 @@ def test_every_message_is_queued_in_one_pass_for_a_big_batch(world: World) -> No
 def test_consult_reply_and_help_from_1921_in_the_users_language(world: World) -> None:
     line = world.line("+32470000013", user=world.user("max", language="fr"))
     world.feed([rec(line, "sms", 12)])
-    inbound = InboundSms(world.engine, clock=lambda: NOW)
+    inbound = InboundSms(world.services.charging, clock=lambda: NOW)
     assert inbound.handle(line, "1921", "  consult ") is Outcome.CONSULT
     assert inbound.handle(line, "1921", "SOLDE") is Outcome.HELP
     rows = outbox_rows(world.db_path)
@@ -340,7 +341,7 @@ def test_consult_reply_and_help_from_1921_in_the_users_language(world: World) ->
 
 def test_unknown_senders_and_other_numbers_get_nothing(world: World) -> None:
     line = world.line("+32470000014", user=world.user("ned"))
-    inbound = InboundSms(world.engine, clock=lambda: NOW)
+    inbound = InboundSms(world.services.charging, clock=lambda: NOW)
     assert inbound.handle("+32479999999", "1921", "CONSULT") is Outcome.IGNORED
     assert inbound.handle("not-a-number", "1921", "CONSULT") is Outcome.IGNORED
     assert inbound.handle(line, "8644", "CONSULT") is Outcome.IGNORED
@@ -351,7 +352,7 @@ def test_the_eleventh_text_within_an_hour_gets_no_reply(world: World) -> None:
     line = world.line("+32470000015", user=world.user("oz"))
     other = world.line("+32470000016", user=world.user("pia"))
     clock = [NOW]
-    inbound = InboundSms(world.engine, clock=lambda: clock[0])   # 10 an hour by default
+    inbound = InboundSms(world.services.charging, clock=lambda: clock[0])   # 10 an hour by default
     for minute in range(10):
         clock[0] = NOW + timedelta(minutes=minute)
         assert inbound.handle(line, "1921", "CONSULT") is Outcome.CONSULT

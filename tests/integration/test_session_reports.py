@@ -70,7 +70,7 @@ def test_reports_committed_together_see_each_other_and_fail_alone(
     assert answers[3] == answers[0]
     usage = engine_services.engine.usage_summary(engine_services.engine.line(line.id) or line)
     assert usage.services[Service.SMS].used == 20
-    stored = engine_services.store.get_session("b")
+    stored = engine_services.store.sessions.get("b")
     assert stored is not None and stored.reserved == 2
 
 

@@ -10,9 +10,10 @@ import pytest
 
 from conso.domain.outbox import OutboxMessage
 from conso.notify.channels.base import ChannelDown, Undeliverable
-from conso.notify.channels.smpp import SmppChannel, smpp_from_url
-from conso.sms import smpp_pdu as p
-from conso.sms.smpp_client import CommandFailed, NotBound, SmppClient, SmppTimeout
+from conso.sms.channel import SmppChannel, smpp_from_url
+from conso.sms.smpp import pdu as p
+from conso.sms.smpp.errors import CommandFailed, NotBound, SmppTimeout
+from conso.sms.smpp.session import SmppClient
 from support.smsc import SmscPeer, wait_until
 
 SUBSCRIBER = "+32470000001"

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from conso.bootstrap import Services, Settings, build
+from conso.domain.alerts import AlertsChoice, ChannelChoice, RuleChoice
 from conso.notify.channels.log import LogChannel
 from conso.notify.channels.smtp import SmtpChannel
 from conso.notify.dispatcher import Dispatcher
@@ -49,9 +50,9 @@ class Rig:
         engine.put_line(line_id, account_id="acct", plan_id="king", user_login=login,
                         cycle_day=1)
         line = engine.line(line_id)
-        engine.put_alerts(line, {"rules": [{"kind": "included_pct", "value": 90},
-                                           {"kind": "included_pct", "value": 100}],
-                                 "channels": {"sms": False, "email": email}}, "test")
+        engine.put_alerts(line, AlertsChoice(
+            [RuleChoice("included_pct", 90), RuleChoice("included_pct", 100)],
+            ChannelChoice(sms=False, email=email)), "test")
         return line_id
 
     def cross(self, line_id: str, service: str, quantity: int) -> None:

@@ -32,9 +32,9 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SQLiteSto
     opened = SQLiteStore(tmp_path / "c.db")
     opened.migrate()
     with opened.transaction() as tx:
-        tx.put_account(Account("a", "A", "business"), NOW)
+        tx.accounts.put(Account("a", "A", "business"), NOW)
         for line_id in LINES:
-            tx.put_line(Line(line_id, "a", None, 1, (PlanPeriod(NOW - timedelta(days=3),
+            tx.lines.put(Line(line_id, "a", None, 1, (PlanPeriod(NOW - timedelta(days=3),
                                                                 "king"),)), NOW)
     yield opened
     opened.close()
@@ -48,13 +48,13 @@ def _counts(path: Path) -> tuple[int, int]:
 
 
 def _view(store: SQLiteStore, line: str) -> tuple[object, ...]:
-    usage = store.load_cycle(line, CYCLE)
+    usage = store.usage.load_cycle(line, CYCLE)
     return (
         None if usage is None else (usage.meters, usage.spend_micros, usage.records),
-        store.existing_record_ids(["a1", "a2", "b1", "zz"]),
-        store.line_has_usage(line),
-        store.hourly_usage(line, CYCLE, "data"),
-        [r.id for r in store.line_records(line, CYCLE)],
+        store.usage.existing_record_ids(["a1", "a2", "b1", "zz"]),
+        store.usage.line_has_usage(line),
+        store.usage.hourly(line, CYCLE, "data"),
+        [r.id for r in store.usage.line_records(line, CYCLE)],
     )
 
 
@@ -62,10 +62,10 @@ def test_every_read_sees_records_before_and_after_the_merge(
         store: SQLiteStore, tmp_path: Path) -> None:
     store.merge_recent()  # as the maintenance thread does first: the store now knows
     with store.transaction() as tx:
-        tx.insert_records([_record("a1", LINES[0], 1000)], NOW)
+        tx.usage.insert_records([_record("a1", LINES[0], 1000)], NOW)
     store.merge_recent()
     with store.transaction() as tx:  # one merged and one recent record on the same line
-        tx.insert_records([_record("a2", LINES[0], 500, NOW + timedelta(hours=1)),
+        tx.usage.insert_records([_record("a2", LINES[0], 500, NOW + timedelta(hours=1)),
                            _record("b1", LINES[1], 9)], NOW)
     assert _counts(tmp_path / "c.db") == (2, 1)
     expected = (({"data": 1500}, 14, 2), {"a1", "a2", "b1"}, True,
@@ -80,32 +80,32 @@ def test_every_read_sees_records_before_and_after_the_merge(
         assert _counts(tmp_path / "c.db") == (0, 3)
         assert _view(store, LINES[0]) == expected
         assert _view(other, LINES[0]) == expected
-        assert store.load_cycle(LINES[1], CYCLE) is not None
+        assert store.usage.load_cycle(LINES[1], CYCLE) is not None
     finally:
         other.close()
 
 
 def test_a_merged_record_is_still_refused(store: SQLiteStore, tmp_path: Path) -> None:
     with store.transaction() as tx:
-        tx.insert_records([_record("a1", LINES[0], 1000)], NOW)
+        tx.usage.insert_records([_record("a1", LINES[0], 1000)], NOW)
     store.merge_recent()
     with pytest.raises(StoreError, match="a1"), store.transaction() as tx:
-        tx.insert_records([_record("n1", LINES[0], 1), _record("a1", LINES[0], 1)], NOW)
+        tx.usage.insert_records([_record("n1", LINES[0], 1), _record("a1", LINES[0], 1)], NOW)
     assert _counts(tmp_path / "c.db") == (0, 1)  # the whole batch rolled back
     with pytest.raises(sqlite3.IntegrityError), store.transaction() as tx:
-        tx.insert_records([_record("n2", LINES[1], 1), _record("n2", LINES[1], 1)], NOW)
+        tx.usage.insert_records([_record("n2", LINES[1], 1), _record("n2", LINES[1], 1)], NOW)
 
 
 def test_the_maintenance_thread_merges_when_ingestion_pauses(
         store: SQLiteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sqlite_module, "MERGE_IDLE_S", 0.2)
     with store.transaction() as tx:
-        tx.insert_records([_record(f"r{n}", LINES[n % 2], n) for n in range(1, 301)], NOW)
+        tx.usage.insert_records([_record(f"r{n}", LINES[n % 2], n) for n in range(1, 301)], NOW)
     deadline = time.monotonic() + 10
     while _counts(tmp_path / "c.db") != (0, 300):
         assert time.monotonic() < deadline, f"not merged: {_counts(tmp_path / 'c.db')}"
         time.sleep(0.05)
-    usage = store.load_cycle(LINES[0], CYCLE)
+    usage = store.usage.load_cycle(LINES[0], CYCLE)
     assert usage is not None and usage.meters == {"data": sum(range(2, 301, 2))}
 
 
@@ -119,18 +119,18 @@ def test_a_full_inbox_is_merged_without_waiting_for_a_pause(
         assert time.monotonic() < deadline, "never merged while records kept coming"
         n += 1
         with store.transaction() as tx:
-            tx.insert_records([_record(f"r{n}", LINES[0], 1)], NOW)
+            tx.usage.insert_records([_record(f"r{n}", LINES[0], 1)], NOW)
         time.sleep(0.01)
 
 
 def _many(store: SQLiteStore, count: int, prefix: str, lines: int = 2_000) -> None:
     with store.transaction() as tx:
-        tx.insert_records([_record(f"{prefix}{n}", f"+3247{n % lines:07d}", n + 1)
+        tx.usage.insert_records([_record(f"{prefix}{n}", f"+3247{n % lines:07d}", n + 1)
                            for n in range(count)], NOW)
 
 
 def _total(store: SQLiteStore, lines: int = 2_000) -> tuple[int, int]:
-    found = store.load_cycles([(f"+3247{n:07d}", CYCLE) for n in range(lines)])
+    found = store.usage.load_cycles([(f"+3247{n:07d}", CYCLE) for n in range(lines)])
     return (sum(u.meters.get("data", 0) for u in found.values()),
             sum(u.records for u in found.values()))
 
@@ -149,7 +149,7 @@ def test_a_merge_in_steps_never_shows_a_record_twice_or_not_at_all(
             assert 0 < moved < 6_000 or moved == 6_000
             assert _total(store) == expected
             assert _total(other) == expected
-            assert len(store.existing_record_ids([f"a{n}" for n in range(6_000)])) == 6_000
+            assert len(store.usage.existing_record_ids([f"a{n}" for n in range(6_000)])) == 6_000
             # Commits go on between steps; what they write waits for the next merge.
             _many(store, 10, f"during{moved}")
             expected = (expected[0] + sum(range(1, 11)), expected[1] + 10)

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conso.api.schemas import AlertsIn
 from conso.api.views import usage_view
 from conso.bootstrap import Settings, build
 
@@ -169,7 +170,8 @@ def _reference(tmp_path: Path, account: str, applied_usage: dict[str, dict[str, 
                             user_login=None, cycle_day=None)
             stored = engine.line(line)
             assert stored is not None
-            engine.put_alerts(stored, _alerts(body["plan"]), "ref")
+            engine.put_alerts(stored, AlertsIn.model_validate(_alerts(body["plan"])).choice(),
+                              "ref")
         for batch in batches:
             engine.apply_usage(batch)
         for line, body in applied_usage.items():
@@ -178,7 +180,7 @@ def _reference(tmp_path: Path, account: str, applied_usage: dict[str, dict[str, 
             expected = usage_view(engine.usage_summary(stored))
             assert (body["extra_micros"], body["services"]) == (
                 expected["extra_micros"], expected["services"]), line
-        return sorted((m.id, m.to, m.text) for m in reference.store.messages())
+        return sorted((m.id, m.to, m.text) for m in reference.store.outbox.messages())
     finally:
         reference.close()
 

@@ -8,7 +8,6 @@ Prices in micro-euros (catalog.toml): payg voice 0.15/min = 2500 per second, sms
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import example, given, settings
@@ -19,7 +18,6 @@ from conso.domain.catalog import Plan
 from conso.domain.control import (
     BARRING_FUNCTIONS,
     ControlError,
-    CreditSession,
     Decision,
     Exposure,
     affordable_units,
@@ -259,7 +257,7 @@ def test_bundle_lines_have_no_limit(plan_id: str) -> None:
     for amount in (5, 10, 20, 50):
         with pytest.raises(ControlError) as caught:
             check_limit_amount(plan, amount)
-        assert caught.value.loc == ("path", "line")
+        assert caught.value.loc == ("line",)      # the line, wherever a front end names it
         assert "pay-per-use" in caught.value.msg
 
 
@@ -268,17 +266,16 @@ def test_a_payg_line_may_set_5_10_20_or_50_euros(amount: int) -> None:
     assert check_limit_amount(PAYG, amount) == amount * EUR
 
 
-@pytest.mark.parametrize("amount", [0, 1, 7, 15, 25, 51, 100, -5, "5", 5.0, 10.5, None,
-                                    True, [5], {"eur": 5}])
-def test_other_limit_amounts_are_refused_naming_the_field(amount: object) -> None:
+@pytest.mark.parametrize("amount", [0, 1, 7, 15, 25, 51, 100, -5, 10**12])
+def test_other_limit_amounts_are_refused_naming_the_field(amount: int) -> None:
     with pytest.raises(ControlError) as caught:
         check_limit_amount(PAYG, amount)
-    assert caught.value.loc == ("body", "amount_eur")
-    assert "5" in caught.value.msg and "50" in caught.value.msg
-    assert "amount_eur" in str(caught.value)
+    assert caught.value.loc == ("amount_eur",)    # a field, not where a protocol carried it
+    assert caught.value.msg == "must be one of [5, 10, 20, 50]"
+    assert str(caught.value) == "amount_eur: must be one of [5, 10, 20, 50]"
 
 
-# -- parsing a barring PUT -----------------------------------------------------------------
+# -- barring changes -----------------------------------------------------------------------
 
 
 def test_parse_barring_sets_and_lifts_and_keeps_what_is_left_out() -> None:
@@ -290,20 +287,12 @@ def test_parse_barring_sets_and_lifts_and_keeps_what_is_left_out() -> None:
     assert barring_view(frozenset({"data"})) == {f: f == "data" for f in BARRING_FUNCTIONS}
 
 
-@pytest.mark.parametrize("key", ["internet", "Data", "voice", "roaming", "callme", ""])
-def test_parse_barring_refuses_an_unknown_function(key: str) -> None:
+@pytest.mark.parametrize("function", ["internet", "Data", "voice", "roaming", "callme", ""])
+def test_parse_barring_refuses_an_unknown_function_naming_it(function: str) -> None:
     with pytest.raises(ControlError) as caught:
-        parse_barring({"data": True, key: True}, frozenset())
-    assert caught.value.loc == ("body", key)
-    assert "unknown function" in caught.value.msg
-
-
-@pytest.mark.parametrize("value", [1, 0, "true", "yes", None, [], {}, 1.0])
-def test_parse_barring_refuses_a_value_that_is_not_a_boolean(value: object) -> None:
-    with pytest.raises(ControlError) as caught:
-        parse_barring({"premium": value}, frozenset())
-    assert caught.value.loc == ("body", "premium")
-    assert "true or false" in caught.value.msg
+        parse_barring({"data": True, function: False}, frozenset())
+    assert caught.value.loc == (function,)        # the function alone: no "body"
+    assert caught.value.msg.startswith("unknown function (known: data, voice_out,")
 
 
 # -- grants --------------------------------------------------------------------------------
@@ -450,13 +439,3 @@ def test_the_worst_case_counts_what_reservations_could_still_cost() -> None:
     exposures = [Exposure(PAYG_SMS, 3, 10), Exposure(PAYG_DATA, 500, 1_500)]
     # 10 SMS reserved: 0.80 EUR; 1500 B on top of 500 B: one more started kB, 50 micros.
     assert worst_case_spend(1_000, exposures) == 1_000 + 800_000 + 50
-
-
-def test_a_session_expires_after_its_validity_without_reports() -> None:
-    at = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-    session = CreditSession("s", "+32470000001", Service.DATA, OUT, "BE", at, at)
-    validity = timedelta(minutes=10)
-    assert not session.expired(at + validity, validity)
-    assert session.expired(at + validity + timedelta(seconds=1), validity)
-    session.status = "closed"
-    assert not session.expired(at + 2 * validity, validity)

@@ -39,10 +39,10 @@ def test_alert_form_errors_are_in_the_pages_language() -> None:
         def __init__(self, lang: str) -> None:
             self.t = translator(lang)
 
-    too_many = InvalidInput(("body", "rules"), "at most 5 notifications per line, got 6")
+    too_many = InvalidInput(("rules",), "at most 5 notifications per line, got 6")
     assert _alerts_error(Page("fr"), too_many) == "Choisissez au maximum cinq notifications."  # type: ignore[arg-type]
-    bad_number = InvalidInput(("body", "channels", "second_number"), "must be E.164")
+    bad_number = InvalidInput(("channels", "second_number"), "must be E.164")
     assert "+32470000099" in _alerts_error(Page("nl"), bad_number)  # type: ignore[arg-type]
-    bad_rule = InvalidInput(("body", "rules", 0, "value"), "must be one of [75, 90, 100]")
+    bad_rule = InvalidInput(("rules", 0, "value"), "must be one of [75, 90, 100]")
     assert _alerts_error(Page("en"), bad_rule) == (  # type: ignore[arg-type]
         "That notification is not available for this line.")

@@ -10,7 +10,7 @@ import smpplib.smpp  # type: ignore[import-untyped]
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conso.sms import smpp_pdu as p
+from conso.sms.smpp import pdu as p
 
 FRENCH = "Consommé 90 % de votre forfait. Août : crédit épuisé à 23h59 !"
 LONG_ASCII = "Your data bundle is used up. " * 8

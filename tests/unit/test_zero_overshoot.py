@@ -1,7 +1,9 @@
 """Zero overshoot: online credit control never takes a line's spend past its limit.
 
-The real engine and NetworkControl on a real SQLite store (one temporary directory per
-example), with a clock the test controls; the message dispatcher is never started.
+The charging core through its port, on the in-memory store (a subclass runs the same
+machine on a shared PostgreSQL engine), with a clock the test controls; the message
+dispatcher is never started. Sessions meter one service (the operator's HTTP shape) or
+several rating groups at once (Diameter's and Nchf's).
 
 Overshoot is the offline records' doing, never the sessions'. An offline record may
 arrive while sessions hold reservations; the money reserved was promised to the
@@ -17,12 +19,8 @@ spend past the limit, the simple statement, which is checked too.
 from __future__ import annotations
 
 import itertools
-import shutil
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -35,12 +33,14 @@ from hypothesis.stateful import (
     rule,
 )
 
-from conso.bootstrap import Services, Settings, build
+from conso.bootstrap import Services
+from conso.charging.ports import SessionAnswer, SessionEnd, SessionStart, SessionUpdate, Units
 from conso.domain.control import Exposure, Grant, worst_case_spend
 from conso.domain.line import Line
 from conso.domain.rating import RateClass, rate_class
 from conso.domain.units import Direction, Service
 from conso.errors import Conflict, NotFound
+from unit.charging_support import end, memory_services, start, update
 
 EUR = 1_000_000
 LIMITS_EUR = (5, 10, 20, 50)
@@ -71,6 +71,9 @@ SESSION_KINDS = [
     Kind(Service.VOICE, IN, "GB"), Kind(Service.SMS, OUT, "BE"), Kind(Service.SMS, OUT, "CH"),
 ]
 
+# The uses a session of several rating groups may combine (all in its one country).
+GROUP_USES = [(Service.DATA, OUT), (Service.VOICE, OUT), (Service.VOICE, IN), (Service.SMS, OUT)]
+
 REQUESTS = {
     Service.DATA: st.one_of(st.integers(0, 3_000), st.integers(0, 60_000_000)),
     Service.VOICE: st.one_of(st.integers(0, 10), st.integers(0, 4_000)),
@@ -78,11 +81,8 @@ REQUESTS = {
 }
 
 
-def open_services(directory: Path, clock: list[datetime]) -> Services:
-    services = build(Settings(db=f"sqlite:///{directory}/conso.db", operator_key="k",
-                              session_validity=VALIDITY))
-    services.engine.clock = lambda: clock[0]
-    return services
+def open_services(clock: list[datetime]) -> Services:
+    return memory_services(lambda: clock[0], validity=VALIDITY)
 
 
 def provision(services: Services, limit_eur: int) -> Line:
@@ -95,10 +95,20 @@ def provision(services: Services, limit_eur: int) -> Line:
 
 @dataclass
 class OpenSession:
-    kind: Kind
-    reserved: int
+    """The test's model of an open session: what each rating group has reserved."""
+
+    quotas: dict[str, tuple[Kind, int]]
     last_seen: datetime
     request_number: int = 0
+
+    @property
+    def reserved(self) -> int:
+        return sum(reserved for _, reserved in self.quotas.values())
+
+
+def group_of(kind: Kind) -> str:
+    """A multi-group session's rating-group key for a kind of use."""
+    return f"{kind.service.value}-{kind.direction.value}"
 
 
 class Position:
@@ -116,9 +126,10 @@ class Position:
         self.reserved: dict[str, int] = {}
         self.classes: dict[str, RateClass] = {}
         for session in sessions.values():
-            rc = self.rate_class(session.kind)
-            self.reserved[rc.meter] = self.reserved.get(rc.meter, 0) + session.reserved
-            self.classes[rc.meter] = rc
+            for kind, reserved in session.quotas.values():
+                rc = self.rate_class(kind)
+                self.reserved[rc.meter] = self.reserved.get(rc.meter, 0) + reserved
+                self.classes[rc.meter] = rc
         self.worst = worst_case_spend(self.spend, (
             Exposure(rc, self.usage.meter(meter), self.reserved[meter])
             for meter, rc in self.classes.items()))
@@ -163,15 +174,14 @@ def check_grant(answer: Grant, requested: int, kind: Kind, limit: int,
 class ZeroOvershoot(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.directory = Path(tempfile.mkdtemp(prefix="conso-zero-overshoot-"))
         self.clock = [START]
         self.services = self.open_services()
-        self.control = self.services.control
+        self.core = self.services.charging
         self.limit: int | None = None
         self.sessions: dict[str, OpenSession] = {}
         self.ended: set[str] = set()       # terminated or expired
         self.ids = itertools.count(1)
-        self.last_update: tuple[str, int, int, int, Grant] | None = None
+        self.last_update: tuple[SessionUpdate, SessionAnswer] | None = None
         # Brief's measure: the part of each offline charge beyond the limit at the time.
         self.offline_overshoot = 0
         # The same measured on the worst case (see the module's docstring).
@@ -180,7 +190,7 @@ class ZeroOvershoot(RuleBasedStateMachine):
 
     def open_services(self) -> Services:
         """The conso under test (a subclass runs it on shared PostgreSQL)."""
-        return open_services(self.directory, self.clock)
+        return open_services(self.clock)
 
     @property
     def now(self) -> datetime:
@@ -191,7 +201,6 @@ class ZeroOvershoot(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.services.close()
-        shutil.rmtree(self.directory, ignore_errors=True)
 
     @initialize(limit_eur=st.sampled_from(LIMITS_EUR))
     def provision(self, limit_eur: int) -> None:
@@ -206,14 +215,48 @@ class ZeroOvershoot(RuleBasedStateMachine):
         assert self.limit is not None
         requested = data.draw(REQUESTS[kind.service], label="requested")
         session_id = f"s{next(self.ids)}"
-        answer = self.control.start(session_id, LINE, service=kind.service,
-                                    direction=kind.direction, country=kind.country,
-                                    requested=requested)
+        answer = start(self.services, session_id, LINE, kind.service, requested,
+                       direction=kind.direction, country=kind.country)
         if answer.granted > 0:
-            self.sessions[session_id] = OpenSession(kind, answer.granted, self.now)
+            self.sessions[session_id] = OpenSession({"": (kind, answer.granted)}, self.now)
         else:
             self.ended.add(session_id)  # never opened: nothing to report to
         check_grant(answer, requested, kind, self.limit, self.position())
+
+    @rule(country=st.sampled_from(["BE", "FR", "CH"]), data=st.data())
+    def start_a_session_of_several_rating_groups(self, country: str,
+                                                 data: st.DataObject) -> None:
+        assert self.limit is not None
+        kinds = data.draw(st.lists(st.sampled_from(
+            [Kind(service, direction, country) for service, direction in GROUP_USES]),
+            min_size=2, max_size=3, unique_by=group_of), label="groups")
+        units = tuple(Units(group_of(kind), kind.service, kind.direction,
+                            requested=data.draw(REQUESTS[kind.service], label=group_of(kind)))
+                      for kind in kinds)
+        session_id = f"m{next(self.ids)}"
+        answer = self.core.start(SessionStart(session_id, LINE, units, country=country))
+        quotas = {group: (kind, grant.granted)
+                  for kind, (group, grant) in zip(kinds, answer.grants, strict=True)}
+        if any(grant.granted for _, grant in answer.grants):
+            self.sessions[session_id] = OpenSession(quotas, self.now)
+        else:
+            self.ended.add(session_id)
+        self.check_grants(units, answer.grants, {g: kind for g, (kind, _) in quotas.items()})
+
+    def check_grants(self, units: tuple[Units, ...], grants: tuple[tuple[str, Grant], ...],
+                     kinds: dict[str, Kind]) -> None:
+        """Each group's grant fits. The last group asked is checked in full; an earlier
+        group's finality was decided before the later groups took their share, so it is
+        held to fitting and to being final when it is partial."""
+        assert self.limit is not None
+        assert [group for group, _ in grants] == [u.group for u in units]
+        after = self.position()
+        for index, (asked, (group, grant)) in enumerate(zip(units, grants, strict=True)):
+            if index == len(units) - 1:
+                check_grant(grant, asked.requested, kinds[group], self.limit, after)
+            else:
+                assert 0 <= grant.granted <= asked.requested, grant
+                assert grant.final or grant.granted == asked.requested, grant
 
     @precondition(lambda self: self.sessions)
     @rule(data=st.data())
@@ -221,27 +264,34 @@ class ZeroOvershoot(RuleBasedStateMachine):
         assert self.limit is not None
         session_id = data.draw(st.sampled_from(sorted(self.sessions)), label="session")
         session = self.sessions[session_id]
-        used = data.draw(st.integers(0, session.reserved), label="used")
-        requested = data.draw(REQUESTS[session.kind.service], label="requested")
+        units = []
+        for group, (kind, reserved) in sorted(session.quotas.items()):
+            used = data.draw(st.integers(0, reserved), label=f"used {group}")
+            requested = data.draw(REQUESTS[kind.service], label=f"requested {group}")
+            units.append(Units(group, used=used, requested=requested))
         session.request_number += 1
-        answer = self.control.update(session_id, used, requested, session.request_number)
-        session.reserved = answer.granted
+        request = SessionUpdate(session_id, tuple(units), session.request_number)
+        answer = self.core.update(request)
+        assert [group for group, _ in answer.grants] == [u.group for u in units]
+        for group, granted in answer.grants:
+            session.quotas[group] = (session.quotas[group][0], granted.granted)
         session.last_seen = self.now
-        self.last_update = (session_id, session.request_number, used, requested, answer)
-        check_grant(answer, requested, session.kind, self.limit, self.position())
+        self.last_update = (request, answer)
+        self.check_grants(tuple(units), answer.grants,
+                          {group: kind for group, (kind, _) in session.quotas.items()})
 
     @precondition(lambda self: self.last_update is not None
-                  and self.last_update[0] in self.sessions
-                  and self.sessions[self.last_update[0]].request_number
-                  == self.last_update[1])
+                  and self.last_update[0].session_id in self.sessions
+                  and self.sessions[self.last_update[0].session_id].request_number
+                  == self.last_update[0].request_number)
     @rule()
     def repeat_the_last_update(self) -> None:
         """A retried CCR-Update (same request number) counts once and gets the same answer."""
         assert self.last_update is not None
-        session_id, number, used, requested, answer = self.last_update
+        request, answer = self.last_update
         before = self.position()
         records = self.session_records()
-        assert self.control.update(session_id, used, requested, number) == answer
+        assert self.core.update(request).grants == answer.grants
         assert self.position().spend == before.spend
         assert self.session_records() == records
 
@@ -250,8 +300,9 @@ class ZeroOvershoot(RuleBasedStateMachine):
     def terminate_session(self, data: st.DataObject) -> None:
         session_id = data.draw(st.sampled_from(sorted(self.sessions)), label="session")
         session = self.sessions.pop(session_id)
-        used = data.draw(st.integers(0, session.reserved), label="used")
-        charged = self.control.terminate(session_id, used)
+        units = tuple(Units(group, used=data.draw(st.integers(0, reserved), label=f"used {group}"))
+                      for group, (_, reserved) in sorted(session.quotas.items()))
+        charged = self.core.end(SessionEnd(session_id, units)).charged_micros
         self.ended.add(session_id)
         assert charged == sum(r.charge_micros for r in self.session_records()
                               if r.id.startswith(f"session:{session_id}:"))
@@ -262,15 +313,15 @@ class ZeroOvershoot(RuleBasedStateMachine):
         session_id = data.draw(st.sampled_from(sorted(self.ended)), label="session")
         before = self.position().spend
         with pytest.raises((Conflict, NotFound)):
-            self.control.update(session_id, 1, 1, None)
+            update(self.services, session_id, 1, 1, None)
         with pytest.raises((Conflict, NotFound)):
-            self.control.terminate(session_id, 1)
+            end(self.services, session_id, 1)
         assert self.position().spend == before
 
     @rule()
     def report_to_an_unknown_session(self) -> None:
         with pytest.raises(NotFound):
-            self.control.update("no-such-session", 1, 1, None)
+            update(self.services, "no-such-session", 1, 1, None)
 
     @rule(data=st.data(), kind=st.sampled_from(
         [*SESSION_KINDS, Kind(Service.DATA, OUT, "US"), Kind(Service.PREMIUM, OUT, "BE"),
@@ -304,7 +355,7 @@ class ZeroOvershoot(RuleBasedStateMachine):
         """Sessions not reported within their validity are closed; reservations released."""
         self.clock[0] = self.now + timedelta(seconds=seconds)
         due = {sid for sid, s in self.sessions.items() if self.now - s.last_seen > VALIDITY}
-        assert self.control.sweep() == len(due)
+        assert self.core.sweep() == len(due)
         for session_id in due:
             del self.sessions[session_id]
             self.ended.add(session_id)
@@ -317,7 +368,7 @@ class ZeroOvershoot(RuleBasedStateMachine):
     def records(self) -> list[StoredRecordView]:
         position = self.position()
         return [StoredRecordView(r.id, r.charge_micros) for r in
-                self.services.store.line_records(LINE, position.usage.cycle.start_date)]
+                self.services.store.usage.line_records(LINE, position.usage.cycle.start_date)]
 
     @invariant()
     def the_spend_is_what_the_records_cost(self) -> None:
@@ -329,7 +380,7 @@ class ZeroOvershoot(RuleBasedStateMachine):
     def reservations_are_as_granted_and_stored(self) -> None:
         if self.limit is None:
             return
-        stored = {s.id: s.reserved for s in self.services.store.open_sessions()}
+        stored = {s.id: s.reserved for s in self.services.store.sessions.open()}
         assert stored == {sid: s.reserved for sid, s in self.sessions.items()}
 
     @invariant()
@@ -374,13 +425,6 @@ CHUNKS = {
 }
 
 
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    directory = Path(tempfile.mkdtemp(prefix="conso-all-money-"))
-    yield directory
-    shutil.rmtree(directory, ignore_errors=True)
-
-
 @st.composite
 def session_plans(draw: st.DrawFn) -> list[tuple[Kind, int]]:
     kinds = draw(st.lists(st.sampled_from(CHARGED_KINDS), min_size=1, max_size=4,
@@ -392,17 +436,15 @@ def session_plans(draw: st.DrawFn) -> list[tuple[Kind, int]]:
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(limit_eur=st.sampled_from(LIMITS_EUR), plan=session_plans())
 def test_sessions_that_use_their_grants_spend_all_the_money_and_no_more(
-    workdir: Path, limit_eur: int, plan: list[tuple[Kind, int]],
+    limit_eur: int, plan: list[tuple[Kind, int]],
 ) -> None:
     """No offline records; every session uses exactly what it is granted, in parallel
     with the others. The spend ends at the limit or below, and what is left does not
     buy one more unit of any kind in use."""
-    directory = Path(tempfile.mkdtemp(dir=workdir))
     clock = [START]
-    services = open_services(directory, clock)
+    services = open_services(clock)
     try:
         provision(services, limit_eur)
-        control = services.control
         limit = limit_eur * EUR
         ids = itertools.count(1)
         # Per kind: the open session and what it was last granted, or None when done.
@@ -417,21 +459,20 @@ def test_sessions_that_use_their_grants_spend_all_the_money_and_no_more(
                 current = running.get(kind)
                 if current is None:
                     session_id = f"s{next(ids)}"
-                    answer = control.start(session_id, LINE, service=kind.service,
-                                           direction=kind.direction, country=kind.country,
-                                           requested=chunk)
+                    answer = start(services, session_id, LINE, kind.service, chunk,
+                                   direction=kind.direction, country=kind.country)
                     if answer.granted == 0:
                         assert answer.reason == "spending_limit"
                         done.add(kind)
                     else:
                         running[kind] = (session_id, answer)
                 elif current[1].final:
-                    control.terminate(current[0], current[1].granted)
+                    end(services, current[0], current[1].granted)
                     running[kind] = None
                 else:
-                    answer = control.update(current[0], current[1].granted, chunk, None)
+                    answer = update(services, current[0], current[1].granted, chunk, None)
                     if answer.granted == 0:
-                        control.terminate(current[0], 0)
+                        end(services, current[0], 0)
                         running[kind] = None
                     else:
                         running[kind] = (current[0], answer)
@@ -452,65 +493,57 @@ def test_sessions_that_use_their_grants_spend_all_the_money_and_no_more(
         services.close()
 
 
-def test_an_offline_record_during_a_reservation_is_the_overshoot(workdir: Path) -> None:
+def test_an_offline_record_during_a_reservation_is_the_overshoot() -> None:
     """The case that makes the overshoot the offline record's: 50 SMS (4 EUR) reserved on
     a 5 EUR limit, then 20 offline SMS (1.60 EUR: under the limit when they arrive), then
     the session uses its 50. Spend ends at 5.60 EUR; the session's grant was honoured."""
     clock = [START]
-    services = open_services(workdir, clock)
+    services = open_services(clock)
     try:
         provision(services, 5)
-        control = services.control
-        answer = control.start("s1", LINE, service=Service.SMS, direction=OUT, country=None,
-                               requested=50)
+        answer = start(services, "s1", LINE, Service.SMS, 50)
         assert (answer.granted, answer.final) == (50, False)
         result = services.engine.apply_usage([{
             "id": "cdr-1", "line": LINE, "service": "sms", "quantity": 20,
             "at": START.isoformat()}])
         assert result.accepted == 1
-        assert control.update("s1", 50, 10, 1) == Grant(0, True, "spending_limit")
-        assert control.terminate("s1", 0) == 4 * EUR
+        assert update(services, "s1", 50, 10, 1) == Grant(0, True, "spending_limit")
+        assert end(services, "s1", 0) == 4 * EUR
         position = Position(services, START, {})
         assert position.spend == 5_600_000
     finally:
         services.close()
 
 
-def test_a_session_past_its_validity_takes_no_more_reports(workdir: Path) -> None:
+def test_a_session_past_its_validity_takes_no_more_reports() -> None:
     clock = [START]
-    services = open_services(workdir, clock)
+    services = open_services(clock)
     try:
         provision(services, 5)
-        control = services.control
-        answer = control.start("s1", LINE, service=Service.SMS, direction=OUT, country=None,
-                               requested=10)
+        answer = start(services, "s1", LINE, Service.SMS, 10)
         assert answer.granted == 10
         clock[0] = START + VALIDITY + timedelta(seconds=1)
         with pytest.raises((Conflict, NotFound)):
-            control.update("s1", 10, 10, 1)
+            update(services, "s1", 10, 10, 1)
     finally:
         services.close()
 
 
-def test_a_session_past_its_validity_is_closed_by_the_sweep(workdir: Path) -> None:
+def test_a_session_past_its_validity_is_closed_by_the_sweep() -> None:
     clock = [START]
-    services = open_services(workdir, clock)
+    services = open_services(clock)
     try:
         provision(services, 5)
-        control = services.control
-        assert control.start("s1", LINE, service=Service.SMS, direction=OUT, country=None,
-                             requested=62).granted == 62
-        assert control.start("s2", LINE, service=Service.SMS, direction=OUT, country=None,
-                             requested=1) == Grant(0, True, "spending_limit")
+        assert start(services, "s1", LINE, Service.SMS, 62).granted == 62
+        assert start(services, "s2", LINE, Service.SMS, 1) == Grant(0, True, "spending_limit")
         clock[0] = START + VALIDITY
-        assert control.sweep() == 0
+        assert services.charging.sweep() == 0
         clock[0] = START + VALIDITY + timedelta(seconds=1)
-        assert control.sweep() == 1
+        assert services.charging.sweep() == 1
         with pytest.raises(Conflict):
-            control.update("s1", 62, 1, 1)
+            update(services, "s1", 62, 1, 1)
         # The reservation is released: a new session gets the money.
-        assert control.start("s3", LINE, service=Service.SMS, direction=OUT, country=None,
-                             requested=62).granted == 62
+        assert start(services, "s3", LINE, Service.SMS, 62).granted == 62
         assert Position(services, clock[0], {}).spend == 0
     finally:
         services.close()

@@ -3,10 +3,11 @@
 The network asks these thousands of times a second, where FastAPI's dependency
 injection, validation and thread hop cost more than the decision itself. This
 ASGI layer answers the well-formed requests of the operator directly, with the
-same NetworkControl calls and the same JSON; anything else (a bad body, another
+same charging-core calls and the same JSON; anything else (a bad body, another
 caller, an error) is replayed to the FastAPI app, which answers as for any route.
-The decision runs on the event loop only when the engine lock is free at once;
-otherwise it waits in a worker thread, so a usage batch never stalls the loop.
+An authorize runs on the event loop only when the core can answer at once
+(`wait=False`); otherwise it waits in a worker thread, so a usage batch never
+stalls the loop.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from typing import Any
 import orjson
 from starlette.concurrency import run_in_threadpool
 
+from conso.api.control import session_update, use_request
 from conso.bootstrap import Services
-from conso.domain.control import Decision, Grant
-from conso.domain.units import MICROS_PER_CENT, Direction, Service
+from conso.charging.ports import Busy, SessionAnswer
+from conso.charging.views import grant_view
+from conso.domain.control import Decision
+from conso.domain.units import Direction, Service
 from conso.errors import ConsoError
-from conso.network import Report
 from conso.security import same_secret
 from conso.store.base import StoreError
 
@@ -92,15 +95,6 @@ class FastPath:
                     text[7:].strip(), self.services.operator_key)
         return False
 
-    async def _decide(self, call: Callable[[], Any]) -> Any:
-        lock = self.services.engine.lock
-        if lock.acquire(blocking=False):
-            try:
-                return call()
-            finally:
-                lock.release()
-        return await run_in_threadpool(call)
-
     async def _authorize(self, data: dict[str, Any]) -> bytes:
         if set(data) - {"line", "service", "direction", "country", "amount_cents"}:
             raise _Fallback
@@ -113,10 +107,13 @@ class FastPath:
             raise _Fallback
         if country is not None and (not isinstance(country, str) or not _COUNTRY.match(country)):
             raise _Fallback
-        micros = None if amount is None else _int(amount, 0, 10**7) * MICROS_PER_CENT
-        control = self.services.control
-        decision: Decision = await self._decide(lambda: control.authorize(
-            line, service, direction, country.upper() if country else None, micros))
+        cents = None if amount is None else _int(amount, 0, 10**7)
+        request = use_request(line, service.value, direction.value, country, cents)
+        core = self.services.charging
+        try:
+            decision: Decision = core.authorize(request, wait=False)
+        except Busy:
+            decision = await run_in_threadpool(core.authorize, request)
         return orjson.dumps({"allowed": decision.allowed, "reason": decision.reason})
 
     async def _update(self, session_id: str, data: dict[str, Any]) -> bytes:
@@ -128,10 +125,10 @@ class FastPath:
         if number is not None:
             number = _int(number, 0, 2**63 - 1)
         # Group commit: the report waits for the commit it shares with its neighbours.
-        future = self.services.reports.submit(Report(session_id, used, requested, number))
-        answer: Grant = await asyncio.wrap_future(future)
-        return orjson.dumps({"granted": answer.granted, "final": answer.final,
-                             "reason": answer.reason})
+        future = self.services.reports.submit(
+            session_update(session_id, used, requested, number))
+        answer: SessionAnswer = await asyncio.wrap_future(future)
+        return orjson.dumps(grant_view(answer.first))
 
 
 async def _read(receive: Receive) -> tuple[bytes, bool]:

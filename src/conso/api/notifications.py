@@ -9,6 +9,8 @@ from fastapi import APIRouter, Body, Query
 
 from conso.access import require_line, require_operator
 from conso.api.deps import CallerDep, ServicesDep
+from conso.api.locations import located_in_request
+from conso.api.schemas import AlertsIn
 from conso.api.views import alerts_view, message_view
 from conso.domain.records import RecordError, parse_time
 from conso.errors import InvalidInput
@@ -30,11 +32,12 @@ def get_alerts(line_id: str, svc: ServicesDep, who: CallerDep) -> dict[str, Any]
 @router.put("/lines/{line_id}/alerts", summary="Choose a line's notifications (at most five)")
 def put_alerts(
     line_id: str, svc: ServicesDep, who: CallerDep,
-    body: Annotated[dict[str, Any], Body(examples=[_ALERTS_EXAMPLE])],
+    body: Annotated[AlertsIn, Body(examples=[_ALERTS_EXAMPLE])],
 ) -> dict[str, Any]:
     # A user sets their own line's notifications, an admin any line of the account.
     line = require_line(who, svc.engine.line(line_id), line_id)
-    settings = svc.engine.put_alerts(line, body, who.login)
+    with located_in_request():
+        settings = svc.engine.put_alerts(line, body.choice(), who.login)
     return alerts_view(settings)
 
 
@@ -54,7 +57,7 @@ def line_messages(
 ) -> list[dict[str, Any]]:
     line = require_line(who, svc.engine.line(line_id), line_id)
     return [message_view(m) for m in
-            svc.store.messages(line_id=line.id, limit=limit, newest_first=True)]
+            svc.store.outbox.messages(line_id=line.id, limit=limit, newest_first=True)]
 
 
 @router.get("/messages", summary="The outbox, oldest first (operator)")
@@ -65,4 +68,4 @@ def messages(
 ) -> list[dict[str, Any]]:
     require_operator(who)
     return [message_view(m) for m in
-            svc.store.messages(to=to, line_id=line, since=_since(since), limit=limit)]
+            svc.store.outbox.messages(to=to, line_id=line, since=_since(since), limit=limit)]

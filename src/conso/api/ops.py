@@ -22,6 +22,6 @@ def healthz(svc: ServicesDep) -> Response:
 
 @router.get("/metrics", summary="Prometheus metrics")
 def metrics(svc: ServicesDep) -> Response:
-    svc.metrics.refresh(svc.store.outbox_counts(), svc.control.open_session_count(),
+    svc.metrics.refresh(svc.store.outbox.counts(), svc.engine.open_session_count(),
                         svc.engine.cached_line_count())
     return Response(svc.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -10,8 +10,8 @@ from conso.access import Role, require_account
 from conso.api.deps import CallerDep, ServicesDep
 from conso.api.schemas import LoginIn
 from conso.api.views import usage_view
+from conso.charging.views import limit_view
 from conso.errors import Unauthorized
-from conso.network import limit_view
 
 router = APIRouter(prefix="/api/v1", tags=["self-care"])
 
@@ -41,18 +41,18 @@ def me(svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
     if who.role is Role.OPERATOR:
         lines: list[str] = []
     elif who.role is Role.ADMIN and who.account_id is not None:
-        lines = svc.store.account_line_ids(who.account_id)
+        lines = svc.store.lines.of_account(who.account_id)
     else:
-        lines = svc.store.user_line_ids(who.login or "")
+        lines = svc.store.lines.of_user(who.login or "")
     return {"login": who.login, "role": who.role.value, "account_id": who.account_id,
             "lines": lines}
 
 
 @router.get("/accounts/{account_id}/lines", summary="Usage of every line of an account")
 def account_lines(account_id: str, svc: ServicesDep, who: CallerDep) -> list[dict[str, Any]]:
-    require_account(who, account_id, svc.store.get_account(account_id) is not None)
+    require_account(who, account_id, svc.store.accounts.get(account_id) is not None)
     answers = []
-    for line_id in svc.store.account_line_ids(account_id):
+    for line_id in svc.store.lines.of_account(account_id):
         line = svc.engine.line(line_id)
         if line is not None:
             summary = svc.engine.usage_summary(line)

@@ -12,10 +12,10 @@ from starlette.concurrency import run_in_threadpool
 from conso.access import require_line, require_operator
 from conso.api.deps import CallerDep, ServicesDep
 from conso.api.views import usage_view
+from conso.charging.views import limit_view
 from conso.domain.records import RecordError, parse_time
 from conso.engine import MAX_BATCH, BatchResult
 from conso.errors import InvalidInput
-from conso.network import limit_view
 
 router = APIRouter(prefix="/api/v1", tags=["usage"])
 
@@ -105,4 +105,4 @@ def rejected_records(
     require_operator(who)
     return [{"id": r.record_id, "error": r.error, "record": orjson.loads(r.payload)
              if r.payload.startswith(("{", "[")) else r.payload}
-            for r in svc.store.rejected_records(limit)]
+            for r in svc.store.usage.rejected(limit)]

@@ -19,7 +19,7 @@ from conso.bench.breakdown import budget, decoded, domain_rate, engine_rate
 from conso.bench.client import Client, Timings, run_parallel
 from conso.bench.server import BenchServer, rss_kib
 from conso.bench.synth import SynthLine, make_batches, make_lines, provision, warm_batches
-from conso.store.base import open_store
+from conso.store import open_store
 
 KEY = "bench-operator-key"
 BATCH = 1000
@@ -130,7 +130,7 @@ def notification_delays(server: BenchServer, probes: list[SynthLine], now: datet
                               "amount_cents": 600, "at": now.isoformat()}])
         client.call("POST", "/api/v1/usage", body)
         answered = time.perf_counter()
-        while not reader.messages(line_id=line.id, limit=1):
+        while not reader.outbox.messages(line_id=line.id, limit=1):
             if time.perf_counter() - answered > 10:
                 raise RuntimeError(f"no notification for {line.id} within 10 s")
         timings.latencies.append(time.perf_counter() - answered)

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 from conso.catalog_file import load_catalog
-from conso.store.base import Store, open_store
+from conso.store import Store, open_store
 
 
 def free_port() -> int:

@@ -43,9 +43,9 @@ def provision(store: Store, lines: list[SynthLine], now: datetime) -> None:
     """Write the lines straight into a fresh store, in one transaction (setup, not measured)."""
     since = now - timedelta(days=40)
     with store.transaction() as tx:
-        tx.put_account(Account(ACCOUNT, "Bench operator", "business"), now)
+        tx.accounts.put(Account(ACCOUNT, "Bench operator", "business"), now)
         for line in lines:
-            tx.put_line(Line(line.id, ACCOUNT, None, 1, (PlanPeriod(since, line.plan),)), now)
+            tx.lines.put(Line(line.id, ACCOUNT, None, 1, (PlanPeriod(since, line.plan),)), now)
 
 
 def _record(rng: random.Random, line: SynthLine, record_id: str, at: str) -> dict[str, Any]:

@@ -4,15 +4,17 @@ A rule fires at most once per cycle (per service for percentages). When one
 record takes usage past several thresholds of the same kind at once, only the
 highest is sent and the lower ones count as passed. Fired thresholds are kept
 in the cycle's usage, so they re-arm with the next cycle.
+
+A line's choice comes in typed (`AlertsChoice`): decoding a request is its front end's
+work, and errors name the choice's field, never where a protocol carried it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
-from typing import Any
 
 from conso.domain.catalog import Plan, PlanKind
 from conso.domain.ids import E164, EMAIL
@@ -35,7 +37,8 @@ MAX_RULES = 5
 
 
 class AlertError(ValueError):
-    """Rules or channels that are not allowed; `loc` names the field."""
+    """Rules or channels that are not allowed; `loc` names the field of the choice
+    (`("rules", 0, "value")`), never where a protocol carried it."""
 
     def __init__(self, loc: tuple[str | int, ...], msg: str) -> None:
         super().__init__(f"{'.'.join(map(str, loc))}: {msg}")
@@ -61,6 +64,34 @@ class AlertSettings:
     rules: tuple[AlertRule, ...]
     channels: Channels
     customised: bool = False          # False: the plan's defaults
+
+
+@dataclass(frozen=True, slots=True)
+class RuleChoice:
+    """A rule as a line asks for it: the kind's name and a whole number, not yet checked
+    against the plan (`included_pct` on an internet line means its volume)."""
+
+    kind: str
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelChoice:
+    """The channels a line asks for; `sms` None: the plan's default (SMS, except on
+    internet lines)."""
+
+    sms: bool | None = None
+    second_number: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsChoice:
+    """A line's choice of notifications, as a front end decoded it (`parse_settings`
+    checks it)."""
+
+    rules: Sequence[RuleChoice]
+    channels: ChannelChoice = field(default_factory=ChannelChoice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,30 +132,23 @@ def default_settings(plan: Plan, email: str | None) -> AlertSettings:
     return AlertSettings((), Channels(sms=True))
 
 
-def parse_settings(body: Mapping[str, Any], plan: Plan) -> AlertSettings:
-    """Validate a `{rules, channels}` body against what the line's plan allows."""
-    raw_rules = body.get("rules")
-    if not isinstance(raw_rules, list):
-        raise AlertError(("body", "rules"), "must be a list of {kind, value}")
-    if len(raw_rules) > MAX_RULES:
-        raise AlertError(("body", "rules"),
-                         f"at most {MAX_RULES} notifications per line, got {len(raw_rules)}")
+def parse_settings(choice: AlertsChoice, plan: Plan) -> AlertSettings:
+    """Check a line's choice of rules and channels against what its plan allows."""
+    if len(choice.rules) > MAX_RULES:
+        raise AlertError(("rules",),
+                         f"at most {MAX_RULES} notifications per line, got {len(choice.rules)}")
     rules: list[AlertRule] = []
-    for index, raw in enumerate(raw_rules):
-        rule = _parse_rule(raw, plan, ("body", "rules", index))
+    for index, asked in enumerate(choice.rules):
+        rule = _parse_rule(asked, plan, ("rules", index))
         if rule in rules:
-            raise AlertError(("body", "rules", index), "the same notification twice")
+            raise AlertError(("rules", index), "the same notification twice")
         rules.append(rule)
-    channels = _parse_channels(body.get("channels", {}), plan)
+    channels = _parse_channels(choice.channels, plan)
     return AlertSettings(tuple(sorted(rules)), channels, customised=True)
 
 
-def _parse_rule(raw: Any, plan: Plan, loc: tuple[str | int, ...]) -> AlertRule:
-    if not isinstance(raw, dict) or set(raw) != {"kind", "value"}:
-        raise AlertError(loc, "must be an object {kind, value}")
-    kind, value = raw["kind"], raw["value"]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise AlertError((*loc, "value"), "must be a whole number")
+def _parse_rule(asked: RuleChoice, plan: Plan, loc: tuple[str | int, ...]) -> AlertRule:
+    kind, value = asked.kind, asked.value
     if kind == RuleKind.INCLUDED_PCT.value:
         if plan.kind is PlanKind.PAYG:
             raise AlertError((*loc, "kind"),
@@ -143,7 +167,7 @@ def _parse_rule(raw: Any, plan: Plan, loc: tuple[str | int, ...]) -> AlertRule:
             raise AlertError((*loc, "value"), f"must be one of {list(EXTRA_EUR_CHOICES)}")
         return AlertRule(RuleKind.EXTRA_EUR, value)
     if kind == RuleKind.VOLUME_PCT.value and plan.kind is PlanKind.INTERNET:
-        return _parse_rule({"kind": "included_pct", "value": value}, plan, loc)
+        return _parse_rule(RuleChoice(RuleKind.INCLUDED_PCT.value, value), plan, loc)
     if kind == RuleKind.HEAVY_USER.value and Service.DATA in plan.unlimited:
         if value not in (*INCLUDED_PCT_CHOICES, HEAVY_USER_PCT):
             raise AlertError((*loc, "value"), f"must be one of {list(INCLUDED_PCT_CHOICES)}")
@@ -151,25 +175,17 @@ def _parse_rule(raw: Any, plan: Plan, loc: tuple[str | int, ...]) -> AlertRule:
     raise AlertError((*loc, "kind"), "must be 'included_pct' or 'extra_eur'")
 
 
-def _parse_channels(raw: Any, plan: Plan) -> Channels:
-    if not isinstance(raw, dict):
-        raise AlertError(("body", "channels"), "must be an object {sms, second_number, email}")
-    unknown = set(raw) - {"sms", "second_number", "email"}
-    if unknown:
-        raise AlertError(("body", "channels", sorted(unknown)[0]), "unknown channel")
-    sms = raw.get("sms", plan.kind is not PlanKind.INTERNET)
-    if not isinstance(sms, bool):
-        raise AlertError(("body", "channels", "sms"), "must be true or false")
+def _parse_channels(asked: ChannelChoice, plan: Plan) -> Channels:
+    sms = plan.kind is not PlanKind.INTERNET if asked.sms is None else asked.sms
     if sms and plan.kind is PlanKind.INTERNET:
-        raise AlertError(("body", "channels", "sms"), "an internet line cannot receive SMS")
-    second = raw.get("second_number")
-    if second is not None and (not isinstance(second, str) or not E164.match(second)):
-        raise AlertError(("body", "channels", "second_number"),
+        raise AlertError(("channels", "sms"), "an internet line cannot receive SMS")
+    second = asked.second_number
+    if second is not None and not E164.match(second):
+        raise AlertError(("channels", "second_number"),
                          "must be an E.164 number such as +32470000001, or null")
-    email = raw.get("email")
-    if email is not None and (not isinstance(email, str) or len(email) > 254
-                              or not EMAIL.match(email)):
-        raise AlertError(("body", "channels", "email"), "must be an e-mail address, or null")
+    email = asked.email
+    if email is not None and (len(email) > 254 or not EMAIL.match(email)):
+        raise AlertError(("channels", "email"), "must be an e-mail address, or null")
     return Channels(sms=sms, second_number=second, email=email)
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from conso.domain.catalog import Catalog, Plan, PlanKind
 from conso.domain.rating import RateClass, rate_class
@@ -37,6 +36,9 @@ class Reason(StrEnum):
 
 
 class ControlError(ValueError):
+    """A setting that is not allowed; `loc` names the field (`("amount_eur",)`, a barring
+    function, `("line",)`), never where a protocol carried it."""
+
     def __init__(self, loc: tuple[str | int, ...], msg: str) -> None:
         super().__init__(f"{'.'.join(map(str, loc))}: {msg}")
         self.loc = loc
@@ -47,19 +49,17 @@ def barred_reason(function: str) -> str:
     return f"barred:{function}"
 
 
-def parse_barring(body: Mapping[str, Any], current: frozenset[str]) -> frozenset[str]:
-    """A PUT body of booleans; a function left out keeps its current setting."""
+def parse_barring(changes: Mapping[str, bool], current: frozenset[str]) -> frozenset[str]:
+    """Bar (True) or lift (False) functions; a function left out keeps its current setting."""
     barred = set(current)
-    for key, value in body.items():
-        if key not in BARRING_FUNCTIONS:
-            raise ControlError(("body", key),
+    for function, bar in changes.items():
+        if function not in BARRING_FUNCTIONS:
+            raise ControlError((function,),
                                f"unknown function (known: {', '.join(BARRING_FUNCTIONS)})")
-        if not isinstance(value, bool):
-            raise ControlError(("body", key), "must be true or false")
-        if value:
-            barred.add(key)
+        if bar:
+            barred.add(function)
         else:
-            barred.discard(key)
+            barred.discard(function)
     return frozenset(barred)
 
 
@@ -81,14 +81,13 @@ def functions_for(service: Service, direction: Direction, abroad: bool) -> tuple
     return ()  # callme: a free service message, never barred
 
 
-def check_limit_amount(plan: Plan, amount_eur: Any) -> int:
+def check_limit_amount(plan: Plan, amount_eur: int) -> int:
     """The limit in micro-euros, if the plan offers it."""
     if plan.kind is not PlanKind.PAYG or not plan.spending_limits_micros:
-        raise ControlError(("path", "line"), "spending limits are for pay-per-use lines")
+        raise ControlError(("line",), "spending limits are for pay-per-use lines")
     choices = [m // 1_000_000 for m in plan.spending_limits_micros]
-    if isinstance(amount_eur, bool) or not isinstance(amount_eur, int) or (
-            amount_eur not in choices):
-        raise ControlError(("body", "amount_eur"), f"must be one of {choices}")
+    if amount_eur not in choices:
+        raise ControlError(("amount_eur",), f"must be one of {choices}")
     return amount_eur * 1_000_000
 
 

@@ -17,12 +17,14 @@ No I/O here, no clock: time comes in as an argument.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from conso.domain.control import Grant
+from conso.domain.catalog import Catalog, Plan
+from conso.domain.control import Exposure, Grant, exposure_for, worst_case_spend
+from conso.domain.rating import CycleUsage, RateClass, rate_class
 from conso.domain.records import UsageRecord
 from conso.domain.units import Direction, Service
 
@@ -192,3 +194,24 @@ class CreditSession:
 
 def answer_of(grants: Mapping[str, Grant]) -> Answer:
     return tuple(grants.items())
+
+
+def position(plan: Plan, catalog: Catalog, usage: CycleUsage,
+             sessions: Iterable[CreditSession], *, service: Service, direction: Direction,
+             country: str) -> tuple[Exposure | None, int]:
+    """A line's position for one kind of use: that use's exposure (what is metered and
+    reserved in its rate class) and the line's worst-case spend, counting every
+    reservation of its open sessions (see control.py)."""
+    reserved: dict[str, int] = {}
+    classes: dict[str, RateClass] = {}
+    for session in sessions:
+        for quota, where in session.reservations():
+            rc = rate_class(plan, catalog, quota.service, quota.direction, where)
+            if rc is not None:
+                reserved[rc.meter] = reserved.get(rc.meter, 0) + quota.reserved
+                classes[rc.meter] = rc
+    worst = worst_case_spend(usage.spend_micros, (
+        Exposure(rc, usage.meter(meter), reserved[meter]) for meter, rc in classes.items()))
+    exposure = exposure_for(plan, catalog, service=service, direction=direction,
+                            country=country, meters=usage.meters, reserved=reserved)
+    return exposure, worst

@@ -53,6 +53,13 @@ class Dispatcher:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
+    def register(self, name: str, channel: Channel) -> None:
+        """Add a channel before `start` (a front end's pushes to the network)."""
+        if self._threads:
+            raise RuntimeError("channels are registered before the dispatcher starts")
+        self.channels[name] = channel
+        self._wakes[name] = threading.Event()
+
     def start(self) -> None:
         requeued = self.requeue_interrupted()
         if requeued:
@@ -70,8 +77,8 @@ class Dispatcher:
         now = self.clock()
         with self.store.transaction() as tx:
             if self.shared:
-                return tx.requeue_interrupted(now, claimed_before=now - self.stale_after)
-            return tx.requeue_interrupted(now)
+                return tx.outbox.requeue_interrupted(now, claimed_before=now - self.stale_after)
+            return tx.outbox.requeue_interrupted(now)
 
     def wake(self) -> None:
         for event in self._wakes.values():
@@ -101,20 +108,20 @@ class Dispatcher:
             wake.clear()
 
     def _idle_wait(self, channel: str) -> float:
-        due = self.store.next_due_at(channel)
+        due = self.store.outbox.next_due_at(channel)
         if due is None:
             return self.max_idle
         return max(0.0, min(self.max_idle, (due - self.clock()).total_seconds()))
 
     def run_once_unroutable(self) -> None:
         """Mark failed the queued messages of channels that are not configured."""
-        for message in self.store.due_messages(self.clock(), 10_000):
+        for message in self.store.outbox.due(self.clock(), 10_000):
             if message.channel not in self.channels:
                 self._deliver(message)
 
     def run_once(self, channel: str | None = None) -> int:
         """Try every message that is due (on one channel, or all); return how many."""
-        messages = self.store.due_messages(self.clock(), self.batch_size, channel)
+        messages = self.store.outbox.due(self.clock(), self.batch_size, channel)
         for message in messages:
             if self._stop.is_set():
                 break
@@ -125,10 +132,10 @@ class Dispatcher:
         channel = self.channels.get(message.channel)
         if channel is None:
             with self.store.transaction() as tx:
-                tx.mark_failed(message.id, f"no channel {message.channel!r} is configured")
+                tx.outbox.mark_failed(message.id, f"no channel {message.channel!r} is configured")
             return
         with self.store.transaction() as tx:
-            claimed = tx.mark_sending(message.id, self.clock())
+            claimed = tx.outbox.mark_sending(message.id, self.clock())
         if not claimed:
             return  # another dispatcher has it
         attempts = message.attempts + 1
@@ -138,15 +145,15 @@ class Dispatcher:
             log.error("%s %s to %s failed for good: %s", message.channel, message.id,
                       message.to, exc)
             with self.store.transaction() as tx:
-                tx.mark_failed(message.id, str(exc))
+                tx.outbox.mark_failed(message.id, str(exc))
             return
         except (ChannelDown, OSError) as exc:
             delay = backoff(attempts, self.max_backoff)
             log.warning("%s %s to %s: channel down (%s); attempt %d, next in %.0f s",
                         message.channel, message.id, message.to, exc, attempts, delay)
             with self.store.transaction() as tx:
-                tx.mark_retry(message.id, str(exc), self.clock() + timedelta(seconds=delay))
+                tx.outbox.mark_retry(message.id, str(exc), self.clock() + timedelta(seconds=delay))
             return
         with self.store.transaction() as tx:
-            tx.mark_sent(message.id, self.clock())
+            tx.outbox.mark_sent(message.id, self.clock())
         log.debug("%s %s sent to %s", message.channel, message.id, message.to)

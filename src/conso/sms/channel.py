@@ -1,4 +1,5 @@
-"""SMS through the operator's SMS centre over SMPP 3.4 (one bound transceiver link).
+"""The SMS channel: outbox messages through the operator's SMS centre over SMPP 3.4
+(one bound transceiver link).
 
 `CONSO_SMPP_URL` = `smpp://system_id:password@host[:port][?system_type=X]`
 (port 2775 by default). The same link carries the texts subscribers send to
@@ -17,8 +18,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from conso.domain.outbox import OutboxMessage
 from conso.notify.channels.base import ChannelDown, Undeliverable
-from conso.sms import smpp_pdu as pdu
-from conso.sms.smpp_client import CommandFailed, DeliverHandler, SmppClient, SmppUnavailable
+from conso.sms.smpp import pdu
+from conso.sms.smpp.errors import CommandFailed, SmppUnavailable
+from conso.sms.smpp.session import DeliverHandler, SmppClient
 
 log = logging.getLogger("conso.smpp")
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from conso.charging.ports import ChargingCore
 from conso.domain.ids import E164
-from conso.engine import Engine
 from conso.notify import templates
 from conso.notify.compose import sms_reply
 from conso.ratelimit import RateLimiter
@@ -30,10 +30,10 @@ class Outcome(StrEnum):
 
 
 class InboundSms:
-    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] | None = None,
+    def __init__(self, core: ChargingCore, *, clock: Callable[[], datetime],
                  per_hour: int = 10) -> None:
-        self.engine = engine
-        self.clock = clock or engine.clock
+        self.core = core
+        self.clock = clock
         self.limiter = RateLimiter(per_hour, timedelta(hours=1))
 
     def handle_delivered(self, sender: str, to: str, text: str) -> None:
@@ -48,20 +48,19 @@ class InboundSms:
         if to.strip() != CONSULT_NUMBER or not E164.match(sender):
             log.info("inbound SMS to %r from %r ignored", to, sender)
             return Outcome.IGNORED
-        line = self.engine.line(sender)
-        if line is None:
+        found = self.core.consult(sender)
+        if found is None:
             log.info("inbound SMS from unknown number %s ignored", sender)
             return Outcome.IGNORED
         now = self.clock()
         if not self.limiter.allow(sender, now):
             log.warning("inbound SMS from %s over the hourly limit; not answered", sender)
             return Outcome.RATE_LIMITED
-        language = self.engine.recipient(line).language
+        language = found.language
         if keyword_of(text) is Keyword.CONSULT:
-            summary = self.engine.usage_summary(line)
-            reply, outcome = templates.consult_reply(summary, language), Outcome.CONSULT
+            reply, outcome = templates.consult_reply(found.summary, language), Outcome.CONSULT
         else:
             reply, outcome = templates.help_text(language), Outcome.HELP
-        self.engine.queue_messages([sms_reply(line.id, sender, reply, now)])
+        self.core.send([sms_reply(found.summary.line, sender, reply, now)])
         log.info("inbound SMS from %s: %s", sender, outcome.value)
         return outcome

@@ -13,10 +13,10 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from conso.domain.alerts import AlertSettings
-from conso.domain.sessions import CreditSession
 from conso.domain.line import Line
 from conso.domain.outbox import OutboxMessage
 from conso.domain.rating import CycleUsage
+from conso.domain.sessions import CreditSession
 
 
 class StaleOffset(RuntimeError):

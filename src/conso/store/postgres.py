@@ -1,12 +1,13 @@
 """The production store: PostgreSQL through psycopg 3.
 
-The same SQL as SQLite (store/sql.py): this module connects, rewrites the few
+The same SQL as SQLite (store/sql/): this module connects, rewrites the few
 SQLite-isms (`?` placeholders, `INSERT OR IGNORE`, integer widths in the
 migrations) and says which errors mean the store failed. Connections run in
 autocommit mode with explicit `BEGIN ... COMMIT`: one writer connection, and reads
 on connections borrowed from a pool for one statement each. Several conso
 processes may share the database: write transactions lock the rows of the lines
-they change (`row_locks`), and migrations run under an advisory lock.
+they change (`row_locks`), and migrations run under an advisory lock. No query of
+its own beyond those locks: the SQL of the tables is sql/'s.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from conso.store.base import StoreError
-from conso.store.sql import Connection, Cursor, SqlStore
+from conso.store.sql.connection import Connection, Cursor
+from conso.store.sql.store import SqlStore
 
 # Read connections a process keeps at most (each is borrowed for one statement).
 POOL_SIZE = 8
@@ -28,7 +30,7 @@ _INSERT_OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.IGNORECASE)
 
 
 def pg_sql(sql: str) -> str:
-    """One statement of store/sql.py in PostgreSQL's dialect."""
+    """One statement of store/sql/ in PostgreSQL's dialect."""
     if _INSERT_OR_IGNORE.match(sql):
         sql = _INSERT_OR_IGNORE.sub("INSERT INTO", sql, count=1) + " ON CONFLICT DO NOTHING"
     # Our SQL has no '?' or '%' in literals: placeholders are all there is to rewrite.
@@ -101,7 +103,7 @@ class _PooledReader:
 
 
 class _PgConnection:
-    """A psycopg connection speaking the SQLite-flavoured SQL of store/sql.py."""
+    """A psycopg connection speaking the SQLite-flavoured SQL of store/sql/."""
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
@@ -123,6 +125,7 @@ class _PgConnection:
 
 class PostgresStore(SqlStore):
     begin = "BEGIN"
+    dialect = "postgres"
     errors = (psycopg.Error,)
     row_locks = True
 

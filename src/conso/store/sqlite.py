@@ -19,6 +19,10 @@ file), so reads of other lines stay on the index.
 
 The same thread runs the checkpoints (copying the WAL back into the database file),
 so that no commit pays for one.
+
+Only what is SQLite's own lives here (the connection's pragmas, usage_recent and its
+merge, checkpoints); the SQL of the tables is sql/'s, and no query that PostgreSQL
+would need too belongs here.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from conso.store.base import StoredRecord, StoreError
-from conso.store.sql import RECORD_COLUMNS, Connection, SqlStore, SqlTx
+from conso.store.sql.connection import Connection
+from conso.store.sql.store import SqlStore, SqlTx
+from conso.store.sql.usage import RECORD_COLUMNS
 
 log = logging.getLogger("conso.store")
 

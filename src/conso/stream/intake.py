@@ -18,7 +18,8 @@ from typing import Any
 import orjson
 
 from conso.engine import BatchResult, Engine
-from conso.stream.jetstream import JetStream, partition_of
+from conso.stream.jetstream import JetStream
+from conso.stream.partitions import partition_of
 
 log = logging.getLogger("conso.stream")
 

@@ -112,7 +112,7 @@ class PartitionRunner:
 
     def _consume(self) -> None:
         services, stream = self.worker.services, self.worker.stream
-        offset = services.store.stream_offsets().get(self.partition, 0)
+        offset = services.store.offsets.all().get(self.partition, 0)
         consumer = stream.consumer(self.partition, after_seq=offset,
                                    batch=self.worker.fetch_batch)
         log.info("partition %d: applying from stream sequence %d", self.partition, offset + 1)
@@ -131,7 +131,7 @@ class PartitionRunner:
         engine = self.worker.services.engine
 
         def advance(tx: StoreTransaction) -> None:
-            tx.advance_offset(part, last, expected, engine.clock())
+            tx.offsets.advance(part, last, expected, engine.clock())
 
         result = engine.apply_usage(records, also=advance)
         self.worker.applied(len(records), result.accepted)

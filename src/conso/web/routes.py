@@ -20,12 +20,18 @@ from conso.access import Principal, Role, can_see_line, require_admin_of
 from conso.api.deps import ServicesDep
 from conso.auth import TooManyAttempts
 from conso.bootstrap import Services
-from conso.domain.alerts import EXTRA_EUR_CHOICES, INCLUDED_PCT_CHOICES
+from conso.charging.views import limit_view
+from conso.domain.alerts import (
+    EXTRA_EUR_CHOICES,
+    INCLUDED_PCT_CHOICES,
+    AlertsChoice,
+    ChannelChoice,
+    RuleChoice,
+)
 from conso.domain.catalog import PlanKind
 from conso.domain.control import BARRING_FUNCTIONS
 from conso.domain.line import Line
 from conso.errors import Conflict, Forbidden, InvalidInput, Unauthorized
-from conso.network import limit_view
 from conso.notify.templates import money
 from conso.web import views
 from conso.web.i18n import LANGUAGES, translator
@@ -61,7 +67,7 @@ class _Page:
             self.who = None  # the operator key is for machines, not for the portal
         chosen = request.cookies.get(LANGUAGE_COOKIE)
         if chosen not in LANGUAGES and self.who is not None and self.who.login:
-            user = svc.store.get_user(self.who.login)
+            user = svc.store.users.get(self.who.login)
             chosen = user.language if user else "en"
         self.lang = chosen if chosen in LANGUAGES else "en"
         self.t = translator(self.lang)
@@ -155,9 +161,9 @@ def _fleet(page: _Page, q: str, sort: str, order: str) -> list[views.FleetRow]:
     assert who is not None
     svc = page.svc
     if who.role is Role.ADMIN and who.account_id:
-        ids = svc.store.account_line_ids(who.account_id)
+        ids = svc.store.lines.of_account(who.account_id)
     else:
-        ids = svc.store.user_line_ids(who.login or "")
+        ids = svc.store.lines.of_user(who.login or "")
     rows = []
     needle = q.strip().casefold()
     for line_id in ids:
@@ -199,8 +205,8 @@ def _line_context(page: _Page, line: Line) -> dict[str, Any]:
     summary = svc.engine.usage_summary(line)
     plan = summary.plan
     settings = svc.engine.alert_settings(line)
-    hourly = svc.store.hourly_usage(line.id, summary.cycle_start.date(), "data")
-    barring_changes = [e for e in svc.store.audit_log(line.id, 20) if e.action == "barring"]
+    hourly = svc.store.usage.hourly(line.id, summary.cycle_start.date(), "data")
+    barring_changes = [e for e in svc.store.lines.audit_log(line.id, 20) if e.action == "barring"]
     return {
         "line": line, "summary": summary, "plan": plan,
         "gauges": views.gauges(summary, page.lang),
@@ -218,7 +224,7 @@ def _line_context(page: _Page, line: Line) -> dict[str, Any]:
             page.who.is_operator or (page.who.role is Role.ADMIN
                                      and page.who.account_id == line.account_id)),
         "limit_choices": [m // 1_000_000 for m in plan.spending_limits_micros],
-        "messages": svc.store.messages(line_id=line.id, limit=20, newest_first=True),
+        "messages": svc.store.outbox.messages(line_id=line.id, limit=20, newest_first=True),
         "cycle_end": (summary.cycle_end.date() - timedelta(days=1)).isoformat(),
     }
 
@@ -273,17 +279,17 @@ async def save_alerts(request: Request, line_id: str, svc: ServicesDep) -> Respo
         return opened
     page, line, form = opened
     assert page.who is not None
-    rules: list[dict[str, Any]] = []
-    for raw in form.getlist("pct"):
-        rules.append({"kind": "included_pct", "value": _int(raw)})
-    for raw in form.getlist("eur"):
-        rules.append({"kind": "extra_eur", "value": _int(raw)})
+    pcts = [_whole(raw) for raw in form.getlist("pct")]
+    eurs = [_whole(raw) for raw in form.getlist("eur")]
+    if None in pcts or None in eurs:
+        return _form_error(page, line, "alerts", page.t["err_rule"])
+    rules = [RuleChoice("included_pct", value) for value in pcts if value is not None] + [
+        RuleChoice("extra_eur", value) for value in eurs if value is not None]
     second = str(form.get("second_number", "")).strip() or None
     email = str(form.get("email", "")).strip() or None
-    body = {"rules": rules, "channels": {"sms": form.get("sms") == "on",
-                                         "second_number": second, "email": email}}
+    choice = AlertsChoice(rules, ChannelChoice(form.get("sms") == "on", second, email))
     try:
-        svc.engine.put_alerts(line, body, page.who.login)
+        svc.engine.put_alerts(line, choice, page.who.login)
     except InvalidInput as exc:
         return _form_error(page, line, "alerts", _alerts_error(page, exc))
     return _after_post(page, line, "alerts")
@@ -315,13 +321,18 @@ async def save_limit(request: Request, line_id: str, svc: ServicesDep) -> Respon
     page, line, form = opened
     assert page.who is not None
     choice = str(form.get("amount_eur", "none"))
+    amount = None if choice == "none" else _whole(choice)
     try:
         require_admin_of(page.who, line)
         actor = page.who.login or "admin"
         if choice == "none":
             svc.control.remove_spending_limit(line, actor)
+        elif amount is None:  # not a number: none of the amounts offered
+            limits = svc.catalog.plans[line.plan_id].spending_limits_micros
+            return _form_error(page, line, "limit",
+                               f"must be one of {[m // 1_000_000 for m in limits]}")
         else:
-            svc.control.set_spending_limit(line, _int(choice), actor)
+            svc.control.set_spending_limit(line, amount, actor)
     except Forbidden:
         return _form_error(page, line, "limit", page.t["forbidden"], 403)
     except (Conflict, InvalidInput) as exc:
@@ -330,18 +341,20 @@ async def save_limit(request: Request, line_id: str, svc: ServicesDep) -> Respon
 
 
 def _alerts_error(page: _Page, exc: InvalidInput) -> str:
-    """The rule engine's error, in the page's language (its loc says which field)."""
+    """The rule engine's error, in the page's language (its loc names the field of the
+    choice, e.g. `("rules", 0, "value")`: a form has no body words to show)."""
     loc = tuple(str(part) for part in exc.loc)
-    if loc == ("body", "rules"):
+    if loc == ("rules",):
         return page.t["err_too_many_rules"]
-    if loc[:2] == ("body", "rules"):
+    if loc[:1] == ("rules",):
         return page.t["err_rule"]
-    field = loc[-1] if loc[:2] == ("body", "channels") else ""
+    field = loc[-1] if loc[:1] == ("channels",) else ""
     return page.t.get(f"err_{field}", exc.msg)
 
 
-def _int(raw: Any) -> Any:
+def _whole(raw: Any) -> int | None:
+    """A form's whole number; None when it is not one."""
     try:
         return int(str(raw))
     except ValueError:
-        return str(raw)  # left for validation to refuse, naming the field
+        return None

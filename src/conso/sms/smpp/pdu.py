@@ -6,7 +6,7 @@ generic_nack; C-octet strings with their maximum sizes; TLVs (message_payload).
 Also the two conventions conso keeps towards the SMSC: how a number becomes an
 address (TON/NPI) and how a text becomes octets (data_coding).
 
-Pure: no sockets, no threads, no clock. `conso.sms.smpp_client` does the I/O.
+Pure: no sockets, no threads, no clock. `conso.sms.smpp.session` does the I/O.
 """
 
 from __future__ import annotations

@@ -15,25 +15,32 @@ Three threads per client, started by the constructor:
   ESME_RX_T_APPN and the SMSC delivers the text again later;
 - the caller's thread, in `submit`, sends a submit_sm and waits for its response.
 
-Not here: retries (the dispatcher's), the PDU bytes (`conso.sms.smpp_pdu`),
-business rules (`conso.sms.inbound`).
+Not here: retries (the dispatcher's), the PDU bytes (`conso.sms.smpp.pdu`), the
+socket's framing and request matching (`conso.sms.smpp.connection`), business
+rules (`conso.sms.inbound`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import random
-import selectors
 import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from conso.sms import smpp_pdu as p
+from conso.sms.smpp import pdu as p
+from conso.sms.smpp.connection import Connection
+from conso.sms.smpp.errors import (
+    BindRefused,
+    CommandFailed,
+    ConnectionLost,
+    NotBound,
+    SmppError,
+    SmppTimeout,
+)
 
 log = logging.getLogger("conso.smpp")
 
@@ -41,147 +48,6 @@ DeliverHandler = Callable[[str, str, str], None]
 
 _TICK = 0.2             # how often the reader looks up from the socket (keep-alive, close)
 _UNBIND_WAIT = 2.0      # how long close() waits for unbind_resp
-
-
-class SmppError(Exception):
-    """Something went wrong talking to the SMSC."""
-
-
-class SmppUnavailable(SmppError):
-    """The link cannot carry a request now; it may later (not bound, lost, timed out)."""
-
-
-class NotBound(SmppUnavailable):
-    """No bound session right now: connecting, bind refused, or the client is closed."""
-
-
-class ConnectionLost(SmppUnavailable):
-    """The connection dropped (or was dropped) before the answer came."""
-
-
-class SmppTimeout(SmppUnavailable):
-    """No answer within the client's timeout. A submit_sm may still have been accepted."""
-
-
-class CommandFailed(SmppError):
-    """The SMSC answered with a non-zero command_status."""
-
-    def __init__(self, command: str, command_status: int) -> None:
-        super().__init__(f"{command} refused: {p.status_name(command_status)}")
-        self.command = command
-        self.command_status = command_status
-
-
-class BindRefused(CommandFailed):
-    """The SMSC refused bind_transceiver (wrong system_id or password, too many binds...)."""
-
-
-class _Connection:
-    """One TCP connection: framed reads (reader thread only), locked writes, and
-    the requests waiting for their response."""
-
-    def __init__(self, sock: socket.socket, peer: str) -> None:
-        self.sock = sock
-        self.peer = peer
-        self.last_received = time.monotonic()
-        self.link_check: tuple[Future[p.Pdu], float] | None = None
-        self._buffer = bytearray()
-        self._write_lock = threading.Lock()
-        self._lock = threading.Lock()
-        self._pending: dict[int, Future[p.Pdu]] = {}
-        self._aborted = False
-        self._selector = selectors.DefaultSelector()    # not select(): fds above 1024
-        self._selector.register(sock, selectors.EVENT_READ)
-
-    @property
-    def aborted(self) -> bool:
-        return self._aborted
-
-    def send(self, pdu: p.Pdu) -> None:
-        data = p.encode_pdu(pdu)
-        with self._write_lock:
-            if self._aborted:
-                raise ConnectionLost(f"connection to {self.peer} is closed")
-            log.debug("sending %s seq %d status %d to %s", type(pdu.body).__name__,
-                      pdu.sequence_number, pdu.command_status, self.peer)
-            try:
-                self.sock.sendall(data)
-            except OSError as exc:
-                self.abort()
-                raise ConnectionLost(f"sending to {self.peer} failed: {exc}") from exc
-
-    def request(self, pdu: p.Pdu) -> Future[p.Pdu]:
-        """Send a request; the future gets its response (or ConnectionLost)."""
-        future: Future[p.Pdu] = Future()
-        with self._lock:
-            if self._aborted:
-                raise ConnectionLost(f"connection to {self.peer} is closed")
-            self._pending[pdu.sequence_number] = future
-        try:
-            self.send(pdu)
-        except BaseException:
-            self.forget(pdu.sequence_number)
-            raise
-        return future
-
-    def resolve(self, response: p.Pdu) -> bool:
-        with self._lock:
-            future = self._pending.pop(response.sequence_number, None)
-        if future is None:
-            return False
-        future.set_result(response)
-        return True
-
-    def forget(self, sequence_number: int) -> None:
-        with self._lock:
-            self._pending.pop(sequence_number, None)
-
-    def read_pdu(self, wait: float) -> p.Pdu | None:
-        """The next PDU, or None when none is complete after `wait` seconds.
-        Raises ConnectionLost at end of stream and PduError for bad bytes."""
-        frame = self._take_frame()
-        if frame is None:
-            try:
-                if not self._selector.select(wait):
-                    return None
-                chunk = self.sock.recv(65536)
-            except (OSError, ValueError) as exc:
-                raise ConnectionLost(f"reading from {self.peer} failed: {exc}") from exc
-            if not chunk:
-                raise ConnectionLost(f"{self.peer} closed the connection")
-            self._buffer += chunk
-            frame = self._take_frame()
-            if frame is None:
-                return None
-        self.last_received = time.monotonic()
-        return p.decode_pdu(frame)
-
-    def _take_frame(self) -> bytes | None:
-        if len(self._buffer) < p.HEADER_SIZE:
-            return None
-        length = p.decode_header(bytes(self._buffer[:p.HEADER_SIZE])).command_length
-        if len(self._buffer) < length:
-            return None
-        frame = bytes(self._buffer[:length])
-        del self._buffer[:length]
-        return frame
-
-    def abort(self) -> None:
-        """Stop the connection from any thread: the reader sees the end of stream."""
-        self._aborted = True
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
-
-    def close(self, reason: str) -> None:
-        """Abort, fail every waiting request, release the socket (session thread)."""
-        self.abort()
-        with self._lock:
-            pending, self._pending = self._pending, {}
-        for future in pending.values():
-            if not future.done():
-                future.set_exception(ConnectionLost(reason))
-        self._selector.close()
-        self.sock.close()
 
 
 class SmppClient:
@@ -212,11 +78,11 @@ class SmppClient:
         self._lock = threading.Lock()
         self._state = threading.Condition(self._lock)
         self._closing = threading.Event()
-        self._conn: _Connection | None = None
+        self._conn: Connection | None = None
         self._bound = False
         self._last_error: str | None = None
         self._sequence = 0
-        self._deliveries: queue.Queue[tuple[_Connection, p.Pdu] | None] = queue.Queue()
+        self._deliveries: queue.Queue[tuple[Connection, p.Pdu] | None] = queue.Queue()
         self._session = threading.Thread(target=self._run_session, daemon=True,
                                          name=f"smpp-session-{self._peer}")
         self._delivery = threading.Thread(target=self._run_deliveries, daemon=True,
@@ -330,12 +196,12 @@ class SmppClient:
                 break
             delay = min(delay * 2, self._max_reconnect_delay)
 
-    def _open(self) -> _Connection:
+    def _open(self) -> Connection:
         """Connect and bind; the connection is current (not yet bound) meanwhile,
         so that close() can abort it."""
         sock = socket.create_connection((self.host, self.port), timeout=self._timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = _Connection(sock, self._peer)
+        conn = Connection(sock, self._peer)
         with self._lock:
             if self._closing.is_set():
                 conn.close("client closed")
@@ -367,7 +233,7 @@ class SmppClient:
         log.info("SMPP bound as transceiver to %s as %r", self._peer, self.system_id)
         return conn
 
-    def _serve(self, conn: _Connection) -> str:
+    def _serve(self, conn: Connection) -> str:
         """Read until the connection ends; returns why it ended."""
         reason = "closed"
         try:
@@ -388,7 +254,7 @@ class SmppClient:
         conn.close(reason)
         return reason
 
-    def _read_once(self, conn: _Connection, wait: float) -> None:
+    def _read_once(self, conn: Connection, wait: float) -> None:
         try:
             pdu = conn.read_pdu(wait)
         except p.PduError as exc:
@@ -400,7 +266,7 @@ class SmppClient:
         if pdu is not None:
             self._dispatch(conn, pdu)
 
-    def _dispatch(self, conn: _Connection, pdu: p.Pdu) -> None:
+    def _dispatch(self, conn: Connection, pdu: p.Pdu) -> None:
         log.debug("received %s seq %d status %s from %s", type(pdu.body).__name__,
                   pdu.sequence_number, pdu.command_status, self._peer)
         body = pdu.body
@@ -419,7 +285,7 @@ class SmppClient:
         else:
             conn.send(p.Pdu(p.GenericNack(), pdu.sequence_number, p.ESME_RINVCMDID))
 
-    def _keep_alive(self, conn: _Connection) -> None:
+    def _keep_alive(self, conn: Connection) -> None:
         now = time.monotonic()
         if conn.link_check is not None:
             future, deadline = conn.link_check

@@ -1,0 +1,369 @@
+"""The charging core: online charging over the domain and the engine, for every protocol.
+
+Authorize, credit-control sessions with several rating groups, one-time events and
+price enquiries, each a unit of work of the engine: a session report is rated,
+counted, notified and its reservation updated in one transaction. Every grant is
+computed against all open reservations of the line (domain/control.py says why that
+means zero overshoot); a shared engine locks the line's row first, so two processes
+never grant the same money twice.
+
+This module knows no protocol: front ends translate to the types of ports.py. It
+must not import a front end (api, web, diameter, nchf, sms).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from conso.charging.ports import (
+    MAX_UNITS,
+    Consultation,
+    Event,
+    EventAnswer,
+    Price,
+    SessionAnswer,
+    SessionEnd,
+    SessionStart,
+    SessionUpdate,
+    Units,
+    UseRequest,
+)
+from conso.domain.catalog import Catalog
+from conso.domain.control import Decision, Grant, Reason, authorize, grant
+from conso.domain.line import Line
+from conso.domain.outbox import OutboxMessage
+from conso.domain.records import UsageRecord
+from conso.domain.sessions import (
+    SESSION_SERVICES,
+    CreditSession,
+    answer_of,
+    position,
+)
+from conso.domain.units import Service
+from conso.engine import Engine, UnitOfWork
+from conso.errors import Conflict, ConsoError, InvalidInput, NotFound
+
+log = logging.getLogger("conso.control")
+
+
+class Charging:
+    """The `ChargingCore` of ports.py over an engine."""
+
+    def __init__(self, engine: Engine, *, validity: timedelta = timedelta(minutes=10)) -> None:
+        self.engine = engine
+        self.validity = validity
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.engine.catalog
+
+    # -- authorize and price: reads, nothing reserved -------------------------------------
+
+    def authorize(self, request: UseRequest, *, wait: bool = True) -> Decision:
+        view = self.engine.view(request.line, wait=wait)
+        if view is None:
+            return Decision(False, Reason.UNKNOWN_LINE.value)
+        where = request.country or self.catalog.home_country
+        # Sessions past their validity count no more; commands and the sweep close them.
+        sessions = [s for s in view.sessions if not s.expired(view.now, self.validity)]
+        exposure, worst = position(view.plan, self.catalog, view.usage, sessions,
+                                   service=request.service, direction=request.direction,
+                                   country=where)
+        return authorize(
+            plan=view.plan, catalog=self.catalog, barred=view.line.barred,
+            limit_micros=view.line.spending_limit_micros, service=request.service,
+            direction=request.direction, country=where, amount_micros=request.amount_micros,
+            exposure=exposure, worst_micros=worst)
+
+    def price(self, request: UseRequest, units: int) -> Price:
+        _check_units("units", units)
+        view = self.engine.view(request.line)
+        if view is None:
+            return Price(0, False, Reason.UNKNOWN_LINE.value)
+        where = request.country or self.catalog.home_country
+        sessions = [s for s in view.sessions if not s.expired(view.now, self.validity)]
+        exposure, worst = position(view.plan, self.catalog, view.usage, sessions,
+                                   service=request.service, direction=request.direction,
+                                   country=where)
+        if request.service is Service.PREMIUM:
+            micros = request.amount_micros or 0
+        elif exposure is None:
+            micros = 0
+        else:
+            micros = exposure.rate.cost(exposure.metered + exposure.reserved, units)
+        decision = authorize(
+            plan=view.plan, catalog=self.catalog, barred=view.line.barred,
+            limit_micros=view.line.spending_limit_micros, service=request.service,
+            direction=request.direction, country=where, amount_micros=request.amount_micros,
+            exposure=exposure, worst_micros=worst)
+        if not decision.allowed:
+            return Price(micros, False, decision.reason)
+        limit = view.line.spending_limit_micros
+        if limit is not None and request.service is not Service.CALLME \
+                and worst + micros > limit:
+            return Price(micros, False, Reason.SPENDING_LIMIT.value)
+        return Price(micros, True)
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def start(self, request: SessionStart) -> SessionAnswer:
+        _check_request(request.units)
+        engine = self.engine
+        with engine.unit_of_work([request.line]) as uow:
+            existing = uow.session(request.session_id)
+            if existing is not None:
+                if existing.line_id == request.line and existing.last_answer is not None \
+                        and existing.reports == 0 and existing.is_open:
+                    return SessionAnswer(existing.last_answer)  # a repeated start
+                raise Conflict(f"session {request.session_id} exists already")
+            line = uow.line(request.line)
+            if line is None:
+                refused = Grant(0, True, Reason.UNKNOWN_LINE.value)
+                return SessionAnswer(tuple((u.group, refused) for u in request.units))
+            self._expire(uow, line.id)
+            session = CreditSession(
+                id=request.session_id, line_id=line.id,
+                country=request.country or self.catalog.home_country,
+                opened_at=uow.now, last_seen=uow.now, origin=request.origin,
+                push_to=request.push_to)
+            for units in request.units:
+                _quota(session, units)
+            answer = self._grant_all(uow, line, session, request.units)
+            if not any(g.granted for _, g in answer):
+                log.info("session %s on %s refused: %s", session.id, line.id,
+                         ", ".join(str(g.reason) for _, g in answer))
+                return SessionAnswer(answer)
+            session.answered(request.request_number, answer)
+            uow.save_session(session)
+        log.debug("session %s on %s: %s", session.id, line.id, answer)
+        return SessionAnswer(answer)
+
+    def update(self, request: SessionUpdate) -> SessionAnswer:
+        answer = self.update_many([request])[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def update_many(self, requests: Sequence[SessionUpdate],
+                    ) -> list[SessionAnswer | Exception]:
+        """Apply session updates in order and commit them in ONE transaction.
+
+        Each sees the ones before it (their usage and reservations), exactly as if
+        applied one by one; one that fails (unknown or expired session, bad units)
+        fails alone. Nothing is published before the commit.
+        """
+        answers: list[SessionAnswer | Exception] = []
+        lines = self.engine.lines_of_sessions([r.session_id for r in requests])
+        with self.engine.unit_of_work(lines) as uow:
+            uow.prefetch([(line_id, uow.now) for line_id in lines])
+            for request in requests:
+                try:
+                    answers.append(self._update(uow, request))
+                except ConsoError as exc:
+                    answers.append(exc)
+        return answers
+
+    def _update(self, uow: UnitOfWork, request: SessionUpdate) -> SessionAnswer:
+        _check_request(request.units)
+        tracked = self._open(uow, request.session_id, request.request_number)
+        if tracked.is_retransmission(request.request_number):
+            assert tracked.last_answer is not None
+            return SessionAnswer(tracked.last_answer, tracked.charged_micros)
+        line = uow.line(tracked.line_id)
+        if line is None:
+            raise NotFound(f"no session {request.session_id}")
+        session = tracked.copy()   # published only once committed
+        self._report(uow, session, request.units)
+        answer = self._grant_all(uow, line, session, request.units)
+        session.answered(request.request_number, answer)
+        uow.save_session(session)
+        return SessionAnswer(answer, session.charged_micros)
+
+    def end(self, request: SessionEnd) -> SessionAnswer:
+        """Close a session and rate its last usage; the answer says what it cost."""
+        _check_request(request.units)
+        lines = self.engine.lines_of_sessions([request.session_id])
+        refused: ConsoError | None = None
+        with self.engine.unit_of_work(lines) as uow:
+            try:
+                tracked = self._open(uow, request.session_id, request.request_number)
+            except ConsoError as exc:
+                refused = exc  # raised after the commit: an expiry found here is kept
+            else:
+                if not tracked.is_open:  # the same end again: its first answer
+                    assert tracked.last_answer is not None
+                    return SessionAnswer(tracked.last_answer, tracked.charged_micros)
+                session = tracked.copy()
+                self._report(uow, session, request.units)
+                session.close(uow.now)
+                answer = answer_of({group: Grant(0, True) for group in session.quotas})
+                session.answered(request.request_number, answer)
+                uow.save_session(session)
+        if refused is not None:
+            raise refused
+        return SessionAnswer(answer, session.charged_micros)
+
+    def consult(self, line: str) -> Consultation | None:
+        found = self.engine.line(line)
+        if found is None:
+            return None
+        return Consultation(self.engine.usage_summary(found),
+                            self.engine.recipient(found).language)
+
+    def send(self, messages: Sequence[OutboxMessage]) -> None:
+        self.engine.queue_messages(messages)
+
+    def line_sessions(self, line: str) -> list[str]:
+        return sorted(s.id for s in self.engine.open_sessions() if s.line_id == line)
+
+    def sweep(self) -> int:
+        """Close every session not heard from within its validity; returns how many."""
+        now = self.engine.clock()
+        stale = {s.line_id for s in self.engine.open_sessions()
+                 if s.expired(now, self.validity)}
+        closed = 0
+        for line_id in sorted(stale):
+            with self.engine.unit_of_work([line_id]) as uow:
+                closed += self._expire(uow, line_id)
+        return closed
+
+    # -- one-time events ----------------------------------------------------------------------
+
+    def event(self, event: Event) -> EventAnswer:
+        """Debit an event at once, all of its units or none (a refused one counts nothing);
+        the same event id again is counted once."""
+        use = event.use
+        _check_units("units", event.units)
+        with self.engine.unit_of_work([use.line]) as uow:
+            if self.engine.store.usage.existing_record_ids([event.event_id]):
+                return EventAnswer(event.units, None, 0)   # counted before
+            line = uow.line(use.line)
+            if line is None:
+                return EventAnswer(0, Reason.UNKNOWN_LINE.value, 0)
+            self._expire(uow, line.id)
+            where = use.country or self.catalog.home_country
+            plan = uow.plan(line)
+            exposure, worst = position(plan, self.catalog, uow.cycle_usage(line),
+                                       uow.open_sessions(line.id), service=use.service,
+                                       direction=use.direction, country=where)
+            decision = authorize(
+                plan=plan, catalog=self.catalog, barred=line.barred,
+                limit_micros=line.spending_limit_micros, service=use.service,
+                direction=use.direction, country=where, amount_micros=use.amount_micros,
+                exposure=exposure, worst_micros=worst)
+            if not decision.allowed:
+                return EventAnswer(0, decision.reason, 0)
+            if exposure is not None and use.service is not Service.CALLME:
+                granted = grant(exposure, event.units, limit_micros=line.spending_limit_micros,
+                                worst_micros=worst)
+                if granted.granted < event.units:
+                    return EventAnswer(0, Reason.SPENDING_LIMIT.value, 0)
+            record = UsageRecord(
+                id=event.event_id, line=line.id, service=use.service,
+                quantity=event.units, at=uow.now, country=where, direction=use.direction,
+                amount_micros=use.amount_micros or 0)
+            rating = uow.rate(0, record)
+            if rating is None:
+                rejected = uow.batch.result.rejected[-1]
+                raise InvalidInput(("units",), rejected.error)
+        return EventAnswer(event.units, None, rating.charge_micros)
+
+    # -- the steps --------------------------------------------------------------------------
+
+    def _open(self, uow: UnitOfWork, session_id: str,
+              request_number: int | None) -> CreditSession:
+        """The open session a request names; a closed one only when the request repeats
+        the one that closed it (its answer is given again)."""
+        session = uow.session(session_id)
+        if session is None:
+            raise NotFound(f"no session {session_id}")
+        if session.expired(uow.now, self.validity):
+            # Not heard from within its validity: closed now, whatever the sweep.
+            self._expire(uow, session.line_id)
+            raise Conflict(f"session {session_id} expired")
+        if not session.is_open and not session.is_retransmission(request_number):
+            raise Conflict(f"session {session_id} is {session.status.value}")
+        return session
+
+    def _expire(self, uow: UnitOfWork, line_id: str) -> int:
+        count = 0
+        for session in uow.open_sessions(line_id):
+            if session.expired(uow.now, self.validity):
+                expired = session.copy()
+                expired.expire(uow.now)
+                uow.save_session(expired)
+                count += 1
+                log.info("session %s of line %s expired; reservation released",
+                         session.id, line_id)
+        return count
+
+    def _report(self, uow: UnitOfWork, session: CreditSession, units: Sequence[Units]) -> None:
+        """Rate what the network says was used, a usage record per rating group."""
+        session.begin_report(uow.now)
+        for asked in units:
+            _quota(session, asked)
+            record = session.report(asked.group, asked.used, uow.now)
+            if record is None:
+                continue
+            rating = uow.rate(0, record)
+            if rating is not None:
+                session.charge(asked.group, rating.charge_micros)
+            if session.overreported(asked.group, asked.used):
+                log.warning("session %s reported more than granted", session.id)
+
+    def _grant_all(self, uow: UnitOfWork, line: Line, session: CreditSession,
+                   units: Sequence[Units]) -> tuple[tuple[str, Grant], ...]:
+        grants: dict[str, Grant] = {}
+        for asked in units:
+            answer = self._grant(uow, line, session, asked.group, asked.requested)
+            session.reserve(asked.group, answer)
+            grants[asked.group] = answer
+        return answer_of(grants)
+
+    def _grant(self, uow: UnitOfWork, line: Line, session: CreditSession, group: str,
+               requested: int) -> Grant:
+        quota = session.quotas[group]
+        sessions = [s for s in uow.open_sessions(line.id) if s.id != session.id]
+        sessions.append(session)
+        plan = uow.plan(line)
+        exposure, worst = position(plan, self.catalog, uow.cycle_usage(line), sessions,
+                                   service=quota.service, direction=quota.direction,
+                                   country=session.country)
+        decision = authorize(
+            plan=plan, catalog=self.catalog, barred=line.barred,
+            limit_micros=line.spending_limit_micros, service=quota.service,
+            direction=quota.direction, country=session.country, amount_micros=0,
+            exposure=exposure, worst_micros=worst)
+        if not decision.allowed:
+            return Grant(0, True, decision.reason)
+        if exposure is None:
+            return Grant(requested, False)
+        return grant(exposure, requested, limit_micros=line.spending_limit_micros,
+                     worst_micros=worst)
+
+
+def _check_units(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_UNITS:
+        raise InvalidInput((name,), f"must be a whole number from 0 to {MAX_UNITS}")
+
+
+def _check_request(units: Sequence[Units]) -> None:
+    if not units:
+        raise InvalidInput(("units",), "at least one rating group")
+    for asked in units:
+        _check_units("used", asked.used)
+        _check_units("requested", asked.requested)
+        if asked.service is not None and asked.service not in SESSION_SERVICES:
+            raise InvalidInput(("service",), "sessions are for voice, data and sms")
+
+
+def _quota(session: CreditSession, asked: Units) -> None:
+    """The rating group's quota, added when the session has none yet."""
+    if asked.group in session.quotas:
+        return
+    if asked.service is None:
+        raise InvalidInput(("group",), f"no rating group {asked.group!r} in this session")
+    session.quota(asked.group, asked.service, asked.direction)
+

@@ -1,0 +1,320 @@
+"""The engine: the one write path, and the reads that share its in-memory state.
+
+Every change (a usage batch, a session report, a setting, a plan change) is a
+command run in a unit of work (uow.py): one transaction, caches updated and the
+dispatcher woken after the commit. Reads outside a command come from the caches
+(cache.py), loaded on first use under the engine's lock; nothing outside this
+package touches that lock or those caches.
+
+A `shared` engine is one of several processes on one database (API nodes and
+stream workers on PostgreSQL): it keeps nothing between commands. Each command
+locks the rows of the lines it touches, then reads their state from the store,
+so two processes never rate the same line from stale state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+from conso.domain.alerts import AlertSettings, default_settings
+from conso.domain.catalog import Catalog, Plan
+from conso.domain.consult import UsageSummary, summarize
+from conso.domain.cycle import Cycle, cycle_of
+from conso.domain.line import Line
+from conso.domain.outbox import OutboxMessage
+from conso.domain.rating import CycleUsage
+from conso.domain.sessions import CreditSession
+from conso.engine import provisioning, usage
+from conso.engine.cache import HotState
+from conso.engine.uow import BatchResult, UnitOfWork
+from conso.errors import Busy
+from conso.notify.compose import Recipient
+from conso.store.base import Store
+
+log = logging.getLogger("conso.engine")
+
+T = TypeVar("T")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class LineView:
+    """A consistent read of a line now: what authorizing a use needs."""
+
+    line: Line
+    plan: Plan
+    usage: CycleUsage
+    sessions: list[CreditSession]
+    now: datetime
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        max_future: timedelta = timedelta(hours=24),
+        on_batch: Callable[[BatchResult], None] | None = None,
+        on_messages: Callable[[], None] | None = None,
+        email_sender: str = "conso@localhost",
+        shared: bool = False,
+    ) -> None:
+        self.store = store
+        self.shared = shared
+        self.catalog = catalog
+        self.clock = clock
+        self.max_future = max_future
+        self.on_batch = on_batch
+        self.on_messages = on_messages
+        self.email_sender = email_sender
+        self.state = HotState()
+        self._lock = threading.RLock()
+        if not shared:  # an exclusive engine tracks every open session
+            for session in store.sessions.open():
+                self.state.track(session)
+
+    # -- commands -----------------------------------------------------------------------
+
+    @contextmanager
+    def unit_of_work(self, line_ids: Iterable[str] = ()) -> Iterator[UnitOfWork]:
+        """One command (see uow.py). A shared engine first locks the rows of `line_ids`
+        and forgets what it read before, so the command sees what others committed."""
+        with self._lock:
+            with self.store.transaction() as tx:
+                if self.shared:
+                    tx.lines.lock(sorted(set(line_ids)))  # sorted: no deadlock
+                    self.state.forget()
+                uow = UnitOfWork(self, tx, self.clock())
+                yield uow
+                uow.flush()
+            uow.publish_locked()
+        self._published(uow.batch.messages, uow.batch.result)
+
+    def _published(self, messages: Sequence[OutboxMessage], result: BatchResult | None) -> None:
+        if messages:
+            log.info("queued %d message(s) for %s", len(messages),
+                     ", ".join(sorted({m.line_id or m.to for m in messages})))
+            if self.on_messages is not None:
+                self.on_messages()
+        if result is not None and self.on_batch is not None and (
+                result.accepted or result.duplicates or result.rejected):
+            self.on_batch(result)
+
+    def apply_usage(self, raw_records: Sequence[Any],
+                    also: Callable[[Any], None] | None = None) -> BatchResult:
+        """Validate, rate and commit a batch; answer only after the commit. `also` adds
+        writes of the same transaction (a stream worker's offset)."""
+        return usage.apply(self, raw_records, also)
+
+    def screen(self, raw_records: Sequence[Any]) -> tuple[BatchResult, list[tuple[str, Any]]]:
+        return usage.screen(self, raw_records)
+
+    def queue_messages(self, messages: Sequence[OutboxMessage]) -> None:
+        """Put messages that usage did not cause (replies) in the outbox."""
+        if messages:
+            with self.unit_of_work() as uow:
+                uow.queue(messages)
+
+    put_account = provisioning.put_account
+    put_user = provisioning.put_user
+    put_line = provisioning.put_line
+    put_alerts = provisioning.put_alerts
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def line(self, line_id: str) -> Line | None:
+        if self.shared:
+            return self.store.lines.get(line_id)
+        line = self.state.lines.get(line_id)
+        if line is not None:
+            return line
+        with self._lock:
+            return self.load_line(line_id)
+
+    def cycle_usage(self, line: Line, at: datetime) -> CycleUsage:
+        cycle = cycle_of(at, line.cycle_day)
+        if self.shared:
+            return self.store.usage.load_cycle(line.id, cycle.start_date) or CycleUsage(cycle)
+        found = self.state.cycles.get((line.id, cycle.start_date))
+        if found is not None:
+            return found
+        with self._lock:
+            return self.load_cycle(line.id, cycle)
+
+    def alert_settings(self, line: Line) -> AlertSettings:
+        if self.shared:
+            return self.store.lines.alerts(line.id) or default_settings(
+                self.catalog.plans[line.plan_id], self.recipient(line).email)
+        settings = self.state.alerts.get(line.id)
+        if settings is not None:
+            return settings
+        with self._lock:
+            return self.load_alerts(line)
+
+    def recipient(self, line: Line) -> Recipient:
+        """The language and e-mail of the line's user (English when it has none)."""
+        if self.shared:
+            return self._read_recipient(line)
+        with self._lock:
+            return self.load_recipient(line)
+
+    def plan_of(self, line: Line, at: datetime) -> Plan:
+        return self.catalog.plans[line.plan_at(at)]
+
+    def usage_summary(self, line: Line, at: datetime | None = None) -> UsageSummary:
+        now = self.clock()
+        when = now if at is None else at
+        return summarize(line.id, self.plan_of(line, when), self.cycle_usage(line, when), now)
+
+    def view(self, line_id: str, *, wait: bool = True) -> LineView | None:
+        """A line, its usage now and its open sessions, read consistently; None when
+        there is no such line. With `wait=False`, raises `Busy` rather than wait for a
+        command to end."""
+        if self.shared:  # what is committed; reserves nothing, so no row lock either
+            line = self.store.lines.get(line_id)
+            if line is None:
+                return None
+            now = self.clock()
+            cycle = cycle_of(now, line.cycle_day)
+            found = self.store.usage.load_cycle(line.id, cycle.start_date) or CycleUsage(cycle)
+            return LineView(line, self.plan_of(line, now), found,
+                            self.store.sessions.open([line.id]), now)
+        if not self._lock.acquire(blocking=wait):
+            raise Busy
+        try:
+            line = self.load_line(line_id)
+            if line is None:
+                return None
+            now = self.clock()
+            return LineView(line, self.plan_of(line, now),
+                            self.load_cycle(line.id, cycle_of(now, line.cycle_day)),
+                            self.state.open_sessions(line.id), now)
+        finally:
+            self._lock.release()
+
+    def lines_of_sessions(self, session_ids: Sequence[str]) -> list[str]:
+        """The lines whose rows a command on these sessions locks (sorted)."""
+        lines: set[str] = set()
+        unknown = []
+        for session_id in session_ids:
+            session = None if self.shared else self.state.sessions.get(session_id)
+            if session is None:
+                unknown.append(session_id)
+            else:
+                lines.add(session.line_id)
+        if unknown:
+            lines.update(self.store.sessions.lines_of(unknown).values())
+        return sorted(lines)
+
+    def open_sessions(self) -> list[CreditSession]:
+        """Every open session (a shared engine's: from the store)."""
+        if self.shared:
+            return self.store.sessions.open()
+        with self._lock:
+            return list(self.state.sessions.values())
+
+    def open_session_count(self) -> int:
+        return len(self.open_sessions()) if self.shared else len(self.state.sessions)
+
+    def cached_line_count(self) -> int:
+        return len(self.state.lines)
+
+    def evict_cycles(self, ended_before: datetime) -> int:
+        """Forget cached usage of cycles that ended before `ended_before`; a late record
+        for one loads it again from the records. Returns how many were let go."""
+        with self._lock:
+            count = self.state.evict_cycles(ended_before)
+        if count:
+            log.info("let go of the cached usage of %d finished cycle(s)", count)
+        return count
+
+    # -- loading into the caches (the engine's lock is held) ------------------------------
+
+    def load_line(self, line_id: str) -> Line | None:
+        line = self.state.lines.get(line_id)
+        if line is None:
+            line = self.store.lines.get(line_id)
+            if line is not None:
+                self.state.lines[line_id] = line
+        return line
+
+    def load_cycle(self, line_id: str, cycle: Cycle) -> CycleUsage:
+        key = (line_id, cycle.start_date)
+        found = self.state.cycles.get(key)
+        if found is None:
+            found = self.store.usage.load_cycle(line_id, cycle.start_date) or CycleUsage(cycle)
+            self.state.cycles[key] = found
+        return found
+
+    def load_alerts(self, line: Line) -> AlertSettings:
+        settings = self.state.alerts.get(line.id)
+        if settings is None:
+            settings = self.store.lines.alerts(line.id) or self._default_alerts(line)
+            self.state.alerts[line.id] = settings
+        return settings
+
+    def load_recipient(self, line: Line) -> Recipient:
+        login = line.user_login
+        if login is None:
+            return Recipient("en", None)
+        found = self.state.recipients.get(login)
+        if found is None:
+            found = self.state.recipients[login] = self._read_recipient(line)
+        return found
+
+    def _read_recipient(self, line: Line) -> Recipient:
+        user = None if line.user_login is None else self.store.users.get(line.user_login)
+        return Recipient(user.language, user.email) if user else Recipient("en", None)
+
+    def _default_alerts(self, line: Line) -> AlertSettings:
+        key = (line.plan_id, self.load_recipient(line).email)
+        settings = self.state.defaults.get(key)
+        if settings is None:
+            settings = default_settings(self.catalog.plans[line.plan_id], key[1])
+            self.state.defaults[key] = settings
+        return settings
+
+    def prefetch(self, uses: Sequence[tuple[str, datetime]]) -> list[Cycle | None]:
+        """Load lines, their cycle usage at these times and their alert settings in a few
+        queries, not a few per line (the lock is held). Returns each use's cycle (None:
+        no such line), for `UnitOfWork.rate`."""
+        state = self.state
+        missing = list({line_id for line_id, _ in uses if line_id not in state.lines})
+        if missing:
+            state.lines.update(self.store.lines.get_many(missing))
+        cycles: dict[tuple[str, date], Cycle] = {}
+        touched: dict[str, Line] = {}
+        found: list[Cycle | None] = []
+        for line_id, at in uses:
+            line = state.lines.get(line_id)
+            if line is None:
+                found.append(None)
+                continue
+            touched[line.id] = line
+            cycle = cycle_of(at, line.cycle_day)
+            found.append(cycle)
+            key = (line.id, cycle.start_date)
+            if key not in state.cycles:
+                cycles[key] = cycle
+        if cycles:
+            loaded = self.store.usage.load_cycles(list(cycles))
+            for key, cycle in cycles.items():
+                state.cycles[key] = loaded.get(key) or CycleUsage(cycle)
+        unset = [line_id for line_id in touched if line_id not in state.alerts]
+        if unset:
+            chosen = self.store.lines.alerts_many(unset)
+            for line_id in unset:
+                state.alerts[line_id] = chosen.get(line_id) or self._default_alerts(
+                    touched[line_id])
+        return found

@@ -1,0 +1,268 @@
+"""A unit of work: one command of the write path, one transaction.
+
+Opened by `Engine.unit_of_work(line_ids)`: it holds the engine's lock (a shared
+engine also locks the lines' rows and reads them afresh), gives the command the
+lines, cycle usage, notification settings and open sessions it reads, rates usage
+records into a batch, and takes the command's writes. When the block ends the
+batch, the changed lines, cycles and sessions and the outbox rows are written in
+the one transaction and committed; only then are the engine's caches updated and
+the dispatcher woken. An exception in the block rolls everything back and
+publishes nothing.
+
+It must not be kept beyond its block, nor used from another thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from conso.domain.alerts import AlertSettings, crossings, watch
+from conso.domain.catalog import Plan
+from conso.domain.consult import summarize
+from conso.domain.cycle import Cycle, cycle_of
+from conso.domain.line import Line
+from conso.domain.outbox import OutboxMessage
+from conso.domain.rating import CycleUsage, Rating, rate
+from conso.domain.records import RecordError, UsageRecord
+from conso.domain.sessions import CreditSession
+from conso.notify.compose import notification_messages
+from conso.store.base import AuditEntry, RejectedRecord, StoredRecord, StoreTransaction
+
+if TYPE_CHECKING:
+    from conso.engine.engine import Engine
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    index: int
+    id: str | None
+    error: str
+
+
+@dataclass(slots=True)
+class BatchResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one command changes (records, cycle usage, messages), before its commit."""
+
+    now: datetime
+    result: BatchResult
+    working: dict[tuple[str, date], CycleUsage] = field(default_factory=dict)
+    rows: list[StoredRecord] = field(default_factory=list)
+    messages: list[OutboxMessage] = field(default_factory=list)
+    # Cycles whose fired thresholds changed: the only cycle state not in the records.
+    fired_changed: set[tuple[str, date]] = field(default_factory=set)
+
+
+class UnitOfWork:
+    def __init__(self, engine: Engine, tx: StoreTransaction, now: datetime) -> None:
+        self.tx = tx
+        self.now = now
+        self.batch = Batch(now, BatchResult())
+        self.raw_records: Sequence[Any] = ()   # the batch as received (rejected are kept)
+        self._engine = engine
+        self._state = engine.state
+        self._lines: dict[str, Line] = {}
+        self._sessions: dict[str, CreditSession] = {}
+        self._sessions_read: set[str] = set()   # lines whose open sessions a shared uow read
+        self._alerts_forgotten: set[str] = set()
+        self._recipients_forgotten: set[str] = set()
+        self._custom_alerts_only = False
+
+    # -- reads (the command's own changes first) ------------------------------------
+
+    def line(self, line_id: str) -> Line | None:
+        changed = self._lines.get(line_id)
+        return changed if changed is not None else self._engine.load_line(line_id)
+
+    def plan(self, line: Line, at: datetime | None = None) -> Plan:
+        return self._engine.catalog.plans[line.plan_at(self.now if at is None else at)]
+
+    def cycle_usage(self, line: Line, at: datetime | None = None) -> CycleUsage:
+        """The line's usage of the cycle at `at` (now), with this command's changes."""
+        cycle = cycle_of(self.now if at is None else at, line.cycle_day)
+        working = self.batch.working.get((line.id, cycle.start_date))
+        return working if working is not None else self._engine.load_cycle(line.id, cycle)
+
+    def alert_settings(self, line: Line) -> AlertSettings:
+        return self._engine.load_alerts(line)
+
+    def open_sessions(self, line_id: str) -> list[CreditSession]:
+        """The line's open sessions, this command's working copies included."""
+        self._read_sessions(line_id)
+        tracked = self._state.open_sessions(line_id)
+        found = [self._sessions.get(s.id, s) for s in tracked]
+        known = {s.id for s in tracked}
+        found.extend(s for s in self._sessions.values()
+                     if s.line_id == line_id and s.id not in known)
+        return [s for s in found if s.is_open]
+
+    def session(self, session_id: str) -> CreditSession | None:
+        """A session as this command sees it: open or not, None when never seen."""
+        working = self._sessions.get(session_id)
+        if working is not None:
+            return working
+        tracked = self._state.sessions.get(session_id)
+        if tracked is not None:
+            return tracked
+        stored = self._engine.store.sessions.get(session_id)
+        if stored is not None and stored.is_open and self._engine.shared:
+            self._read_sessions(stored.line_id)
+            return self._state.sessions.get(session_id, stored)
+        return stored
+
+    def _read_sessions(self, line_id: str) -> None:
+        # An exclusive engine tracks every open session; a shared one reads a line's
+        # from the store once per command (its row is locked: they cannot change).
+        if self._engine.shared and line_id not in self._sessions_read:
+            self._sessions_read.add(line_id)
+            for session in self._engine.store.sessions.open([line_id]):
+                self._state.track(session)
+
+    # -- writes ---------------------------------------------------------------------
+
+    def save_line(self, line: Line, audit: AuditEntry | None = None) -> None:
+        self.tx.lines.put(line, self.now)
+        if audit is not None:
+            self.tx.lines.audit(audit)
+        self._lines[line.id] = line
+
+    def save_cycle(self, line_id: str, usage: CycleUsage) -> None:
+        """Keep a cycle's state that is not in its records (fired thresholds)."""
+        key = (line_id, usage.cycle.start_date)
+        self.batch.working[key] = usage
+        self.batch.fired_changed.add(key)
+
+    def save_session(self, session: CreditSession) -> None:
+        self._sessions[session.id] = session
+
+    def queue(self, messages: Sequence[OutboxMessage]) -> None:
+        self.batch.messages.extend(messages)
+
+    def forget_alerts(self, line_id: str) -> None:
+        """The line's notification defaults depend on what changed: recompute them."""
+        self._alerts_forgotten.add(line_id)
+
+    def forget_recipient(self, login: str) -> None:
+        self._recipients_forgotten.add(login)
+        self._custom_alerts_only = True   # defaults may name the user's e-mail
+
+    def remember_alerts(self, line_id: str, settings: AlertSettings | None, by: str | None,
+                        ) -> None:
+        self.tx.lines.put_alerts(line_id, settings, by, self.now)
+        self._alerts_forgotten.add(line_id)
+
+    # -- rating -----------------------------------------------------------------------
+
+    def prefetch(self, uses: Sequence[tuple[str, datetime]]) -> list[Cycle | None]:
+        return self._engine.prefetch(uses)
+
+    def rate(self, index: int, record: UsageRecord, cycle: Cycle | None = None,
+             ) -> Rating | None:
+        """Rate one record into the batch; None when it is rejected (its reason is in
+        the batch's result). `cycle`: the record's, when known already (`prefetch`)."""
+        engine = self._engine
+        batch = self.batch
+        result = batch.result
+        line = self.line(record.line)
+        if line is None:
+            result.rejected.append(unknown_line(index, record))
+            return None
+        if cycle is None:
+            cycle = cycle_of(record.at, line.cycle_day)
+        key = (line.id, cycle.start_date)
+        usage = batch.working.get(key)
+        if usage is None:
+            usage = engine.load_cycle(line.id, cycle).copy()
+            batch.working[key] = usage
+        plan = engine.catalog.plans[line.plan_at(record.at)]
+        try:
+            rating = rate(record, plan, engine.catalog, usage)
+        except RecordError as exc:
+            result.rejected.append(Rejection(index, record.id, str(exc)))
+            return None
+        usage.add(rating)
+        batch.rows.append(StoredRecord(
+            id=record.id, line_id=line.id, cycle_start=cycle.start_date,
+            service=record.service.value, direction=record.direction.value,
+            quantity=record.quantity, amount_micros=record.amount_micros,
+            country=record.country, at=record.at, charge_micros=rating.charge_micros,
+            meter=rating.meter,
+        ))
+        settings = engine.load_alerts(line)
+        limit = line.spending_limit_micros
+        if (settings.rules or limit) and watch(settings.rules, plan, usage.fired, limit).reached(
+                usage.meters, usage.spend_micros):
+            fired = set(usage.fired)
+            due = crossings(settings.rules, plan, usage.meters, usage.spend_micros,
+                            fired=fired, limit_micros=limit)
+            if len(fired) != len(usage.fired):
+                usage.fired = frozenset(fired)
+                batch.fired_changed.add(key)
+            if due:
+                summary = summarize(line.id, plan, usage, batch.now)
+                recipient = engine.load_recipient(line)
+                for crossing in due:
+                    batch.messages.extend(notification_messages(
+                        crossing, summary, settings, recipient, batch.now,
+                        email_sender=engine.email_sender, limit_micros=limit))
+        return rating
+
+    # -- the engine's: write, then publish after the commit ------------------------------
+
+    def flush(self) -> None:
+        """Write what the command changed into its transaction."""
+        tx, batch = self.tx, self.batch
+        if batch.rows:
+            tx.usage.insert_records(batch.rows, batch.now)
+        if batch.fired_changed:
+            tx.usage.save_cycles([(key[0], batch.working[key]) for key in batch.fired_changed],
+                                 batch.now)
+        if batch.result.rejected:
+            tx.usage.insert_rejected(kept(self.raw_records, batch.result.rejected), batch.now)
+        for session in self._sessions.values():
+            tx.sessions.put(session)
+        if batch.messages:
+            tx.outbox.insert(batch.messages)
+        batch.result.accepted = len(batch.rows)
+
+    def publish_locked(self) -> None:
+        """After the commit, under the engine's lock: the caches take the changes."""
+        state = self._state
+        state.cycles.update(self.batch.working)
+        state.lines.update(self._lines)
+        for session in self._sessions.values():
+            state.track(session)
+        for login in self._recipients_forgotten:
+            state.recipients.pop(login, None)
+        if self._custom_alerts_only:
+            state.alerts = {k: v for k, v in state.alerts.items() if v.customised}
+        for line_id in self._alerts_forgotten:
+            state.alerts.pop(line_id, None)
+
+
+def unknown_line(index: int, record: UsageRecord) -> Rejection:
+    return Rejection(index, record.id, f"line: unknown line {record.line!r}")
+
+
+def kept(raw_records: Sequence[Any], rejected: Sequence[Rejection]) -> list[RejectedRecord]:
+    """Rejected records as received, so that the operator can correct and re-send them."""
+    out = []
+    for rejection in rejected:
+        raw = raw_records[rejection.index] if rejection.index < len(raw_records) else None
+        try:
+            payload = orjson.dumps(raw).decode()
+        except TypeError:
+            payload = repr(raw)
+        out.append(RejectedRecord(rejection.id, payload, rejection.error))
+    return out

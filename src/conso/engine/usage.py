@@ -1,0 +1,117 @@
+"""Usage batches: validate, drop what was counted before, rate, commit.
+
+A batch of records is one command (one transaction): records, cycle usage,
+rejected records and the notifications they cause are written together, and the
+answer leaves only after the commit. `screen` is what a stream intake does
+instead: validate and drop duplicates, and hand the rest to the stream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from conso.domain.records import RecordError, UsageRecord, parse_record
+from conso.engine.uow import BatchResult, Rejection, kept, unknown_line
+from conso.errors import InvalidInput
+from conso.store.base import StoreTransaction
+
+if TYPE_CHECKING:
+    from conso.engine.engine import Engine
+
+log = logging.getLogger("conso.engine")
+
+MAX_BATCH = 10_000
+
+
+def apply(engine: Engine, raw_records: Sequence[Any],
+          also: Callable[[StoreTransaction], None] | None = None) -> BatchResult:
+    check_batch_size(raw_records)
+    result = BatchResult()
+    parsed = parse_batch(engine, raw_records, engine.clock(), result)
+    with engine.unit_of_work(record.line for _, record in parsed) as uow:
+        uow.raw_records = raw_records
+        uow.batch.result = result
+        fresh = drop_duplicates(engine, parsed, result)
+        cycles = uow.prefetch([(record.line, record.at) for _, record in fresh])
+        for (index, record), cycle in zip(fresh, cycles, strict=True):
+            uow.rate(index, record, cycle)
+        if also is not None:
+            also(uow.tx)
+    result.rejected.sort(key=lambda r: r.index)
+    log.debug("usage batch: %d accepted, %d duplicates, %d rejected, %d messages",
+              result.accepted, result.duplicates, len(result.rejected),
+              len(uow.batch.messages))
+    return result
+
+
+def screen(engine: Engine, raw_records: Sequence[Any],
+           ) -> tuple[BatchResult, list[tuple[str, Any]]]:
+    """Validate a batch, drop what is known to be counted already, reject records of
+    unknown lines (kept, like every rejected record), and return the records to hand
+    to the stream as (line, record as received). Exactly-once is the worker's: it drops
+    duplicates again when it applies them."""
+    check_batch_size(raw_records)
+    now = engine.clock()
+    result = BatchResult()
+    parsed = parse_batch(engine, raw_records, now, result)
+    fresh = drop_duplicates(engine, parsed, result)
+    known = engine.store.lines.existing(list({r.line for _, r in fresh}))
+    accepted: list[tuple[str, Any]] = []
+    for index, record in fresh:
+        if record.line in known:
+            accepted.append((record.line, raw_records[index]))
+        else:
+            result.rejected.append(unknown_line(index, record))
+    if result.rejected:
+        with engine.store.transaction() as tx:
+            tx.usage.insert_rejected(kept(raw_records, result.rejected), now)
+        result.rejected.sort(key=lambda r: r.index)
+    result.accepted = len(accepted)
+    return result, accepted
+
+
+def check_batch_size(raw_records: Sequence[Any]) -> None:
+    if len(raw_records) > MAX_BATCH:
+        raise InvalidInput(("body",), f"at most {MAX_BATCH} records a call")
+
+
+def parse_batch(engine: Engine, raw_records: Sequence[Any], now: datetime,
+                result: BatchResult) -> list[tuple[int, UsageRecord]]:
+    parsed: list[tuple[int, UsageRecord]] = []
+    home = engine.catalog.home_country
+    for index, obj in enumerate(raw_records):
+        try:
+            parsed.append((index, parse_record(obj, home_country=home, now=now,
+                                               max_future=engine.max_future)))
+        except RecordError as exc:
+            result.rejected.append(Rejection(index, _record_id(obj), str(exc)))
+    return parsed
+
+
+def drop_duplicates(engine: Engine, parsed: list[tuple[int, UsageRecord]],
+                    result: BatchResult) -> list[tuple[int, UsageRecord]]:
+    """Records seen before, in this batch or committed earlier, count once."""
+    fresh: list[tuple[int, UsageRecord]] = []
+    seen: set[str] = set()
+    for index, record in parsed:
+        if record.id in seen:
+            result.duplicates += 1
+        else:
+            seen.add(record.id)
+            fresh.append((index, record))
+    known = engine.store.usage.existing_record_ids([r.id for _, r in fresh])
+    if known:
+        result.duplicates += sum(1 for _, r in fresh if r.id in known)
+        fresh = [(i, r) for i, r in fresh if r.id not in known]
+    return fresh
+
+
+def _record_id(obj: Any) -> str | None:
+    if isinstance(obj, dict):
+        value = obj.get("id")
+        if isinstance(value, str):
+            return value
+    return None

@@ -1,0 +1,196 @@
+"""The SQL of usage: rated records, per-cycle usage derived from them, rejected records.
+
+The hot path: a batch of records is one `executemany`, a batch's lines' cycles are one
+query per 500 lines, and nothing here does per-record work beyond building its row.
+A line's usage in a cycle is summed from its records by meter; `cycle_usage` keeps
+only the thresholds fired. On SQLite new records land in `usage_recent` and are merged
+into `usage_records` later (sqlite.py): reads look at both in one statement, for the
+lines that may have records there (`maybe_recent`). No rating here (the domain's), no
+transaction handling (store.py's), no merge (sqlite.py's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+
+from conso.domain.cycle import Cycle
+from conso.domain.rating import CycleUsage
+from conso.store.base import RejectedRecord, StoredRecord, StoreError
+from conso.store.sql.connection import CHUNK, Connection, Reader, chunks, iso, parse_iso
+
+# usage_recent's records that are not in usage_records yet: a merge in progress has
+# copied some (merge_progress says which). SQLite only: the store that reads it.
+RECENT = ("(SELECT r.* FROM usage_recent r, merge_progress m WHERE m.id = 1 "
+          "AND NOT (r.rowid <= m.upto AND r.line_id < m.below)) AS recent")
+RECORD_COLUMNS = ("id, line_id, cycle_start, service, direction, quantity, amount_micros, "
+                  "country, at, charge_micros, received_at, meter")
+
+# Of some lines, those that may have records in usage_recent not merged yet.
+MaybeRecent = Callable[[Sequence[str]], list[str]]
+
+
+def no_recent(line_ids: Sequence[str]) -> list[str]:
+    """A store that writes straight to usage_records (PostgreSQL)."""
+    return []
+
+
+class SqlUsageReads:
+    __slots__ = ("_maybe_recent", "_reader")
+
+    def __init__(self, reader: Reader, maybe_recent: MaybeRecent) -> None:
+        self._reader = reader
+        self._maybe_recent = maybe_recent
+
+    def load_cycle(self, line_id: str, start: date) -> CycleUsage | None:
+        return self.load_cycles([(line_id, start)]).get((line_id, start))
+
+    def load_cycles(
+        self, keys: Sequence[tuple[str, date]]
+    ) -> dict[tuple[str, date], CycleUsage]:
+        """Cycle usage summed from the records by meter, with the fired thresholds;
+        keys without records or fired thresholds are left out."""
+        conn = self._reader()
+        by_start: dict[date, list[str]] = {}
+        for line_id, start in keys:
+            by_start.setdefault(start, []).append(line_id)
+        found: dict[tuple[str, date], CycleUsage] = {}
+        for start, line_ids in by_start.items():
+            cycle = Cycle(start)
+            for chunk in chunks(line_ids):
+                marks = ",".join("?" * len(chunk))
+                params: tuple[Any, ...] = (start.isoformat(), *chunk, start.isoformat(), *chunk)
+                sums = ("SELECT 0, line_id, meter, CAST(SUM(quantity) AS BIGINT), "
+                        "CAST(SUM(charge_micros) AS BIGINT), COUNT(*) FROM {} "
+                        "WHERE cycle_start = ? AND line_id IN ({}) GROUP BY line_id, meter ")
+                recent = self._maybe_recent(chunk)
+                also = ""
+                if recent:
+                    also = "UNION ALL " + sums.format(RECENT, ",".join("?" * len(recent)))
+                    params += (start.isoformat(), *recent)
+                # One round trip, one snapshot: the sums by meter (records merged and not
+                # yet merged), then (kind 1) the fired thresholds.
+                for kind, line_id, meter, quantity, charge, records in conn.execute(
+                    sums.format("usage_records", marks)
+                    + "UNION ALL SELECT 1, line_id, fired, 0, 0, 0 FROM cycle_usage "
+                    f"WHERE cycle_start = ? AND line_id IN ({marks}) " + also, params
+                ):
+                    usage = found.setdefault((line_id, start), CycleUsage(cycle))
+                    if kind == 1:
+                        usage.fired = frozenset(orjson.loads(meter))
+                        continue
+                    if meter:
+                        usage.meters[meter] = usage.meters.get(meter, 0) + quantity
+                    usage.spend_micros += charge
+                    usage.records += records
+        return found
+
+    def existing_record_ids(self, ids: Sequence[str]) -> set[str]:
+        conn = self._reader()
+        found: set[str] = set()
+        for i in range(0, len(ids), CHUNK):
+            chunk = ids[i:i + CHUNK]
+            marks = ",".join("?" * len(chunk))
+            # Both tables in one statement: a merge between two would hide records.
+            found.update(r[0] for r in conn.execute(
+                f"SELECT id FROM usage_records WHERE id IN ({marks}) "
+                f"UNION ALL SELECT id FROM usage_recent WHERE id IN ({marks})", [*chunk, *chunk]))
+        return found
+
+    def _line_records(self, line_id: str, where: str,
+                      params: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+        """A FROM clause over a line's records, and its parameters: usage_records, and
+        usage_recent when the line may have records there that are not merged yet (one
+        snapshot). Asked once: a merge may end between two looks."""
+        if not self._maybe_recent([line_id]):
+            return f"usage_records WHERE {where}", params
+        return (f"(SELECT * FROM usage_records WHERE {where} "
+                f"UNION ALL SELECT * FROM {RECENT} WHERE {where}) AS r", params * 2)
+
+    def line_has_usage(self, line_id: str) -> bool:
+        source, params = self._line_records(line_id, "line_id = ?", (line_id,))
+        row = self._reader().execute(f"SELECT 1 FROM {source} LIMIT 1", params).fetchone()
+        return row is not None
+
+    def hourly(self, line_id: str, start: date, service: str) -> list[tuple[datetime, int]]:
+        """A service's usage in a cycle summed per UTC hour (at most 744 rows a month)."""
+        source, params = self._line_records(
+            line_id, "line_id = ? AND cycle_start = ? AND service = ?",
+            (line_id, start.isoformat(), service))
+        return [(datetime.fromisoformat(hour + ":00:00+00:00"), total)
+                for hour, total in self._reader().execute(
+                    "SELECT substr(at, 1, 13), CAST(SUM(quantity) AS BIGINT) "
+                    f"FROM {source} GROUP BY substr(at, 1, 13)", params)]
+
+    def line_records(self, line_id: str, start: date) -> Iterator[StoredRecord]:
+        source, params = self._line_records(line_id, "line_id = ? AND cycle_start = ?",
+                                            (line_id, start.isoformat()))
+        for row in self._reader().execute(
+            "SELECT id, line_id, cycle_start, service, direction, quantity, amount_micros, "
+            f"country, at, charge_micros FROM {source} ORDER BY at, id", params
+        ):
+            yield StoredRecord(row[0], row[1], date.fromisoformat(row[2]), row[3], row[4],
+                               row[5], row[6], row[7], parse_iso(row[8]), row[9])
+
+    def rejected(self, limit: int) -> list[RejectedRecord]:
+        return [RejectedRecord(*row) for row in self._reader().execute(
+            "SELECT record_id, payload, error FROM rejected_records ORDER BY seq DESC LIMIT ?",
+            (limit,))]
+
+
+class SqlUsageWrites:
+    __slots__ = ("_conn", "_inbox", "_on_records")
+
+    def __init__(self, conn: Connection, *, inbox: str = "usage_records",
+                 on_records: Callable[[Sequence[StoredRecord]], None] | None = None) -> None:
+        self._conn = conn
+        # Where new records go (SQLite: usage_recent, merged later), and who to tell.
+        self._inbox = inbox
+        self._on_records = on_records
+
+    def insert_records(self, records: Sequence[StoredRecord], now: datetime) -> None:
+        """Store rated records; a record id stored already fails the transaction (the
+        engine leaves known ids out: this is the last guard of idempotency)."""
+        received = iso(now)
+        self._conn.executemany(
+            f"INSERT INTO {self._inbox} ({RECORD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(r.id, r.line_id, r.cycle_start.isoformat(), r.service, r.direction, r.quantity,
+              r.amount_micros, r.country, iso(r.at), r.charge_micros, received, r.meter)
+             for r in records],
+        )
+        if self._on_records is not None:
+            # Told under the write lock and before the commit makes the rows visible: a
+            # reader may look for them too early, never too late.
+            self._on_records(records)
+        if self._inbox != "usage_records":
+            # usage_recent's key covers itself only: a merged record is refused here.
+            for chunk in chunks([r.id for r in records]):
+                marks = ",".join("?" * len(chunk))
+                clash = self._conn.execute(
+                    f"SELECT id FROM usage_records WHERE id IN ({marks}) LIMIT 1",
+                    chunk).fetchone()
+                if clash is not None:
+                    raise StoreError(f"record {clash[0]!r} is stored already")
+
+    def save_cycles(self, line_cycles: Sequence[tuple[str, CycleUsage]], now: datetime) -> None:
+        updated = iso(now)
+        self._conn.executemany(
+            "INSERT INTO cycle_usage (line_id, cycle_start, meters, spend_micros, records, "
+            "fired, updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (line_id, cycle_start) "
+            "DO UPDATE SET meters=excluded.meters, spend_micros=excluded.spend_micros, "
+            "records=excluded.records, fired=excluded.fired, updated_at=excluded.updated_at",
+            [(line_id, u.cycle.start_date.isoformat(), orjson.dumps(u.meters).decode(),
+              u.spend_micros, u.records, orjson.dumps(sorted(u.fired)).decode(), updated)
+             for line_id, u in line_cycles],
+        )
+
+    def insert_rejected(self, rejected: Sequence[RejectedRecord], now: datetime) -> None:
+        received = iso(now)
+        self._conn.executemany(
+            "INSERT INTO rejected_records (record_id, payload, error, received_at) "
+            "VALUES (?,?,?,?)",
+            [(r.record_id, r.payload, r.error, received) for r in rejected],
+        )
