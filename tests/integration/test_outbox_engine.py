@@ -74,9 +74,9 @@ class World:
 
 
 def open_world(db_path: Path, clock: Callable[[], datetime] = lambda: NOW) -> World:
+    # A fixed instant: cycles are deterministic.
     services = build(Settings(db=f"sqlite:///{db_path}", operator_key="k",
-                              email_from=EMAIL_FROM))
-    services.engine.clock = clock            # a fixed instant: cycles are deterministic
+                              email_from=EMAIL_FROM), clock=clock)
     return World(services, db_path)
 
 

@@ -296,8 +296,8 @@ def test_a_session_row_from_before_rating_groups_reads_as_one_quota(store: Store
     stored = store.sessions.get("old")
     assert stored == CreditSession(
         "old", line.id, "BE", NOW, NOW,
-        {"voice": Quota(Service.VOICE, Direction.IN, 60, 180, 120, 9_000)},
-        reports=2, last_request=4, last_answer=(("voice", Grant(60, False)),),
+        {"": Quota(Service.VOICE, Direction.IN, 60, 180, 120, 9_000)},  # the HTTP API's group
+        reports=2, last_request=4, last_answer=(("", Grant(60, False)),),
         status=Status.EXPIRED, closed_at=NOW, origin="http", push_to=None)
     assert stored is not None and stored.status is Status.EXPIRED
 

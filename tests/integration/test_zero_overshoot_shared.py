@@ -20,9 +20,7 @@ class SharedZeroOvershoot(ZeroOvershoot):
         self.databases = contextlib.ExitStack()
         url = self.databases.enter_context(fresh_database())
         base = Settings(db=url, operator_key="k", session_validity=VALIDITY)
-        services = build(replace(base, shared=True))
-        services.engine.clock = lambda: self.clock[0]
-        return services
+        return build(replace(base, shared=True), clock=lambda: self.clock[0])
 
     def teardown(self) -> None:
         super().teardown()
