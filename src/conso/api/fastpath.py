@@ -20,12 +20,12 @@ from typing import Any
 import orjson
 from starlette.concurrency import run_in_threadpool
 
-from conso.api.control import session_update, use_request
+from conso.api.control import session_update
 from conso.bootstrap import Services
-from conso.charging.ports import Busy, SessionAnswer
+from conso.charging.ports import Busy, SessionAnswer, UseRequest
 from conso.charging.views import grant_view
 from conso.domain.control import Decision
-from conso.domain.units import Direction, Service
+from conso.domain.units import MICROS_PER_CENT, Direction, Service
 from conso.errors import ConsoError
 from conso.security import same_secret
 from conso.store.base import StoreError
@@ -107,8 +107,9 @@ class FastPath:
             raise _Fallback
         if country is not None and (not isinstance(country, str) or not _COUNTRY.match(country)):
             raise _Fallback
-        cents = None if amount is None else _int(amount, 0, 10**7)
-        request = use_request(line, service.value, direction.value, country, cents)
+        micros = None if amount is None else _int(amount, 0, 10**7) * MICROS_PER_CENT
+        request = UseRequest(line, service, direction, country.upper() if country else None,
+                             micros)
         core = self.services.charging
         try:
             decision: Decision = core.authorize(request, wait=False)

@@ -17,7 +17,7 @@ from conso.auth import TooManyAttempts
 from conso.domain.catalog import CatalogError
 from conso.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from conso.store.base import StoreError
-from conso.stream.jetstream import StreamError
+from conso.stream.errors import StreamError
 
 log = logging.getLogger("conso.api")
 

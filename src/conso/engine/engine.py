@@ -46,7 +46,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)   # not frozen: one is built per authorize, and frozen costs more
 class LineView:
     """A consistent read of a line now: what authorizing a use needs."""
 
@@ -99,16 +99,19 @@ class Engine:
                 yield uow
                 uow.flush()
             uow.publish_locked()
-        self._published(uow.batch.messages, uow.batch.result)
+        self._published(uow)
 
-    def _published(self, messages: Sequence[OutboxMessage], result: BatchResult | None) -> None:
+    def _published(self, uow: UnitOfWork) -> None:
+        """After the commit, outside the lock: wake the dispatcher, count the batch."""
+        messages, result = uow.batch.messages, uow.batch.result
         if messages:
             log.info("queued %d message(s) for %s", len(messages),
                      ", ".join(sorted({m.line_id or m.to for m in messages})))
             if self.on_messages is not None:
                 self.on_messages()
-        if result is not None and self.on_batch is not None and (
-                result.accepted or result.duplicates or result.rejected):
+        # A usage batch counts even when empty; another command when it rated records.
+        if self.on_batch is not None and (uow.usage_batch or result.accepted
+                                          or result.rejected):
             self.on_batch(result)
 
     def apply_usage(self, raw_records: Sequence[Any],
@@ -140,7 +143,7 @@ class Engine:
         if line is not None:
             return line
         with self._lock:
-            return self.load_line(line_id)
+            return self._load_line(line_id)
 
     def cycle_usage(self, line: Line, at: datetime) -> CycleUsage:
         cycle = cycle_of(at, line.cycle_day)
@@ -150,7 +153,7 @@ class Engine:
         if found is not None:
             return found
         with self._lock:
-            return self.load_cycle(line.id, cycle)
+            return self._load_cycle(line.id, cycle)
 
     def alert_settings(self, line: Line) -> AlertSettings:
         if self.shared:
@@ -160,14 +163,14 @@ class Engine:
         if settings is not None:
             return settings
         with self._lock:
-            return self.load_alerts(line)
+            return self._load_alerts(line)
 
     def recipient(self, line: Line) -> Recipient:
         """The language and e-mail of the line's user (English when it has none)."""
         if self.shared:
             return self._read_recipient(line)
         with self._lock:
-            return self.load_recipient(line)
+            return self._load_recipient(line)
 
     def plan_of(self, line: Line, at: datetime) -> Plan:
         return self.catalog.plans[line.plan_at(at)]
@@ -193,12 +196,12 @@ class Engine:
         if not self._lock.acquire(blocking=wait):
             raise Busy
         try:
-            line = self.load_line(line_id)
+            line = self._load_line(line_id)
             if line is None:
                 return None
             now = self.clock()
             return LineView(line, self.plan_of(line, now),
-                            self.load_cycle(line.id, cycle_of(now, line.cycle_day)),
+                            self._load_cycle(line.id, cycle_of(now, line.cycle_day)),
                             self.state.open_sessions(line.id), now)
         finally:
             self._lock.release()
@@ -241,7 +244,7 @@ class Engine:
 
     # -- loading into the caches (the engine's lock is held) ------------------------------
 
-    def load_line(self, line_id: str) -> Line | None:
+    def _load_line(self, line_id: str) -> Line | None:
         line = self.state.lines.get(line_id)
         if line is None:
             line = self.store.lines.get(line_id)
@@ -249,7 +252,7 @@ class Engine:
                 self.state.lines[line_id] = line
         return line
 
-    def load_cycle(self, line_id: str, cycle: Cycle) -> CycleUsage:
+    def _load_cycle(self, line_id: str, cycle: Cycle) -> CycleUsage:
         key = (line_id, cycle.start_date)
         found = self.state.cycles.get(key)
         if found is None:
@@ -257,14 +260,14 @@ class Engine:
             self.state.cycles[key] = found
         return found
 
-    def load_alerts(self, line: Line) -> AlertSettings:
+    def _load_alerts(self, line: Line) -> AlertSettings:
         settings = self.state.alerts.get(line.id)
         if settings is None:
             settings = self.store.lines.alerts(line.id) or self._default_alerts(line)
             self.state.alerts[line.id] = settings
         return settings
 
-    def load_recipient(self, line: Line) -> Recipient:
+    def _load_recipient(self, line: Line) -> Recipient:
         login = line.user_login
         if login is None:
             return Recipient("en", None)
@@ -278,14 +281,14 @@ class Engine:
         return Recipient(user.language, user.email) if user else Recipient("en", None)
 
     def _default_alerts(self, line: Line) -> AlertSettings:
-        key = (line.plan_id, self.load_recipient(line).email)
+        key = (line.plan_id, self._load_recipient(line).email)
         settings = self.state.defaults.get(key)
         if settings is None:
             settings = default_settings(self.catalog.plans[line.plan_id], key[1])
             self.state.defaults[key] = settings
         return settings
 
-    def prefetch(self, uses: Sequence[tuple[str, datetime]]) -> list[Cycle | None]:
+    def _prefetch(self, uses: Sequence[tuple[str, datetime]]) -> list[Cycle | None]:
         """Load lines, their cycle usage at these times and their alert settings in a few
         queries, not a few per line (the lock is held). Returns each use's cycle (None:
         no such line), for `UnitOfWork.rate`."""

@@ -70,10 +70,12 @@ class UnitOfWork:
         self.now = now
         self.batch = Batch(now, BatchResult())
         self.raw_records: Sequence[Any] = ()   # the batch as received (rejected are kept)
+        self.usage_batch = False                # a usage batch (counted in the metrics)
         self._engine = engine
         self._state = engine.state
         self._lines: dict[str, Line] = {}
         self._sessions: dict[str, CreditSession] = {}
+        self._sessions_of_line: dict[str, dict[str, CreditSession]] = {}   # the same, by line
         self._sessions_read: set[str] = set()   # lines whose open sessions a shared uow read
         self._alerts_forgotten: set[str] = set()
         self._recipients_forgotten: set[str] = set()
@@ -83,7 +85,7 @@ class UnitOfWork:
 
     def line(self, line_id: str) -> Line | None:
         changed = self._lines.get(line_id)
-        return changed if changed is not None else self._engine.load_line(line_id)
+        return changed if changed is not None else self._engine._load_line(line_id)
 
     def plan(self, line: Line, at: datetime | None = None) -> Plan:
         return self._engine.catalog.plans[line.plan_at(self.now if at is None else at)]
@@ -92,19 +94,20 @@ class UnitOfWork:
         """The line's usage of the cycle at `at` (now), with this command's changes."""
         cycle = cycle_of(self.now if at is None else at, line.cycle_day)
         working = self.batch.working.get((line.id, cycle.start_date))
-        return working if working is not None else self._engine.load_cycle(line.id, cycle)
+        return working if working is not None else self._engine._load_cycle(line.id, cycle)
 
     def alert_settings(self, line: Line) -> AlertSettings:
-        return self._engine.load_alerts(line)
+        return self._engine._load_alerts(line)
 
     def open_sessions(self, line_id: str) -> list[CreditSession]:
         """The line's open sessions, this command's working copies included."""
         self._read_sessions(line_id)
         tracked = self._state.open_sessions(line_id)
-        found = [self._sessions.get(s.id, s) for s in tracked]
-        known = {s.id for s in tracked}
-        found.extend(s for s in self._sessions.values()
-                     if s.line_id == line_id and s.id not in known)
+        working = self._sessions_of_line.get(line_id)
+        if not working:
+            return tracked
+        found = [working.get(s.id, s) for s in tracked]
+        found.extend(s for s in working.values() if s.id not in self._state.sessions)
         return [s for s in found if s.is_open]
 
     def session(self, session_id: str) -> CreditSession | None:
@@ -145,6 +148,7 @@ class UnitOfWork:
 
     def save_session(self, session: CreditSession) -> None:
         self._sessions[session.id] = session
+        self._sessions_of_line.setdefault(session.line_id, {})[session.id] = session
 
     def queue(self, messages: Sequence[OutboxMessage]) -> None:
         self.batch.messages.extend(messages)
@@ -165,7 +169,9 @@ class UnitOfWork:
     # -- rating -----------------------------------------------------------------------
 
     def prefetch(self, uses: Sequence[tuple[str, datetime]]) -> list[Cycle | None]:
-        return self._engine.prefetch(uses)
+        """Load these lines' state at these times in a few queries, not a few per line;
+        returns each use's cycle (None: no such line), for `rate`."""
+        return self._engine._prefetch(uses)
 
     def rate(self, index: int, record: UsageRecord, cycle: Cycle | None = None,
              ) -> Rating | None:
@@ -183,7 +189,7 @@ class UnitOfWork:
         key = (line.id, cycle.start_date)
         usage = batch.working.get(key)
         if usage is None:
-            usage = engine.load_cycle(line.id, cycle).copy()
+            usage = engine._load_cycle(line.id, cycle).copy()
             batch.working[key] = usage
         plan = engine.catalog.plans[line.plan_at(record.at)]
         try:
@@ -199,7 +205,7 @@ class UnitOfWork:
             country=record.country, at=record.at, charge_micros=rating.charge_micros,
             meter=rating.meter,
         ))
-        settings = engine.load_alerts(line)
+        settings = engine._load_alerts(line)
         limit = line.spending_limit_micros
         if (settings.rules or limit) and watch(settings.rules, plan, usage.fired, limit).reached(
                 usage.meters, usage.spend_micros):
@@ -211,7 +217,7 @@ class UnitOfWork:
                 batch.fired_changed.add(key)
             if due:
                 summary = summarize(line.id, plan, usage, batch.now)
-                recipient = engine.load_recipient(line)
+                recipient = engine._load_recipient(line)
                 for crossing in due:
                     batch.messages.extend(notification_messages(
                         crossing, summary, settings, recipient, batch.now,

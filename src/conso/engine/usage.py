@@ -33,6 +33,7 @@ def apply(engine: Engine, raw_records: Sequence[Any],
     parsed = parse_batch(engine, raw_records, engine.clock(), result)
     with engine.unit_of_work(record.line for _, record in parsed) as uow:
         uow.raw_records = raw_records
+        uow.usage_batch = True
         uow.batch.result = result
         fresh = drop_duplicates(engine, parsed, result)
         cycles = uow.prefetch([(record.line, record.at) for _, record in fresh])

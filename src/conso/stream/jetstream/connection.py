@@ -26,6 +26,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from conso.runtime import LoopClosedError, LoopThread, LoopTimeoutError
+from conso.stream.errors import StreamError
 
 __all__ = ["GRACE", "Connection", "StreamError", "describe", "redact"]
 
@@ -33,10 +34,6 @@ GRACE = 2.0  # extra seconds the calling thread waits beyond the loop-side timeo
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
-
-
-class StreamError(RuntimeError):
-    """NATS/JetStream refused, failed or did not answer in time (the message says where)."""
 
 
 def redact(url: str) -> str:
