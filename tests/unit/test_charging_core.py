@@ -263,6 +263,8 @@ def test_a_price_enquiry_prices_and_checks_the_balance_and_counts_nothing(
     too_many = services.charging.price(UseRequest(PAYG, Service.SMS), 63)
     assert (too_many.micros, too_many.enough, too_many.reason) == (
         63 * SMS_PRICE, False, "spending_limit")
+    assert services.charging.check_balance(UseRequest(PAYG, Service.SMS), 62)
+    assert not services.charging.check_balance(UseRequest(PAYG, Service.SMS), 63)
     bundle = services.charging.price(UseRequest(BUNDLE, Service.SMS), 10)
     assert (bundle.micros, bundle.enough) == (0, True)   # in the bundle
     assert spend(services) == 0

@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from conso.charging.ports import (
     MAX_UNITS,
+    ChargingCore,
     Consultation,
     Event,
     EventAnswer,
@@ -105,6 +106,9 @@ class Charging:
                 and worst + micros > limit:
             return Price(micros, False, Reason.SPENDING_LIMIT.value)
         return Price(micros, True)
+
+    def check_balance(self, request: UseRequest, units: int) -> bool:
+        return self.price(request, units).enough
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -367,3 +371,8 @@ def _quota(session: CreditSession, asked: Units) -> None:
         raise InvalidInput(("group",), f"no rating group {asked.group!r} in this session")
     session.quota(asked.group, asked.service, asked.direction)
 
+
+
+def _implements_the_port(core: Charging) -> ChargingCore:
+    """mypy holds `Charging` to the port's protocol here."""
+    return core

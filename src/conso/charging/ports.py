@@ -212,6 +212,10 @@ class ChargingCore(Protocol):
         """A price enquiry and balance check in one: nothing is reserved or counted."""
         ...
 
+    def check_balance(self, request: UseRequest, units: int) -> bool:
+        """Whether the money left covers `units` of this use now (Diameter CHECK_BALANCE)."""
+        ...
+
     def line_sessions(self, line: str) -> list[str]:
         """The ids of a line's open sessions."""
         ...
