@@ -169,6 +169,9 @@ class Engine:
         """The language and e-mail of the line's user (English when it has none)."""
         if self.shared:
             return self._read_recipient(line)
+        found = None if line.user_login is None else self.state.recipients.get(line.user_login)
+        if found is not None:
+            return found  # cached: no need to wait for a command to end
         with self._lock:
             return self._load_recipient(line)
 
