@@ -51,7 +51,7 @@ def decide(
     amount: int | None = 0, meters: Mapping[str, int] | None = None,
     reserved: Mapping[str, int] | None = None,
 ) -> Decision:
-    """Authorize one use the way NetworkControl does, from the line's position."""
+    """Authorize one use the way the charging core does, from the line's position."""
     meters = dict(meters or {})
     reserved = dict(reserved or {})
     exposure = exposure_for(plan, CATALOG, service=service, direction=direction,
