@@ -351,3 +351,48 @@ def test_error_bodies_are_problem_json(op: httpx.Client, anon: httpx.Client) -> 
     for answer, status in zip(answers, (401, 422, 404, 405), strict=True):
         assert answer.headers["content-type"].startswith(PROBLEM_JSON)
         assert_problem(answer, status)
+
+
+# -- the SIM's IMSI (diameter.md, nchf.md) ------------------------------------------------
+
+
+def _imsi() -> str:
+    return "20601" + new_number()[-10:]   # unique per test run, 15 digits
+
+
+def test_a_line_keeps_its_imsi_until_told_otherwise(op: httpx.Client, api: Api) -> None:
+    account_id = api.account()
+    number, imsi = new_number(), _imsi()
+    created = op.put(f"/api/v1/lines/{number}",
+                     json={"account_id": account_id, "plan": "payg", "imsi": imsi})
+    assert created.status_code == 201, created.text
+    assert created.json()["imsi"] == imsi
+    # A PUT that leaves `imsi` out keeps it; null removes it.
+    kept = op.put(f"/api/v1/lines/{number}", json={"account_id": account_id, "plan": "king"})
+    assert kept.json()["imsi"] == imsi
+    assert op.get(f"/api/v1/lines/{number}").json()["imsi"] == imsi
+    removed = op.put(f"/api/v1/lines/{number}",
+                     json={"account_id": account_id, "plan": "king", "imsi": None})
+    assert removed.json()["imsi"] is None
+
+
+def test_an_imsi_names_one_line(op: httpx.Client, api: Api) -> None:
+    account_id = api.account()
+    imsi = _imsi()
+    first = api.line(account_id, "payg")
+    assert op.put(f"/api/v1/lines/{first}", json={
+        "account_id": account_id, "plan": "payg", "imsi": imsi}).status_code == 200
+    second = new_number()
+    taken = op.put(f"/api/v1/lines/{second}",
+                   json={"account_id": account_id, "plan": "payg", "imsi": imsi})
+    assert_problem(taken, 409)
+    assert op.get(f"/api/v1/lines/{second}").status_code == 404   # nothing created
+
+
+@pytest.mark.parametrize("imsi", ["12345", "1234567890123456", "20601abc", "+206011234567",
+                                  206011])
+def test_an_imsi_is_6_to_15_digits(op: httpx.Client, api: Api, imsi: object) -> None:
+    account_id = api.account()
+    problem = assert_problem(op.put(f"/api/v1/lines/{new_number()}", json={
+        "account_id": account_id, "plan": "payg", "imsi": imsi}), 422)
+    assert "imsi" in error_fields(problem)

@@ -381,3 +381,17 @@ def test_memory_is_a_store_url() -> None:
     assert opened.url == "memory:" and opened.migrate() == []
     with pytest.raises(StoreError):
         open_store("mysql://nowhere")
+
+
+def test_a_line_is_found_by_its_imsi_and_an_imsi_names_one_line(store: Store) -> None:
+    line = _line(store, imsi="206011234567890")
+    assert store.lines.get(line.id) == line
+    assert store.lines.get_many([line.id])[line.id].imsi == "206011234567890"
+    assert store.lines.by_imsi("206011234567890") == line.id
+    assert store.lines.by_imsi("206019999999999") is None
+    other = Line("+32470000009", "a", None, 1, (PlanPeriod(NOW, "payg"),),
+                 imsi="206011234567890")
+    # Refused like a record id stored twice (the engine checks first: this is the guard).
+    with pytest.raises(Exception), store.transaction() as tx:  # noqa: B017
+        tx.lines.put(other, NOW)
+    assert store.lines.get(other.id) is None

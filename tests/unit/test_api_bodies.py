@@ -35,7 +35,8 @@ def _refusal(exc: ValidationError) -> Errors:
 
 
 def _service(exc: AlertError | ControlError) -> InvalidInput:
-    """What the service layer raises for a domain error (engine.put_alerts, charging/settings.py)."""
+    """What the service layer raises for a domain error (engine.put_alerts,
+    charging/settings.py)."""
     return InvalidInput(exc.loc, exc.msg)
 
 

@@ -275,3 +275,38 @@ def test_parse_catalog_names_the_source_it_is_given() -> None:
         parse_catalog({"home_country": "BE", "roaming_rates": {
             "voice_out_per_minute": "1", "voice_in_per_minute": "1",
             "sms_per_sms": "1", "data_per_mb": "1"}}, "some source")
+
+
+# -- how the network names services ------------------------------------------------
+
+def test_the_reference_rating_groups_and_default_quota() -> None:
+    network = load_catalog(None).network
+    assert dict(network.rating_groups) == {
+        10: Service.DATA, 20: Service.VOICE, 30: Service.SMS, 40: Service.PREMIUM}
+    assert network.service_of(20) is Service.VOICE
+    assert network.service_of(99) is None
+    assert dict(network.default_quota) == {
+        Service.DATA: 10_000_000, Service.VOICE: 300, Service.SMS: 1}
+
+
+def test_a_catalogue_without_a_network_section_maps_no_rating_group(tmp_path: Path) -> None:
+    start = REFERENCE_TEXT.index("# How the network names services")
+    path = tmp_path / "no-network.toml"
+    path.write_text(REFERENCE_TEXT[:start], "utf-8")
+    network = load_catalog(path).network
+    assert (dict(network.rating_groups), dict(network.default_quota)) == ({}, {})
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ('10 = "data"', '10 = "fax"', "network.rating_groups.10"),
+    ('10 = "data"', '-1 = "data"', "network.rating_groups.-1"),
+    ('10 = "data"', '4294967296 = "data"', "network.rating_groups.4294967296"),
+    ("voice_seconds = 300", "voice_seconds = -1", "network.default_quota.voice_seconds"),
+    ("voice_seconds = 300", "minutes = 5", "network.default_quota.minutes"),
+    ("[network.default_quota]", "[network.quota]", "network.quota"),
+])
+def test_a_bad_network_setting_is_refused_naming_the_key(
+    tmp_path: Path, old: str, new: str, key: str,
+) -> None:
+    message = load_error(write_variant(tmp_path, old, new))
+    assert f"key {key!r}" in message

@@ -301,3 +301,23 @@ def test_barring_a_line_pushes_a_reauthorization_to_each_session_that_can_be_tol
     services.control.set_spending_limit(line, 10, "admin")
     services.dispatcher.run_once()
     assert [Reauthorization.of(m).reason for m in peer.sent] == ["barring", "spending_limit"]
+
+
+# -- how front ends name subscribers and services ---------------------------------------
+
+def test_a_subscriber_is_found_by_msisdn_or_imsi(services: Services) -> None:
+    services.engine.put_line(PAYG, account_id="acct", plan_id="payg", user_login=None,
+                             cycle_day=1, imsi="206011234567890", keep_imsi=False)
+    core = services.charging
+    assert core.subscriber(msisdn=PAYG.removeprefix("+")) == PAYG
+    assert core.subscriber(imsi="206011234567890") == PAYG
+    assert core.subscriber(msisdn="32479999999") is None
+    assert core.subscriber(imsi="206019999999999") is None
+    assert core.subscriber(msisdn="+32470000077") is None   # digits only, as Diameter has it
+    assert core.subscriber() is None
+
+
+def test_the_network_names_services_by_rating_group(services: Services) -> None:
+    network = services.charging.network()
+    assert network.service_of(10) is Service.DATA
+    assert network.default_quota[Service.VOICE] == 300

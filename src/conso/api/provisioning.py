@@ -48,10 +48,12 @@ def put_line(line_id: str, body: LineIn, response: Response,
              svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
     require_operator(who)
     # Leaving `user` out keeps the line's user; `"user": null` unassigns it.
+    # The same for `imsi`: left out, the line keeps it; null removes it.
     keep_user = "user" not in body.model_fields_set
     put = svc.engine.put_line(line_id, account_id=body.account_id, plan_id=body.plan,
                               user_login=body.user, cycle_day=body.cycle_day,
-                              keep_user=keep_user)
+                              keep_user=keep_user, imsi=body.imsi,
+                              keep_imsi="imsi" not in body.model_fields_set)
     _status(response, put.created)
     return line_view(put.value)
 

@@ -43,6 +43,8 @@ class LineIn(Body):
     plan: str = Field(min_length=1, max_length=40)
     user: str | None = Field(default=None, min_length=1, max_length=64)
     cycle_day: int | None = Field(default=None, ge=1, le=28)
+    imsi: str | None = Field(default=None, pattern=r"^[0-9]{6,15}$",
+                             description="the SIM's IMSI, 6 to 15 digits, unique")
 
 
 class LoginIn(Body):

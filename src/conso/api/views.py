@@ -58,6 +58,7 @@ def line_view(line: Line) -> dict[str, Any]:
         "plan": line.plan_id,
         "user": line.user_login,
         "cycle_day": line.cycle_day,
+        "imsi": line.imsi,
         "plan_since": line.plans[-1].effective_from.isoformat(),
         "plan_history": [{"plan": p.plan_id, "from": p.effective_from.isoformat()}
                          for p in line.plans],

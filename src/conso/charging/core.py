@@ -31,8 +31,9 @@ from conso.charging.ports import (
     Units,
     UseRequest,
 )
-from conso.domain.catalog import Catalog
+from conso.domain.catalog import Catalog, Network
 from conso.domain.control import Decision, Grant, Reason, authorize, grant
+from conso.domain.ids import E164, IMSI
 from conso.domain.line import Line
 from conso.domain.outbox import OutboxMessage
 from conso.domain.records import UsageRecord
@@ -208,6 +209,17 @@ class Charging:
         if refused is not None:
             raise refused
         return SessionAnswer(answer, session.charged_micros)
+
+    def subscriber(self, *, msisdn: str | None = None, imsi: str | None = None) -> str | None:
+        if imsi is not None:
+            return self.engine.store.lines.by_imsi(imsi) if IMSI.match(imsi) else None
+        if msisdn is not None and msisdn.isdigit() and E164.match("+" + msisdn):
+            found = self.engine.line("+" + msisdn)
+            return None if found is None else found.id
+        return None
+
+    def network(self) -> Network:
+        return self.catalog.network
 
     def consult(self, line: str) -> Consultation | None:
         found = self.engine.line(line)

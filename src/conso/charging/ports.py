@@ -20,6 +20,7 @@ from typing import Protocol
 
 import orjson
 
+from conso.domain.catalog import Network
 from conso.domain.consult import UsageSummary
 from conso.domain.control import Decision, Grant
 from conso.domain.outbox import OutboxMessage
@@ -222,6 +223,15 @@ class ChargingCore(Protocol):
 
     def line_sessions(self, line: str) -> list[str]:
         """The ids of a line's open sessions."""
+        ...
+
+    def subscriber(self, *, msisdn: str | None = None, imsi: str | None = None) -> str | None:
+        """The line the network names by its MSISDN (international digits, no "+") or its
+        SIM's IMSI; None when conso has no such line."""
+        ...
+
+    def network(self) -> Network:
+        """How the catalogue names services by rating group, and the default quotas."""
         ...
 
     def consult(self, line: str) -> Consultation | None:

@@ -70,12 +70,26 @@ class Plan:
 
 
 @dataclass(frozen=True, slots=True)
+class Network:
+    """How the network names services, and what an online request that names no
+    amount is granted (spec diameter.md and nchf.md): a Rating-Group (Diameter) or
+    ratingGroup (Nchf) maps to a service; `default_quota` is in the service's unit."""
+
+    rating_groups: Mapping[int, Service] = field(default_factory=dict)
+    default_quota: Mapping[Service, int] = field(default_factory=dict)
+
+    def service_of(self, rating_group: int) -> Service | None:
+        return self.rating_groups.get(rating_group)
+
+
+@dataclass(frozen=True, slots=True)
 class Catalog:
     home_country: str
     eu_eea: frozenset[str]
     limit_roaming_blocked: frozenset[str]
     roaming_rates: Rates
     plans: Mapping[str, Plan] = field(default_factory=dict)
+    network: Network = field(default_factory=Network)
 
     def is_home_zone(self, country: str) -> bool:
         """EU/EEA roaming is rated like at home."""
@@ -84,7 +98,11 @@ class Catalog:
 
 _COUNTRY = re.compile(r"^[A-Z]{2}\Z")
 _PLAN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}\Z")
-_TOP_KEYS = {"home_country", "eu_eea", "limit_roaming_blocked", "roaming_rates", "plans"}
+_TOP_KEYS = {"home_country", "eu_eea", "limit_roaming_blocked", "roaming_rates", "plans",
+             "network"}
+_NETWORK_KEYS = {"rating_groups", "default_quota"}
+_QUOTA_KEYS = {"data_bytes": Service.DATA, "voice_seconds": Service.VOICE, "sms": Service.SMS}
+_MAX_RATING_GROUP = 2**32 - 1   # Rating-Group is an Unsigned32
 _PLAN_KEYS = {
     "name", "kind", "monthly_fee", "business", "included", "rates",
     "spending_limits", "heavy_user_gb",
@@ -231,6 +249,26 @@ def _parse_plan(source: str, plan_id: str, data: Any) -> Plan:
     )
 
 
+def _parse_network(where: _Where, data: Any) -> Network:
+    table = _table(where, "network", data)
+    _unknown(where, "network.", table, _NETWORK_KEYS)
+    groups_table = _table(where, "network.rating_groups", table.get("rating_groups", {}))
+    services = {service.value: service for service in Service}
+    groups: dict[int, Service] = {}
+    for key, value in groups_table.items():
+        name = f"network.rating_groups.{key}"
+        if not key.isdigit() or int(key) > _MAX_RATING_GROUP:
+            raise where.error(name, f"a rating group is a number from 0 to {_MAX_RATING_GROUP}")
+        if value not in services:
+            raise where.error(name, f"expected one of {', '.join(sorted(services))}")
+        groups[int(key)] = services[value]
+    quota_table = _table(where, "network.default_quota", table.get("default_quota", {}))
+    _unknown(where, "network.default_quota.", quota_table, set(_QUOTA_KEYS))
+    quota = {service: _whole(where, f"network.default_quota.{key}", quota_table[key])
+             for key, service in _QUOTA_KEYS.items() if key in quota_table}
+    return Network(rating_groups=groups, default_quota=quota)
+
+
 def parse_catalog(data: Mapping[str, Any], source: str) -> Catalog:
     """Validate decoded catalogue data; `source` names the file in error messages."""
     where = _Where(source)
@@ -257,7 +295,8 @@ def parse_catalog(data: Mapping[str, Any], source: str) -> Catalog:
     if not plans_table:
         raise where.error("plans", "the catalogue defines no plan")
     plans = {pid: _parse_plan(source, pid, pdata) for pid, pdata in plans_table.items()}
+    network = _parse_network(where, data.get("network", {}))
     return Catalog(
         home_country=home, eu_eea=eu_eea, limit_roaming_blocked=blocked,
-        roaming_rates=roaming, plans=plans,
+        roaming_rates=roaming, plans=plans, network=network,
     )

@@ -7,6 +7,7 @@ import re
 ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 LOGIN = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,63}\Z")
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}\Z")
+IMSI = re.compile(r"^[0-9]{6,15}\Z")   # how the network names a SIM (diameter.md, nchf.md)
 INTERNET_LINE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 LANGUAGES = ("en", "fr", "nl")

@@ -25,6 +25,7 @@ class Line:
     plans: tuple[PlanPeriod, ...]  # oldest first, never empty
     barred: frozenset[str] = frozenset()          # see control.BARRING_FUNCTIONS
     spending_limit_micros: int | None = None      # pay-per-use lines only
+    imsi: str | None = None                       # the SIM's, for the network's requests
 
     @property
     def plan_id(self) -> str:

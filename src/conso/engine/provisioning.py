@@ -19,6 +19,7 @@ from conso.domain.ids import (
     ACCOUNT_ID,
     E164,
     EMAIL,
+    IMSI,
     INTERNET_LINE_ID,
     LANGUAGES,
     LOGIN,
@@ -105,8 +106,11 @@ def put_user(
 
 def put_line(
     engine: Engine, line_id: str, *, account_id: str, plan_id: str, user_login: str | None,
-    cycle_day: int | None, keep_user: bool = False,
+    cycle_day: int | None, keep_user: bool = False, imsi: str | None = None,
+    keep_imsi: bool = True,
 ) -> Put[Line]:
+    """Create a line or change it. `keep_user` / `keep_imsi`: an existing line keeps
+    its user / IMSI whatever `user_login` / `imsi` say (a PUT that leaves them out)."""
     catalog = engine.catalog
     plan = catalog.plans.get(plan_id)
     if plan is None:
@@ -122,6 +126,8 @@ def put_line(
     if cycle_day is not None and not MIN_CYCLE_DAY <= cycle_day <= MAX_CYCLE_DAY:
         raise InvalidInput(("body", "cycle_day"),
                            f"must be {MIN_CYCLE_DAY} to {MAX_CYCLE_DAY}")
+    if not keep_imsi and imsi is not None and not IMSI.match(imsi):
+        raise InvalidInput(("body", "imsi"), "an IMSI is 6 to 15 digits")
     with engine.unit_of_work([line_id]) as uow:
         now = uow.now
         if engine.store.accounts.get(account_id) is None:
@@ -134,12 +140,19 @@ def put_line(
         existing = uow.line(line_id)
         if keep_user and existing is not None:
             user_login = existing.user_login
+        if keep_imsi:
+            imsi = None if existing is None else existing.imsi
+        elif imsi is not None:
+            holder = engine.store.lines.by_imsi(imsi)
+            if holder is not None and holder != line_id:
+                raise Conflict(f"IMSI {imsi} is line {holder}'s")
         if existing is None:
             line = Line(line_id, account_id, user_login, cycle_day or MIN_CYCLE_DAY,
-                        (PlanPeriod(now, plan_id),))
+                        (PlanPeriod(now, plan_id),), imsi=imsi)
         else:
-            line = _changed_line(engine, existing, account_id=account_id, plan=plan,
-                                 user_login=user_login, cycle_day=cycle_day, now=now)
+            line = replace(_changed_line(engine, existing, account_id=account_id, plan=plan,
+                                         user_login=user_login, cycle_day=cycle_day, now=now),
+                           imsi=imsi)
         kind_changed = existing is not None and (
             catalog.plans[existing.plan_id].kind is not plan.kind)
         uow.save_line(line)

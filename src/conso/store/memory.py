@@ -214,6 +214,11 @@ class MemoryLineReads(_Reads):
         with self._lock:
             return {i for i in line_ids if i in self._state.lines}
 
+    def by_imsi(self, imsi: str) -> str | None:
+        with self._lock:
+            return next((i for i, line in self._state.lines.items() if line.imsi == imsi),
+                        None)
+
     def of_account(self, account_id: str) -> list[str]:
         with self._lock:
             return sorted(i for i, line in self._state.lines.items()
@@ -421,6 +426,10 @@ class MemoryLineWrites(_Writes):
             raise StoreError(f"no account {line.account_id!r} for line {line.id!r}")
         if line.user_login is not None and tx.user(line.user_login) is None:
             raise StoreError(f"no user {line.user_login!r} for line {line.id!r}")
+        if line.imsi is not None:  # unique, as the SQL stores' index
+            for other in {**tx.state.lines, **tx.lines}.values():
+                if other.imsi == line.imsi and other.id != line.id:
+                    raise StoreError(f"imsi {line.imsi} is line {other.id}'s")
         # Plan periods are added, never changed or removed (as `INSERT OR IGNORE`).
         existing = tx.line(line.id)
         periods = {p.effective_from: p for p in (existing.plans if existing else ())}

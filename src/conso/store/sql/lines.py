@@ -47,7 +47,7 @@ class SqlLineReads:
             # One round trip: a line's row once per plan period, in order.
             rows = conn.execute(
                 "SELECT l.id, l.account_id, l.user_login, l.cycle_day, l.barred, "
-                "l.spending_limit_micros, p.effective_from, p.plan FROM lines l "
+                "l.spending_limit_micros, p.effective_from, p.plan, l.imsi FROM lines l "
                 "LEFT JOIN line_plans p ON p.line_id = l.id "
                 f"WHERE l.id IN ({marks}) ORDER BY l.id, p.effective_from", chunk).fetchall()
             periods: dict[str, list[PlanPeriod]] = {}
@@ -62,8 +62,12 @@ class SqlLineReads:
                 found[line_id] = Line(
                     id=line_id, account_id=sys.intern(row[1]), user_login=row[2],
                     cycle_day=row[3], plans=tuple(periods.get(line_id, ())),
-                    barred=_barred(row[4]), spending_limit_micros=row[5])
+                    barred=_barred(row[4]), spending_limit_micros=row[5], imsi=row[8])
         return found
+
+    def by_imsi(self, imsi: str) -> str | None:
+        row = self._reader().execute("SELECT id FROM lines WHERE imsi = ?", (imsi,)).fetchone()
+        return None if row is None else str(row[0])
 
     def existing(self, line_ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -133,14 +137,14 @@ class SqlLineWrites:
         """Add or change a line; plan periods are added, never changed or removed."""
         self._conn.execute(
             "INSERT INTO lines (id, account_id, user_login, cycle_day, barred, "
-            "spending_limit_micros, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?) "
+            "spending_limit_micros, imsi, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT (id) DO UPDATE SET account_id=excluded.account_id, "
             "user_login=excluded.user_login, cycle_day=excluded.cycle_day, "
             "barred=excluded.barred, spending_limit_micros=excluded.spending_limit_micros, "
-            "updated_at=excluded.updated_at",
+            "imsi=excluded.imsi, updated_at=excluded.updated_at",
             (line.id, line.account_id, line.user_login, line.cycle_day,
              orjson.dumps(sorted(line.barred)).decode(), line.spending_limit_micros,
-             iso(now), iso(now)),
+             line.imsi, iso(now), iso(now)),
         )
         self._conn.executemany(
             "INSERT OR IGNORE INTO line_plans (line_id, effective_from, plan) VALUES (?,?,?)",
