@@ -31,11 +31,12 @@ from conso.charging.ports import (
     Units,
     UseRequest,
 )
-from conso.domain.catalog import Catalog, Network
-from conso.domain.control import Decision, Grant, Reason, authorize, grant
+from conso.domain.catalog import Catalog, Network, Plan
+from conso.domain.control import Decision, Exposure, Grant, Reason, authorize, grant
 from conso.domain.ids import E164, IMSI
 from conso.domain.line import Line
 from conso.domain.outbox import OutboxMessage
+from conso.domain.rating import CycleUsage
 from conso.domain.records import UsageRecord
 from conso.domain.sessions import (
     SESSION_SERVICES,
@@ -43,8 +44,8 @@ from conso.domain.sessions import (
     answer_of,
     position,
 )
-from conso.domain.units import Service
-from conso.engine import Engine, UnitOfWork
+from conso.domain.units import Direction, Service
+from conso.engine import Engine, LineView, UnitOfWork
 from conso.errors import Conflict, ConsoError, InvalidInput, NotFound
 
 log = logging.getLogger("conso.control")
@@ -67,39 +68,20 @@ class Charging:
         view = self.engine.view(request.line, wait=wait)
         if view is None:
             return Decision(False, Reason.UNKNOWN_LINE.value)
-        where = request.country or self.catalog.home_country
-        # Sessions past their validity count no more; commands and the sweep close them.
-        sessions = [s for s in view.sessions if not s.expired(view.now, self.validity)]
-        exposure, worst = position(view.plan, self.catalog, view.usage, sessions,
-                                   service=request.service, direction=request.direction,
-                                   country=where)
-        return authorize(
-            plan=view.plan, catalog=self.catalog, barred=view.line.barred,
-            limit_micros=view.line.spending_limit_micros, service=request.service,
-            direction=request.direction, country=where, amount_micros=request.amount_micros,
-            exposure=exposure, worst_micros=worst)
+        return self._assess_view(view, request)[0]
 
     def price(self, request: UseRequest, units: int) -> Price:
         _check_units("units", units)
         view = self.engine.view(request.line)
         if view is None:
             return Price(0, False, Reason.UNKNOWN_LINE.value)
-        where = request.country or self.catalog.home_country
-        sessions = [s for s in view.sessions if not s.expired(view.now, self.validity)]
-        exposure, worst = position(view.plan, self.catalog, view.usage, sessions,
-                                   service=request.service, direction=request.direction,
-                                   country=where)
+        decision, exposure, worst = self._assess_view(view, request)
         if request.service is Service.PREMIUM:
             micros = request.amount_micros or 0
         elif exposure is None:
             micros = 0
         else:
             micros = exposure.rate.cost(exposure.metered + exposure.reserved, units)
-        decision = authorize(
-            plan=view.plan, catalog=self.catalog, barred=view.line.barred,
-            limit_micros=view.line.spending_limit_micros, service=request.service,
-            direction=request.direction, country=where, amount_micros=request.amount_micros,
-            exposure=exposure, worst_micros=worst)
         if not decision.allowed:
             return Price(micros, False, decision.reason)
         limit = view.line.spending_limit_micros
@@ -231,9 +213,6 @@ class Charging:
     def send(self, messages: Sequence[OutboxMessage]) -> None:
         self.engine.queue_messages(messages)
 
-    def line_sessions(self, line: str) -> list[str]:
-        return sorted(s.id for s in self.engine.open_sessions() if s.line_id == line)
-
     def sweep(self) -> int:
         """Close every session not heard from within its validity; returns how many."""
         now = self.engine.clock()
@@ -260,15 +239,10 @@ class Charging:
                 return EventAnswer(0, Reason.UNKNOWN_LINE.value, 0)
             self._expire(uow, line.id)
             where = use.country or self.catalog.home_country
-            plan = uow.plan(line)
-            exposure, worst = position(plan, self.catalog, uow.cycle_usage(line),
-                                       uow.open_sessions(line.id), service=use.service,
-                                       direction=use.direction, country=where)
-            decision = authorize(
-                plan=plan, catalog=self.catalog, barred=line.barred,
-                limit_micros=line.spending_limit_micros, service=use.service,
-                direction=use.direction, country=where, amount_micros=use.amount_micros,
-                exposure=exposure, worst_micros=worst)
+            decision, exposure, worst = self._assess(
+                line, uow.plan(line), uow.cycle_usage(line), uow.open_sessions(line.id),
+                service=use.service, direction=use.direction, country=where,
+                amount_micros=use.amount_micros)
             if not decision.allowed:
                 return EventAnswer(0, decision.reason, 0)
             if exposure is not None and use.service is not Service.CALLME:
@@ -287,6 +261,31 @@ class Charging:
         return EventAnswer(event.units, None, rating.charge_micros)
 
     # -- the steps --------------------------------------------------------------------------
+
+    def _assess(self, line: Line, plan: Plan, usage: CycleUsage,
+                sessions: Sequence[CreditSession], *, service: Service, direction: Direction,
+                country: str, amount_micros: int | None,
+                ) -> tuple[Decision, Exposure | None, int]:
+        """May this use start (barring, then the limit), with the use's exposure and the
+        line's worst-case spend over these open sessions: what every answer starts from."""
+        exposure, worst = position(plan, self.catalog, usage, sessions, service=service,
+                                   direction=direction, country=country)
+        decision = authorize(
+            plan=plan, catalog=self.catalog, barred=line.barred,
+            limit_micros=line.spending_limit_micros, service=service, direction=direction,
+            country=country, amount_micros=amount_micros, exposure=exposure,
+            worst_micros=worst)
+        return decision, exposure, worst
+
+    def _assess_view(self, view: LineView, request: UseRequest,
+                     ) -> tuple[Decision, Exposure | None, int]:
+        """`_assess` of a read-only request: sessions past their validity count no more
+        (commands and the sweep close them)."""
+        sessions = [s for s in view.sessions if not s.expired(view.now, self.validity)]
+        return self._assess(view.line, view.plan, view.usage, sessions,
+                            service=request.service, direction=request.direction,
+                            country=request.country or self.catalog.home_country,
+                            amount_micros=request.amount_micros)
 
     def _open(self, uow: UnitOfWork, session_id: str,
               request_number: int | None) -> CreditSession:
@@ -343,15 +342,9 @@ class Charging:
         quota = session.quotas[group]
         sessions = [s for s in uow.open_sessions(line.id) if s.id != session.id]
         sessions.append(session)
-        plan = uow.plan(line)
-        exposure, worst = position(plan, self.catalog, uow.cycle_usage(line), sessions,
-                                   service=quota.service, direction=quota.direction,
-                                   country=session.country)
-        decision = authorize(
-            plan=plan, catalog=self.catalog, barred=line.barred,
-            limit_micros=line.spending_limit_micros, service=quota.service,
-            direction=quota.direction, country=session.country, amount_micros=0,
-            exposure=exposure, worst_micros=worst)
+        decision, exposure, worst = self._assess(
+            line, uow.plan(line), uow.cycle_usage(line), sessions, service=quota.service,
+            direction=quota.direction, country=session.country, amount_micros=0)
         if not decision.allowed:
             return Grant(0, True, decision.reason)
         if exposure is None:
@@ -382,7 +375,6 @@ def _quota(session: CreditSession, asked: Units) -> None:
     if asked.service is None:
         raise InvalidInput(("group",), f"no rating group {asked.group!r} in this session")
     session.quota(asked.group, asked.service, asked.direction)
-
 
 
 def _implements_the_port(core: Charging) -> ChargingCore:

@@ -221,10 +221,6 @@ class ChargingCore(Protocol):
         """Whether the money left covers `units` of this use now (Diameter CHECK_BALANCE)."""
         ...
 
-    def line_sessions(self, line: str) -> list[str]:
-        """The ids of a line's open sessions."""
-        ...
-
     def subscriber(self, *, msisdn: str | None = None, imsi: str | None = None) -> str | None:
         """The line the network names by its MSISDN (international digits, no "+") or its
         SIM's IMSI; None when conso has no such line."""

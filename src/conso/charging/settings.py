@@ -18,9 +18,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from conso.charging.ports import Reauthorization
-from conso.domain.catalog import PlanKind
+from conso.domain.catalog import Plan, PlanKind
 from conso.domain.control import ControlError, barring_view, check_limit_amount, parse_barring
 from conso.domain.line import Line
+from conso.domain.units import MICROS_PER_EURO
 from conso.engine import Engine, UnitOfWork
 from conso.errors import Conflict, InvalidInput, NotFound
 from conso.store.base import AuditEntry
@@ -54,20 +55,21 @@ class ChargingSettings:
         return updated
 
     def set_spending_limit(self, line: Line, amount_eur: int, actor: str) -> Line:
-        plan = self.engine.catalog.plans[line.plan_id]
-        if plan.kind is not PlanKind.PAYG:
-            raise Conflict("a spending limit is for pay-per-use lines only")
         try:
-            micros = check_limit_amount(plan, amount_eur)
+            micros = check_limit_amount(self._payg_plan(line), amount_eur)
         except ControlError as exc:
             raise InvalidInput(exc.loc, exc.msg) from None
         return self._change_limit(line, micros, actor)
 
     def remove_spending_limit(self, line: Line, actor: str) -> Line:
+        self._payg_plan(line)
+        return self._change_limit(line, None, actor)
+
+    def _payg_plan(self, line: Line) -> Plan:
         plan = self.engine.catalog.plans[line.plan_id]
         if plan.kind is not PlanKind.PAYG:
             raise Conflict("a spending limit is for pay-per-use lines only")
-        return self._change_limit(line, None, actor)
+        return plan
 
     def _change_limit(self, line: Line, micros: int | None, actor: str) -> Line:
         with self.engine.unit_of_work([line.id]) as uow:
@@ -110,5 +112,5 @@ def _push_reauthorization(uow: UnitOfWork, line: Line, why: str) -> None:
 
 
 def _euros(micros: int | None) -> int | None:
-    return None if micros is None else micros // 1_000_000
+    return None if micros is None else micros // MICROS_PER_EURO
 

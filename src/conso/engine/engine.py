@@ -192,9 +192,7 @@ class Engine:
             if line is None:
                 return None
             now = self.clock()
-            cycle = cycle_of(now, line.cycle_day)
-            found = self.store.usage.load_cycle(line.id, cycle.start_date) or CycleUsage(cycle)
-            return LineView(line, self.plan_of(line, now), found,
+            return LineView(line, self.plan_of(line, now), self.cycle_usage(line, now),
                             self.store.sessions.open([line.id]), now)
         if not self._lock.acquire(blocking=wait):
             raise Busy

@@ -88,7 +88,7 @@ class UnitOfWork:
         return changed if changed is not None else self._engine._load_line(line_id)
 
     def plan(self, line: Line, at: datetime | None = None) -> Plan:
-        return self._engine.catalog.plans[line.plan_at(self.now if at is None else at)]
+        return self._engine.plan_of(line, self.now if at is None else at)
 
     def cycle_usage(self, line: Line, at: datetime | None = None) -> CycleUsage:
         """The line's usage of the cycle at `at` (now), with this command's changes."""
