@@ -479,6 +479,26 @@ def test_payg_line_spending_limit(page: Page, context: BrowserContext,
     assert session_cookie(context) is not None
 
 
+def test_a_tampered_spending_limit_form_is_refused_by_the_limits_own_checks(
+        page: Page, context: BrowserContext, op_api: httpx.Client) -> None:
+    """Not a number: refused on a pay-per-use line naming the amounts offered, and on a
+    bundle line (which shows no limit section). Nothing changes."""
+    before = api_get(op_api, CHLOE.line, "spending-limit")["amount_eur"]
+    log_in(page, ADMIN.login, ADMIN.password)
+    page.goto(line_path(CHLOE.line))
+    csrf = page.locator("form[action='/portal/logout'] input[name=csrf]").get_attribute("value")
+    assert csrf
+    payg = context.request.post(f"{line_path(CHLOE.line)}/spending-limit",
+                                form={"csrf": csrf, "amount_eur": "ten"}, max_redirects=0)
+    assert payg.status == 422
+    assert "must be one of [5, 10, 20, 50]" in payg.text()
+    bundle = context.request.post(f"{line_path(ALICE.line)}/spending-limit",
+                                  form={"csrf": csrf, "amount_eur": "ten"}, max_redirects=0)
+    assert bundle.status == 422
+    assert api_get(op_api, ALICE.line, "usage")["spending_limit"] is None
+    assert api_get(op_api, CHLOE.line, "spending-limit")["amount_eur"] == before
+
+
 def test_line_page_updates_live_without_reload(page: Page, op_api: httpx.Client) -> None:
     log_in(page, ADMIN.login, ADMIN.password)
     page.goto(line_path(DIRK.line))

@@ -321,18 +321,16 @@ async def save_limit(request: Request, line_id: str, svc: ServicesDep) -> Respon
     page, line, form = opened
     assert page.who is not None
     choice = str(form.get("amount_eur", "none"))
-    amount = None if choice == "none" else _whole(choice)
     try:
         require_admin_of(page.who, line)
         actor = page.who.login or "admin"
         if choice == "none":
             svc.control.remove_spending_limit(line, actor)
-        elif amount is None:  # not a number: none of the amounts offered
-            limits = svc.catalog.plans[line.plan_id].spending_limits_micros
-            return _form_error(page, line, "limit",
-                               f"must be one of {[m // 1_000_000 for m in limits]}")
         else:
-            svc.control.set_spending_limit(line, amount, actor)
+            # Not a number: an amount no catalogue offers (amounts are never negative), so
+            # the limit's own checks refuse it, in their words, after the line's kind.
+            amount = _whole(choice)
+            svc.control.set_spending_limit(line, -1 if amount is None else amount, actor)
     except Forbidden:
         return _form_error(page, line, "limit", page.t["forbidden"], 403)
     except (Conflict, InvalidInput) as exc:
