@@ -62,6 +62,8 @@ class Settings:
     stream_url: str | None = None
     stream_partitions: int = 16
     stream_name: str = "CONSO_USAGE"
+    # The Diameter Gy/Ro listener, HOST:PORT (diameter.md); None: off.
+    diameter: str | None = None
 
     @classmethod
     def from_env(cls, *, db: str | None = None, catalog: str | None = None) -> Settings:
@@ -81,6 +83,7 @@ class Settings:
             stream_url=env.get("CONSO_STREAM") or None,
             stream_partitions=int(env.get("CONSO_STREAM_PARTITIONS") or 16),
             stream_name=env.get("CONSO_STREAM_NAME") or "CONSO_USAGE",
+            diameter=env.get("CONSO_DIAMETER") or None,
         )
 
     @property
@@ -117,6 +120,8 @@ class Services:
     background: list[Any] = field(default_factory=list)  # more threads to start and stop
     # Stream mode: POST /usage hands records to JetStream through this (stream/intake.py).
     intake: Any = None
+    # The Diameter front end when `settings.diameter` is set (diameter/frontend.py).
+    diameter: Any = None
 
     def register_channel(self, name: str, channel: Channel) -> None:
         """A front end's channel for the outbox rows it sends (before `start`)."""
@@ -247,10 +252,27 @@ def build(settings: Settings, *, store: Store | None = None,
         if lock is not None:
             lock.close()
         raise
-    return Services(settings, catalog, store, engine, auth, metrics, key, source,
-                    dispatcher, inbound, charging, ChargingSettings(engine),
-                    Sweeper(charging, also=dispatcher.requeue_interrupted if shared else None),
-                    ReportQueue(charging), lock)
+    services = Services(
+        settings, catalog, store, engine, auth, metrics, key, source, dispatcher, inbound,
+        charging, ChargingSettings(engine),
+        Sweeper(charging, also=dispatcher.requeue_interrupted if shared else None),
+        ReportQueue(charging), lock)
+    if settings.diameter:
+        _attach_diameter(services, settings.diameter)
+    return services
+
+
+def _attach_diameter(services: Services, listen: str) -> None:
+    """The Diameter front end over the charging core; it listens once services start."""
+    from conso.diameter.config import DiameterConfig
+    from conso.diameter.frontend import DiameterFrontEnd
+
+    validity = int(services.settings.session_validity.total_seconds())
+    config = DiameterConfig.from_env(listen, validity_seconds=validity)
+    front = DiameterFrontEnd(services.charging, config, submit_update=services.reports.submit)
+    services.register_channel(front.channel.name, front.channel)
+    services.background.append(front)
+    services.diameter = front
 
 
 def _channels(settings: Settings, inbound: InboundSms) -> dict[str, Channel]:

@@ -27,16 +27,27 @@ def _setup_logging(level: str) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     import uvicorn
 
     from conso import demo
     from conso.api.app import create_app
     from conso.api.fastpath import FastPath
     from conso.bootstrap import Settings, build
+    from conso.diameter.config import parse_listen
     from conso.store.postgres import redacted
     from conso.stream.jetstream import StreamError
 
     settings = _with_sharing(Settings.from_env(db=args.db, catalog=args.catalog), args)
+    if args.diameter:
+        settings = replace(settings, diameter=args.diameter)
+    if settings.diameter:
+        try:
+            parse_listen(settings.diameter)
+        except ValueError as exc:
+            print(f"conso serve: --diameter: {exc}", file=sys.stderr)
+            return 2
     gc_tuning.tune()
     services = build(settings)
     try:
@@ -56,6 +67,11 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"conso {__version__} serving {base}  (portal: {base}/portal, "
               f"API docs: {base}/docs)", flush=True)
         print(f"store: {redacted(services.store.url)}", flush=True)
+        if services.diameter is not None:
+            config = services.diameter.config
+            print(f"diameter: {settings.diameter} as {config.origin_host} "
+                  f"(realm {config.origin_realm}; peers: "
+                  f"{', '.join(sorted(config.peers)) if config.peers else 'any'})", flush=True)
         print(f"operator key: {services.operator_key}  (from {services.operator_key_source})",
               flush=True)
         if args.demo:
@@ -303,6 +319,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true",
                        help="seed a demo business account and print its logins")
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    serve.add_argument("--diameter", metavar="HOST:PORT",
+                       help="answer Diameter Gy/Ro credit control on this address, e.g. "
+                            "127.0.0.1:3868 (or CONSO_DIAMETER; identity and allowed peers: "
+                            "CONSO_DIAMETER_HOST, _REALM, _PEERS)")
     serve.add_argument("--shared", action="store_true",
                        help="share the PostgreSQL database with other conso processes "
                             "(several API nodes; or CONSO_SHARED=1)")

@@ -118,7 +118,7 @@ class Charging:
             for units in request.units:
                 _quota(session, units)
             answer = self._grant_all(uow, line, session, request.units)
-            if not any(g.granted for _, g in answer):
+            if answer and not any(g.granted for _, g in answer):
                 log.info("session %s on %s refused: %s", session.id, line.id,
                          ", ".join(str(g.reason) for _, g in answer))
                 return SessionAnswer(answer)
@@ -359,8 +359,7 @@ def _check_units(name: str, value: int) -> None:
 
 
 def _check_request(units: Sequence[Units]) -> None:
-    if not units:
-        raise InvalidInput(("units",), "at least one rating group")
+    # No units is allowed: Diameter opens, keeps and ends sessions without an MSCC.
     for asked in units:
         _check_units("used", asked.used)
         _check_units("requested", asked.requested)
