@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint unit e2e browser bench-quick clean
+.PHONY: install demo test lint unit e2e browser tshark bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,11 @@ lint: $(STAMP)
 browser:
 	bash scripts/ensure-chromium.sh
 
-test: lint browser
+# Wireshark's tshark decodes conso's Diameter bytes in tests/integration/test_diameter_wire.py.
+tshark:
+	bash scripts/ensure-tshark.sh
+
+test: lint browser tshark
 	$(BIN)/python -m pytest
 
 unit: $(STAMP)
