@@ -217,7 +217,7 @@ class ZeroOvershoot(RuleBasedStateMachine):
         session_id = f"s{next(self.ids)}"
         answer = start(self.services, session_id, LINE, kind.service, requested,
                        direction=kind.direction, country=kind.country)
-        if answer.granted > 0:
+        if answer.reason is None:   # open, even with 0 granted when 0 was asked
             self.sessions[session_id] = OpenSession({"": (kind, answer.granted)}, self.now)
         else:
             self.ended.add(session_id)  # never opened: nothing to report to
@@ -237,7 +237,7 @@ class ZeroOvershoot(RuleBasedStateMachine):
         answer = self.core.start(SessionStart(session_id, LINE, units, country=country))
         quotas = {group: (kind, grant.granted)
                   for kind, (group, grant) in zip(kinds, answer.grants, strict=True)}
-        if any(grant.granted for _, grant in answer.grants):
+        if not all(grant.reason is not None for _, grant in answer.grants):
             self.sessions[session_id] = OpenSession(quotas, self.now)
         else:
             self.ended.add(session_id)

@@ -118,7 +118,9 @@ class Charging:
             for units in request.units:
                 _quota(session, units)
             answer = self._grant_all(uow, line, session, request.units)
-            if answer and not any(g.granted for _, g in answer):
+            # Refused when every group is refused; a group granted 0 because it asked
+            # for 0 opens the session all the same (Diameter's CCR-I may ask for nothing).
+            if answer and all(g.reason is not None for _, g in answer):
                 log.info("session %s on %s refused: %s", session.id, line.id,
                          ", ".join(str(g.reason) for _, g in answer))
                 return SessionAnswer(answer)

@@ -26,6 +26,7 @@ from functools import partial
 from typing import TypeVar
 
 from conso.charging.ports import (
+    MAX_UNITS,
     ChargingCore,
     Event,
     SessionAnswer,
@@ -64,6 +65,8 @@ TERMINATE = 0               # Final-Unit-Action
 ENOUGH_CREDIT, NO_CREDIT = 0, 1
 SUBSCRIPTION_E164, SUBSCRIPTION_IMSI = 0, 1
 TERMINATING_ROLE = 1
+# A price enquiry or balance check refused for these (the others still have a price).
+UNRATED = frozenset({Reason.SERVICE_NOT_IN_PLAN.value, Reason.UNKNOWN_LINE.value})
 
 SubmitUpdate = Callable[[SessionUpdate], "concurrent.futures.Future[SessionAnswer]"]
 
@@ -131,12 +134,10 @@ class CreditControl:
             raise ProtocolError(Result.INVALID_AVP_VALUE, "unknown CC-Request-Type",
                                 kind_avp.raw) from None
         asked = self._asked(avps)
-        if kind is not RequestType.EVENT:
-            self._remember(session_id, connection.peer_host)
         if kind is RequestType.INITIAL:
             return await self._initial(message, session_id, number, asked, connection)
         if kind is RequestType.UPDATE:
-            return await self._update(message, session_id, number, asked)
+            return await self._update(message, session_id, number, asked, connection)
         if kind is RequestType.TERMINATION:
             return await self._termination(message, session_id, number, asked)
         return await self._event(message, session_id, number, asked)
@@ -149,6 +150,10 @@ class CreditControl:
         avps = message.avps
         line = await self._subscriber(avps)
         units = self._units(asked, avps)
+        if asked and not units:
+            # Nothing a session meters (only unmapped rating groups): refused, no session.
+            return self._granted(message, RequestType.INITIAL, number, asked,
+                                 SessionAnswer(()))[0]
         start = SessionStart(session_id, line, units, country=self._country(avps),
                              request_number=number, origin="diameter",
                              push_to=connection.peer_host)
@@ -159,10 +164,13 @@ class CreditControl:
         except InvalidInput as exc:
             raise ProtocolError(Result.INVALID_AVP_VALUE, str(exc)) from None
         assert isinstance(answer, SessionAnswer)
-        return self._granted(message, RequestType.INITIAL, number, asked, answer)
+        reply, result = self._granted(message, RequestType.INITIAL, number, asked, answer)
+        if result == Result.SUCCESS:     # the session is open: its RARs go to this peer
+            self._remember(session_id, connection.peer_host)
+        return reply
 
     async def _update(self, message: Message, session_id: str, number: int,
-                      asked: list[Asked]) -> bytes:
+                      asked: list[Asked], connection: Connection) -> bytes:
         update = SessionUpdate(session_id, self._units(asked, message.avps),
                                request_number=number)
         try:
@@ -175,7 +183,9 @@ class CreditControl:
             raise ProtocolError(Result.UNKNOWN_SESSION_ID, str(exc)) from None
         except InvalidInput as exc:
             raise ProtocolError(Result.INVALID_AVP_VALUE, str(exc)) from None
-        return self._granted(message, RequestType.UPDATE, number, asked, answer)
+        # The peer that last spoke for the session gets its RARs (failover moves it).
+        self._remember(session_id, connection.peer_host)
+        return self._granted(message, RequestType.UPDATE, number, asked, answer)[0]
 
     async def _termination(self, message: Message, session_id: str, number: int,
                            asked: list[Asked]) -> bytes:
@@ -221,6 +231,13 @@ class CreditControl:
             use = UseRequest(line, one.service, direction, country, one.money_micros)
             price = await self._run(partial(self.core.price, use, one.requested))
             priced.append((one, price.micros, price.enough, price.reason))
+        # What cannot be rated has no price and no balance to check (RFC 8506 §8:
+        # DIAMETER_RATING_FAILED): an unmapped rating group, a service the plan lacks. A
+        # barred function or the limit still has a price; its balance is NO_CREDIT.
+        unrated = next((reason for _, _, _, reason in priced if reason in UNRATED), None)
+        if unrated is not None:
+            return self._answer(message, result_of(unrated), RequestType.EVENT, number, [],
+                                error=f"cannot rate the request: {unrated}")
         extra: list[bytes]
         if action is RequestedAction.CHECK_BALANCE:
             enough = all(ok for _, _, ok, _ in priced)
@@ -321,7 +338,8 @@ class CreditControl:
     # -- the answer -------------------------------------------------------------------------------
 
     def _granted(self, message: Message, kind: RequestType, number: int, asked: list[Asked],
-                 answer: SessionAnswer) -> bytes:
+                 answer: SessionAnswer) -> tuple[bytes, int]:
+        """The CCA of a session request, and its command-level Result-Code."""
         grants = dict(answer.grants)
         mscc: list[bytes] = []
         results: list[int] = []
@@ -335,7 +353,8 @@ class CreditControl:
                 result = Result.SUCCESS if granted is None else result_of(granted.reason)
             results.append(result)
             mscc.append(_mscc(one, result, granted, self.config.validity_seconds))
-        return self._answer(message, _command_result(results), kind, number, mscc)
+        command = _command_result(results)
+        return self._answer(message, command, kind, number, mscc), command
 
     def _answer(self, message: Message, result: int, kind: RequestType, number: int,
                 mscc: Sequence[bytes], *, extra: Sequence[bytes] = (),
@@ -411,19 +430,27 @@ def _direction(avps: Group) -> Direction:
 
 def _amount(units: Group, service: Service | None) -> int | None:
     """The units of a Requested/Used-Service-Unit in the service's own measure; None when
-    it names none (an empty RSU asks for the default quota)."""
+    it names none (an empty RSU asks for the default quota). More than the core takes
+    (`MAX_UNITS`) is 5004 naming the AVP (RFC 6733 §7.1.5: Failed-AVP is a MUST)."""
     if service is Service.DATA:
         total = units.find(Avp.CC_TOTAL_OCTETS)
-        if total is not None:
-            return total.u64()
-        parts = [a.u64() for a in (units.find(Avp.CC_INPUT_OCTETS),
-                                   units.find(Avp.CC_OUTPUT_OCTETS)) if a is not None]
-        return sum(parts) if parts else None
-    if service is Service.VOICE:
+        parts = [total] if total is not None else [
+            a for a in (units.find(Avp.CC_INPUT_OCTETS), units.find(Avp.CC_OUTPUT_OCTETS))
+            if a is not None]
+    elif service is Service.VOICE:
         seconds = units.find(Avp.CC_TIME)
-        return seconds.u32() if seconds is not None else None
-    count = units.find(Avp.CC_SERVICE_SPECIFIC_UNITS)
-    return count.u64() if count is not None else None
+        parts = [seconds] if seconds is not None else []
+    else:
+        count = units.find(Avp.CC_SERVICE_SPECIFIC_UNITS)
+        parts = [count] if count is not None else []
+    if not parts:
+        return None
+    amount = sum(a.u32() if a.code == Avp.CC_TIME else a.u64() for a in parts)
+    if amount > MAX_UNITS:
+        raise ProtocolError(Result.INVALID_AVP_VALUE,
+                            f"{amount} units is more than {MAX_UNITS}",
+                            b"".join(a.raw for a in parts))
+    return amount
 
 
 def _money(units: Group) -> int | None:
