@@ -165,6 +165,23 @@ def test_the_same_end_again_gets_its_first_answer_and_counts_nothing_twice(
         services.charging.end(SessionEnd("s", (Units("", used=3),)))
 
 
+def test_an_older_request_sent_again_after_a_newer_one_counts_nothing(
+    services: Services,
+) -> None:
+    start(services, "s", PAYG, Service.SMS, 10)
+    first = services.charging.update(SessionUpdate("s", (Units("", used=2, requested=5),), 1))
+    latest = services.charging.update(SessionUpdate("s", (Units("", used=1, requested=5),), 2))
+    late = services.charging.update(SessionUpdate("s", (Units("", used=2, requested=5),), 1))
+    assert late == latest != first     # the latest answer; the network has moved on
+    assert spend(services) == 3 * SMS_PRICE
+
+
+def test_a_session_asking_for_nothing_yet_is_open(services: Services) -> None:
+    assert start(services, "s", PAYG, Service.SMS, 0).granted == 0
+    answer = services.charging.update(SessionUpdate("s", (Units("", requested=2),), 1))
+    assert answer.first.granted == 2
+
+
 def test_sessions_are_for_voice_data_and_sms(services: Services) -> None:
     with pytest.raises(InvalidInput) as refused:
         start(services, "p", PAYG, Service.PREMIUM, 1)

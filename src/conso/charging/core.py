@@ -157,7 +157,10 @@ class Charging:
     def _update(self, uow: UnitOfWork, request: SessionUpdate) -> SessionAnswer:
         _check_request(request.units)
         tracked = self._open(uow, request.session_id, request.request_number)
-        if tracked.is_retransmission(request.request_number):
+        if tracked.is_retransmission(request.request_number) \
+                or tracked.is_stale(request.request_number):
+            # An older request again gets the latest answer: its units were counted
+            # when it was first answered, and the network has moved on since.
             assert tracked.last_answer is not None
             return SessionAnswer(tracked.last_answer, tracked.charged_micros)
         line = uow.line(tracked.line_id)

@@ -95,7 +95,17 @@ class Avp:
                                 f"AVP {self.code} is not UTF-8", self.raw) from None
 
     def group(self) -> Group:
-        return Group(split(self.data, 0, len(self.data)))
+        try:
+            return Group(split(self.data, 0, len(self.data)))
+        except ProtocolError as exc:
+            if exc.failed is not None:
+                raise
+            # bytes left over inside the group: the grouped AVP's length is wrong, and
+            # its header with an empty payload names it (RFC 6733 §7.5)
+            raise ProtocolError(Result.INVALID_AVP_LENGTH,
+                                f"grouped AVP {self.code}: {exc.reason}",
+                                avp(self.code, b"", vendor=self.vendor,
+                                    mandatory=self.mandatory)) from None
 
 
 @dataclass(slots=True)
@@ -156,12 +166,17 @@ def header(data: bytes) -> tuple[int, int, int, int, int, int, int]:
 
 def decode(data: bytes) -> Message:
     """One whole message (its length already checked by the framing)."""
+    if len(data) < HEADER:
+        raise ProtocolError(Result.INVALID_MESSAGE_LENGTH,
+                            f"{len(data)} bytes, shorter than a header")
     version, length, flags, command, application, hbh, e2e = header(data)
     if version != 1:
         raise ProtocolError(Result.UNSUPPORTED_VERSION, f"version {version}")
-    if length != len(data) or length % 4 or length < HEADER:
+    if length != len(data) or length % 4:
         raise ProtocolError(Result.INVALID_MESSAGE_LENGTH, f"message length {length}")
-    if flags & 0x0F or (flags & FLAG_REQUEST and flags & FLAG_ERROR):
+    # RFC 6733 §3: the reserved bits are "ignored by the receiver"; a request that says
+    # it is an error answer is the invalid combination of 3008.
+    if flags & FLAG_REQUEST and flags & FLAG_ERROR:
         raise ProtocolError(Result.INVALID_HDR_BITS, f"header flags {flags:#04x}")
     return Message(flags, command, application, hbh, e2e, Group(split(data, HEADER, length)))
 
@@ -177,15 +192,13 @@ def split(data: bytes, offset: int, end: int) -> list[Avp]:
         head = 12 if flags & AVP_VENDOR else 8
         padded = (length + 3) & ~3
         if length < head or offset + length > end:
-            # RFC 6733 §7.5: the Failed-AVP of a bad length is the AVP's header with its
-            # payload zeroed, as far as it can be told.
-            raw = bytes(data[offset:offset + head]).ljust(head, b"\0")
-            raise ProtocolError(Result.INVALID_AVP_LENGTH,
-                                f"AVP {code} length {length}", raw)
+            raise ProtocolError(Result.INVALID_AVP_LENGTH, f"AVP {code} length {length}",
+                                _bad_length(data, offset, end))
         vendor = _U32.unpack_from(data, offset + 8)[0] if head == 12 else 0
-        if flags & 0x1F:
+        if flags & 0x1F:   # Failed-AVP: the AVP as received, to show the bits at fault
             raise ProtocolError(Result.INVALID_AVP_BITS, f"AVP {code} flags {flags:#04x}",
-                                bytes(data[offset:offset + padded]))
+                                bytes(data[offset:min(offset + padded, end)]).ljust(padded,
+                                                                                    b"\0"))
         avps.append(Avp(code, flags, vendor, bytes(data[offset + head:offset + length]),
                         bytes(data[offset:min(offset + padded, end)])))
         offset += padded
@@ -214,6 +227,21 @@ def check(avps: Iterable[Avp], *, depth: int = 0) -> None:
             check(avp.group(), depth=depth + 1)
 
 
+def _bad_length(data: bytes, offset: int, end: int) -> bytes:
+    """The Failed-AVP of an AVP whose length is wrong (RFC 6733 §7.5): its header, padded
+    with zeros where it is cut short, and a zeroed payload of the smallest size its type
+    allows. Its length field is made right, so that the answer carrying it is well formed."""
+    head = bytes(data[offset:min(offset + 12, end)]).ljust(12, b"\0")
+    code, word, vendor = _AVP_V.unpack(head)
+    flags = (word >> 24) & (AVP_MANDATORY | AVP_VENDOR)
+    if not flags & AVP_VENDOR:
+        vendor = 0
+    kind = type_of(code, vendor)
+    size = FIXED_LENGTH.get(kind, 0) if kind is not None else 0
+    return avp(code, bytes(size), vendor=vendor, mandatory=bool(flags & AVP_MANDATORY),
+               vendor_bit=bool(flags & AVP_VENDOR))
+
+
 def missing_avp(code: int, vendor: int = 0) -> bytes:
     """RFC 6733 §7.5: a missing AVP is named by an example of it with a zeroed payload."""
     kind = type_of(code, vendor)
@@ -223,10 +251,12 @@ def missing_avp(code: int, vendor: int = 0) -> bytes:
 
 # -- encoding -------------------------------------------------------------------------------
 
-def avp(code: int, data: bytes, *, vendor: int = 0, mandatory: bool = True) -> bytes:
+def avp(code: int, data: bytes, *, vendor: int = 0, mandatory: bool = True,
+        vendor_bit: bool = False) -> bytes:
+    """One AVP; the V bit and the Vendor-Id field when `vendor` is not 0 (or `vendor_bit`)."""
     flags = AVP_MANDATORY if mandatory else 0
     pad = b"\0" * (-len(data) % 4)
-    if vendor:
+    if vendor or vendor_bit:
         return _AVP_V.pack(code, ((flags | AVP_VENDOR) << 24) | (12 + len(data)),
                            vendor) + data + pad
     return _AVP.pack(code, (flags << 24) | (8 + len(data))) + data + pad

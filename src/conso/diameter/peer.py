@@ -64,7 +64,8 @@ class Connection(asyncio.Protocol):
         self.peer_host = ""          # Origin-Host of its CER
         self.peer_realm = ""
         self.in_flight = 0
-        self.paused = False
+        self.paused = False            # reading paused: too many unanswered, or unread answers
+        self.writes_blocked = False    # the peer reads our answers slower than we write them
         self.last_heard = time.monotonic()
         self.watchdog_sent: float | None = None
         self.watchdog: asyncio.TimerHandle | None = None
@@ -97,24 +98,41 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.last_heard = time.monotonic()
         self.watchdog_sent = None
+        self.buffer += data
+        self._drain()
+
+    def _drain(self) -> None:
+        """Read the whole messages of the buffer, until reading is paused: what a paused
+        peer sent meanwhile waits here (and in the socket), not in conso's queues."""
         buffer = self.buffer
-        buffer += data
-        while len(buffer) >= 4 and self.state is not State.CLOSED:
+        while len(buffer) >= 4 and not self.paused and self.state is not State.CLOSED:
             version = buffer[0]
             length = int.from_bytes(buffer[1:4], "big")
             if version != 1 or length < HEADER or length % 4 or length > self.config.max_message:
+                if version == 1 and len(buffer) < HEADER:
+                    break    # a Diameter header: answer it once it is whole
                 self._unframeable(version, length)
                 return
             if len(buffer) < length:
                 break
             raw = bytes(buffer[:length])
             del buffer[:length]
-            self._received(raw)
+            try:
+                self._received(raw)
+            except Exception:   # a defect of conso's: this request fails, not the link
+                log.exception("diameter peer %s: request not handled", self.name)
+                _, _, flags, command, application, hbh, e2e = codec.header(raw)
+                if flags & FLAG_REQUEST:
+                    self.send(self.server.error_answer(command, application, hbh, e2e,
+                                                       Result.UNABLE_TO_COMPLY,
+                                                       "internal error"))
 
     def pause_writing(self) -> None:  # the peer reads slower than we answer
+        self.writes_blocked = True
         self._pause()
 
     def resume_writing(self) -> None:
+        self.writes_blocked = False
         self._resume()
 
     # -- what a connection is -----------------------------------------------------------------
@@ -210,7 +228,7 @@ class Connection(asyncio.Protocol):
     def _refuse_raw(self, raw: bytes, exc: ProtocolError) -> None:
         _, _, flags, command, application, hbh, e2e = codec.header(raw)
         log.warning("diameter peer %s: refused command %d: %s", self.name, command, exc.reason)
-        if flags & FLAG_REQUEST or exc.result == Result.INVALID_HDR_BITS:
+        if flags & FLAG_REQUEST:   # never answer an answer
             self.send(self.server.error_answer(command, application, hbh, e2e, exc.result,
                                                exc.reason, failed=exc.failed,
                                                session_id=_session_id(raw)))
@@ -295,7 +313,7 @@ class Connection(asyncio.Protocol):
                   future: asyncio.Future[bytes]) -> None:
         self.in_flight -= 1
         if self.paused and self.in_flight < self.config.max_in_flight // 2:
-            self._resume()
+            self._resume()   # unless its answers are still unread
         try:
             answer = done.result()
         except Exception as exc:  # a failure of conso, not of the peer: 5012, logged
@@ -323,9 +341,15 @@ class Connection(asyncio.Protocol):
             self.transport.pause_reading()
 
     def _resume(self) -> None:
-        if self.paused and self.transport is not None and not self.transport.is_closing():
+        """Read again once both reasons to stop are gone: few requests unanswered (below
+        half the maximum, so that it does not flap) and the peer reading its answers."""
+        if not self.paused or self.writes_blocked \
+                or self.in_flight >= self.config.max_in_flight // 2:
+            return
+        if self.transport is not None and not self.transport.is_closing():
             self.paused = False
             self.transport.resume_reading()
+            asyncio.get_running_loop().call_soon(self._drain)
 
     # -- the watchdog (RFC 3539) -----------------------------------------------------------------
 

@@ -114,6 +114,12 @@ class CreditSession:
         return (request_number is not None and self.last_answer is not None
                 and request_number == self.last_request)
 
+    def is_stale(self, request_number: int | None) -> bool:
+        """An older request than the last answered one (a late retransmission, after a
+        failover): already counted, never rated again."""
+        return (request_number is not None and self.last_request is not None
+                and self.last_answer is not None and request_number < self.last_request)
+
     def copy(self) -> CreditSession:
         """A working copy: changes to it are published only once committed. Built field
         by field: `dataclasses.replace` costs several times more, once per request."""
