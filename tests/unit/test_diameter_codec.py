@@ -8,6 +8,7 @@ what it reads, so the two agree on the wire and not only with themselves.
 
 from __future__ import annotations
 
+import logging
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -693,3 +694,22 @@ def test_a_ccr_with_a_wrong_avp_length_is_refused_naming_it(where: tuple[int, in
         assert int.from_bytes(refused.failed[:4], "big") == code
     elif refused is not None:
         assert refused.result in RFC_RESULTS
+
+
+def test_refusals_of_one_peer_are_logged_a_burst_at_a_time(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conso.diameter import server
+
+    now = [100.0]
+    monkeypatch.setattr(server.time, "monotonic", lambda: now[0])
+    refusals = server.RefusalLog(burst=3, window=10.0)
+    with caplog.at_level(logging.WARNING, logger="conso.diameter"):
+        for n in range(50):
+            refusals.warn("flooder", "refused %d", n)
+        refusals.warn("other", "refused other")
+        now[0] += 11
+        refusals.warn("flooder", "refused again")
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["refused 0", "refused 1", "refused 2", "refused other",
+                     "diameter peer flooder: 47 more refusals in 11 s not logged one by one",
+                     "refused again"]

@@ -110,8 +110,8 @@ class CreditControl:
         try:
             return await self._handle(message, connection)
         except ProtocolError as exc:
-            log.warning("diameter CCR from %s refused (%d): %s", connection.name,
-                        exc.result, exc.reason)
+            self.server.refusals.warn(connection.name, "diameter CCR from %s refused (%d): %s",
+                                      connection.name, exc.result, exc.reason)
             return self._refusal(message, exc)
 
     async def _handle(self, message: Message, connection: Connection) -> bytes:

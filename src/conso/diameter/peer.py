@@ -227,7 +227,8 @@ class Connection(asyncio.Protocol):
 
     def _refuse_raw(self, raw: bytes, exc: ProtocolError) -> None:
         _, _, flags, command, application, hbh, e2e = codec.header(raw)
-        log.warning("diameter peer %s: refused command %d: %s", self.name, command, exc.reason)
+        self.server.refusals.warn(self.name, "diameter peer %s: refused command %d: %s",
+                                  self.name, command, exc.reason)
         if flags & FLAG_REQUEST:   # never answer an answer
             self.send(self.server.error_answer(command, application, hbh, e2e, exc.result,
                                                exc.reason, failed=exc.failed,
@@ -237,8 +238,8 @@ class Connection(asyncio.Protocol):
 
     def _refuse(self, message: Message, result: int, why: str,
                 failed: bytes | None = None) -> None:
-        log.warning("diameter peer %s: refused command %d: %s (%d)", self.name,
-                    message.command, why, result)
+        self.server.refusals.warn(self.name, "diameter peer %s: refused command %d: %s (%d)",
+                                  self.name, message.command, why, result)
         session = message.avps.find(Avp.SESSION_ID)
         self.send(self.server.error_answer(
             message.command, message.application, message.hop_by_hop, message.end_to_end,

@@ -60,11 +60,40 @@ class DuplicateCache:
         self._answers.pop(key, None)
 
 
+class RefusalLog:
+    """Warnings about refused requests, at most `burst` a peer every `window` seconds: a
+    peer sending thousands of bad requests is said once with a count, not thousands of
+    times. Used from the event loop's thread only."""
+
+    def __init__(self, burst: int = 20, window: float = 10.0) -> None:
+        self.burst = burst
+        self.window = window
+        self._peers: dict[str, tuple[float, int, int]] = {}   # start, logged, held back
+
+    def warn(self, peer: str, message: str, *args: object) -> None:
+        now = time.monotonic()
+        start, logged, held = self._peers.get(peer, (now, 0, 0))
+        if now - start >= self.window:
+            if held:
+                log.warning("diameter peer %s: %d more refusals in %g s not logged one by one",
+                            peer, held, now - start)
+            start, logged, held = now, 0, 0
+        if logged < self.burst:
+            log.warning(message, *args)
+            logged += 1
+        else:
+            held += 1
+        self._peers[peer] = (start, logged, held)
+        if len(self._peers) > 10_000:   # bounded: forget the oldest peers' counts
+            self._peers.pop(next(iter(self._peers)))
+
+
 class DiameterServer:
     def __init__(self, config: DiameterConfig) -> None:
         self.config = config
         self.handler: Handler = _no_handler
         self.duplicates = DuplicateCache()
+        self.refusals = RefusalLog()
         self.peers: dict[str, Connection] = {}       # open connections by Origin-Host
         self.connections: set[Connection] = set()
         self.tasks: set[asyncio.Future[None]] = set()   # replays in progress
