@@ -24,7 +24,7 @@ bench-quick: $(STAMP)
 	  --plot test-artifacts/bench-quick.png
 
 demo: $(STAMP)
-	$(BIN)/conso serve --demo --port $(PORT) --diameter 127.0.0.1:3868
+	$(BIN)/conso serve --demo --port $(PORT) --diameter 127.0.0.1:3868 --nchf 127.0.0.1:8443
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

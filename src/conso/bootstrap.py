@@ -64,6 +64,8 @@ class Settings:
     stream_name: str = "CONSO_USAGE"
     # The Diameter Gy/Ro listener, HOST:PORT (diameter.md); None: off.
     diameter: str | None = None
+    # The Nchf (5G CHF) listener, HOST:PORT (nchf.md); None: off.
+    nchf: str | None = None
 
     @classmethod
     def from_env(cls, *, db: str | None = None, catalog: str | None = None) -> Settings:
@@ -84,6 +86,7 @@ class Settings:
             stream_partitions=int(env.get("CONSO_STREAM_PARTITIONS") or 16),
             stream_name=env.get("CONSO_STREAM_NAME") or "CONSO_USAGE",
             diameter=env.get("CONSO_DIAMETER") or None,
+            nchf=env.get("CONSO_NCHF") or None,
         )
 
     @property
@@ -122,6 +125,8 @@ class Services:
     intake: Any = None
     # The Diameter front end when `settings.diameter` is set (diameter/frontend.py).
     diameter: Any = None
+    # The Nchf front end when `settings.nchf` is set (nchf/frontend.py).
+    nchf: Any = None
 
     def register_channel(self, name: str, channel: Channel) -> None:
         """A front end's channel for the outbox rows it sends (before `start`)."""
@@ -259,7 +264,23 @@ def build(settings: Settings, *, store: Store | None = None,
         ReportQueue(charging), lock)
     if settings.diameter:
         _attach_diameter(services, settings.diameter)
+    if settings.nchf:
+        _attach_nchf(services, settings.nchf)
     return services
+
+
+def _attach_nchf(services: Services, listen: str) -> None:
+    """The Nchf (5G CHF) front end over the charging core; it listens once services start."""
+    from conso.nchf.config import NchfConfig
+    from conso.nchf.frontend import NchfFrontEnd
+
+    validity = int(services.settings.session_validity.total_seconds())
+    config = NchfConfig.from_env(listen, operator_key=services.operator_key,
+                                 validity_seconds=validity)
+    front = NchfFrontEnd(services.charging, config, submit_update=services.reports.submit)
+    services.register_channel(front.channel.name, front.channel)
+    services.background.append(front)
+    services.nchf = front
 
 
 def _attach_diameter(services: Services, listen: str) -> None:

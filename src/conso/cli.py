@@ -14,7 +14,7 @@ from conso.domain.catalog import CatalogError
 from conso.store.base import StoreError
 
 if TYPE_CHECKING:
-    from conso.bootstrap import Settings
+    from conso.bootstrap import Services, Settings
 
 log = logging.getLogger("conso")
 
@@ -35,19 +35,22 @@ def _serve(args: argparse.Namespace) -> int:
     from conso.api.app import create_app
     from conso.api.fastpath import FastPath
     from conso.bootstrap import Settings, build
-    from conso.diameter.config import parse_listen
+    from conso.runtime.address import parse_listen
     from conso.store.postgres import redacted
     from conso.stream.jetstream import StreamError
 
     settings = _with_sharing(Settings.from_env(db=args.db, catalog=args.catalog), args)
     if args.diameter:
         settings = replace(settings, diameter=args.diameter)
-    if settings.diameter:
-        try:
-            parse_listen(settings.diameter)
-        except ValueError as exc:
-            print(f"conso serve: --diameter: {exc}", file=sys.stderr)
-            return 2
+    if args.nchf:
+        settings = replace(settings, nchf=args.nchf)
+    for option, value in (("--diameter", settings.diameter), ("--nchf", settings.nchf)):
+        if value:
+            try:
+                parse_listen(value)
+            except ValueError as exc:
+                print(f"conso serve: {option}: {exc}", file=sys.stderr)
+                return 2
     gc_tuning.tune()
     services = build(settings)
     try:
@@ -67,11 +70,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"conso {__version__} serving {base}  (portal: {base}/portal, "
               f"API docs: {base}/docs)", flush=True)
         print(f"store: {redacted(services.store.url)}", flush=True)
-        if services.diameter is not None:
-            config = services.diameter.config
-            print(f"diameter: {settings.diameter} as {config.origin_host} "
-                  f"(realm {config.origin_realm}; peers: "
-                  f"{', '.join(sorted(config.peers)) if config.peers else 'any'})", flush=True)
+        _print_front_ends(services)
         print(f"operator key: {services.operator_key}  (from {services.operator_key_source})",
               flush=True)
         if args.demo:
@@ -92,6 +91,20 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         services.close()
     return 0
+
+
+def _print_front_ends(services: Services) -> None:
+    """The network front ends `serve` runs, and where."""
+    settings = services.settings
+    if services.diameter is not None:
+        config = services.diameter.config
+        print(f"diameter: {settings.diameter} as {config.origin_host} "
+              f"(realm {config.origin_realm}; peers: "
+              f"{', '.join(sorted(config.peers)) if config.peers else 'any'})", flush=True)
+    if services.nchf is not None:
+        print(f"nchf: {services.nchf.config.scheme}://{settings.nchf}"
+              "/nchf-convergedcharging/v3 (HTTP/2 and HTTP/1.1; bearer: the operator key)",
+              flush=True)
 
 
 def _with_sharing(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -319,6 +332,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true",
                        help="seed a demo business account and print its logins")
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    serve.add_argument("--nchf", metavar="HOST:PORT",
+                       help="serve 5G Nchf_ConvergedCharging (HTTP/2 h2c and HTTP/1.1) on this "
+                            "address, e.g. 127.0.0.1:8443 (or CONSO_NCHF; TLS with "
+                            "CONSO_NCHF_TLS_CERT and CONSO_NCHF_TLS_KEY)")
     serve.add_argument("--diameter", metavar="HOST:PORT",
                        help="answer Diameter Gy/Ro credit control on this address, e.g. "
                             "127.0.0.1:3868 (or CONSO_DIAMETER; identity and allowed peers: "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from conso.runtime.address import parse_listen
+
 
 @dataclass(frozen=True, slots=True)
 class DiameterConfig:
@@ -23,7 +25,7 @@ class DiameterConfig:
     def from_env(cls, listen: str, *, validity_seconds: int = 600) -> DiameterConfig:
         """`listen` is HOST:PORT (`--diameter` or CONSO_DIAMETER); the rest comes from
         CONSO_DIAMETER_HOST, _REALM, _PEERS and _MAX_MESSAGE."""
-        host, port = parse_listen(listen)
+        host, port = parse_listen(listen, example="127.0.0.1:3868")
         env = os.environ
         peers = {p.strip() for p in env.get("CONSO_DIAMETER_PEERS", "").split(",") if p.strip()}
         return cls(
@@ -35,10 +37,3 @@ class DiameterConfig:
             validity_seconds=validity_seconds,
         )
 
-
-def parse_listen(value: str) -> tuple[str, int]:
-    """HOST:PORT (an IPv6 host in brackets) to (host, port); ValueError says what is wrong."""
-    host, sep, port = value.strip().rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"{value!r}: expected HOST:PORT, e.g. 127.0.0.1:3868")
-    return host.strip("[]"), int(port)
