@@ -18,6 +18,10 @@ TARGETS = {
     "authorize_per_s": (">=", 5_000),
     "authorize_p99_ms": ("<=", 10),
     "session_updates_per_s": (">=", 3_000),
+    "diameter_ccr_per_s": (">=", 5_000),
+    "diameter_ccr_p99_ms": ("<=", 10),
+    "diameter_ccr_errors": ("<=", 0),
+    "diameter_vs_http_sessions": (">=", 1),    # no worse than the HTTP session updates
     "bytes_per_warm_line": ("<=", 1024),
     "scale_throughput_ratio": (">=", 0.8),
 }

@@ -1,9 +1,11 @@
-"""The benchmark phases, each measured end to end over HTTP against a real server."""
+"""The benchmark phases, each measured end to end over HTTP (and one over Diameter)
+against a real server."""
 
 from __future__ import annotations
 
 import random
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
@@ -23,6 +25,7 @@ from conso.store import open_store
 
 KEY = "bench-operator-key"
 BATCH = 1000
+PROBES = 200   # pay-per-use lines, the last ones, that the notification delay is measured on
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,10 @@ class BenchConfig:
     authorize_clients: int = 16
     sessions: int = 1_000
     updates_per_session: int = 8
+    diameter_sessions: int = 16       # CCR-UPDATE load: sessions, one request outstanding each
+    diameter_connections: int = 4
+    diameter_seconds: float = 10.0    # measured, after diameter_warmup seconds not counted
+    diameter_warmup: float = 1.0
     scale: tuple[int, ...] = (10_000, 100_000, 1_000_000)
     scale_records: int = 300_000      # enough for each point to include its share of merges
     pg_admin_url: str | None = None   # benchmark PostgreSQL instead of SQLite
@@ -43,7 +50,8 @@ class BenchConfig:
     @classmethod
     def quick(cls) -> BenchConfig:
         return cls(lines=2_000, records=20_000, authorize_requests=3_000, sessions=100,
-                   updates_per_session=4, scale=(1_000, 10_000), scale_records=10_000)
+                   updates_per_session=4, scale=(1_000, 10_000), scale_records=10_000,
+                   diameter_seconds=2.0, diameter_warmup=0.5)
 
 
 @dataclass
@@ -179,6 +187,41 @@ def session_load(server: BenchServer, lines: list[SynthLine], sessions: int, upd
     return run_parallel(server.port, KEY, clients, jobs, update)
 
 
+def diameter_lines(lines: list[SynthLine], config: BenchConfig) -> list[SynthLine]:
+    """Lines like the HTTP session updates' (pay-per-use, to be put under the same EUR 50
+    limit) that neither they nor the notification probes use; bundle lines if too few."""
+    payg = [line for line in lines if line.plan == "payg"]
+    free = payg[config.sessions:max(config.sessions, len(payg) - PROBES)]
+    chosen = free[:config.diameter_sessions]
+    missing = config.diameter_sessions - len(chosen)
+    if missing > 0:
+        chosen += [line for line in lines if line.plan in ("king", "kong")][-missing:]
+    return chosen
+
+
+def diameter_load(server: BenchServer, lines: list[SynthLine],
+                  config: BenchConfig) -> dict[str, Any]:
+    """CCR-UPDATEs over Diameter from another process (`diameter_load.py`), one session
+    on each line given: its JSON summary."""
+    assert server.diameter_port is not None
+    setup = Client(server.port, KEY)
+    for line in lines:
+        if line.plan == "payg":
+            setup.call("PUT", f"/api/v1/lines/{line.id}/spending-limit", b'{"amount_eur": 50}')
+    setup.close()
+    timeout = 120 + config.diameter_warmup + config.diameter_seconds
+    done = subprocess.run(
+        [sys.executable, "-m", "conso.bench.diameter_load", "--port", str(server.diameter_port),
+         "--connections", str(config.diameter_connections),
+         "--seconds", str(config.diameter_seconds), "--warmup", str(config.diameter_warmup),
+         "--server-pid", str(server.pid), *(line.id.lstrip("+") for line in lines)],
+        capture_output=True, timeout=timeout, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the Diameter load failed: {done.stderr.decode()[-2000:]}")
+    summary: dict[str, Any] = orjson.loads(done.stdout)
+    return summary
+
+
 def scale_point(lines_count: int, records: int, clients: int, progress: Progress,
                 pg_admin_url: str | None = None) -> dict[str, Any]:
     now = datetime.now(UTC)
@@ -212,7 +255,7 @@ def run(config: BenchConfig, progress: Progress) -> Results:
         progress.say(f"synthetic operator: {config.lines:,} lines; {config.records:,} records")
         bodies = list(make_batches(lines, config.records, BATCH, now))
         with BenchServer(workdir, KEY, config.pg_admin_url, stream_url=config.stream_url,
-                         workers=config.workers) as server:
+                         workers=config.workers, diameter=True) as server:
             store = server.fresh_store()
             provision(store, lines, now)
             store.close()
@@ -232,7 +275,7 @@ def run(config: BenchConfig, progress: Progress) -> Results:
                 budget(figures, floor, engine_rate(batches, lines, now, workdir),
                        domain_rate(batches, lines, now))
             progress.say("notification delay: usage answer to outbox row")
-            probes = [line for line in lines if line.plan == "payg"][-200:]
+            probes = [line for line in lines if line.plan == "payg"][-PROBES:]
             delays = notification_delays(server, probes, now)
             figures["notify_delay_p50_ms"] = round(delays.percentile(0.5) * 1000, 3)
             figures["notify_delay_p99_ms"] = round(delays.percentile(0.99) * 1000, 3)
@@ -247,10 +290,37 @@ def run(config: BenchConfig, progress: Progress) -> Results:
             sessions = session_load(server, lines, config.sessions,
                                     config.updates_per_session, config.authorize_clients)
             figures["session_updates_per_s"] = round(sessions.rate())
+            figures["session_update_p50_ms"] = round(sessions.percentile(0.5) * 1000, 2)
             figures["session_update_p99_ms"] = round(sessions.percentile(0.99) * 1000, 2)
+            progress.say(f"diameter: CCR-UPDATE, {config.diameter_sessions} sessions over "
+                         f"{config.diameter_connections} connections, "
+                         f"{config.diameter_seconds:g} s")
+            _diameter_figures(diameter_load(server, diameter_lines(lines, config), config),
+                              figures)
     if not config.workers:
         _scaling(config, progress, results)
     return results
+
+
+def _diameter_figures(load: dict[str, Any], figures: dict[str, Any]) -> None:
+    """The Diameter rows, beside the HTTP session updates they are compared with."""
+    figures["diameter_ccr_per_s"] = round(load["per_s"])
+    figures["diameter_ccr_p50_ms"] = round(load["p50_ms"], 2)
+    figures["diameter_ccr_p99_ms"] = round(load["p99_ms"], 2)
+    figures["diameter_ccr_errors"] = load["errors"] + load["initial_refused"] \
+        + load["unanswered"]
+    figures["diameter_sessions"] = load["sessions"]
+    http = figures.get("session_updates_per_s")
+    figures["diameter_vs_http_sessions"] = round(load["per_s"] / http, 2) if http else None
+    for side in ("server", "client"):
+        spent = load[f"{side}_cpu_us_per_ccr"]
+        figures[f"diameter_{side}_cpu_us_ccr"] = round(spent) if spent is not None \
+            else None
+    codes: dict[str, int] = {}
+    for code, count in [*load["initial_codes"].items(), *load["error_codes"].items()]:
+        codes[code] = codes.get(code, 0) + count
+    if codes:  # which Result-Codes the errors were
+        figures["diameter_error_codes"] = codes
 
 
 def _scaling(config: BenchConfig, progress: Progress, results: Results) -> None:

@@ -35,7 +35,8 @@ class BenchServer:
     PostgreSQL server (`pg_admin_url`), a new database on it, dropped at the end."""
 
     def __init__(self, workdir: Path, key: str, pg_admin_url: str | None = None, *,
-                 stream_url: str | None = None, workers: int = 0) -> None:
+                 stream_url: str | None = None, workers: int = 0,
+                 diameter: bool = False) -> None:
         self.workdir = workdir
         self.stream_url = stream_url if workers else None
         self.workers = workers
@@ -45,6 +46,8 @@ class BenchServer:
         self.db = workdir / "bench.db"
         self.key = key
         self.port = free_port()
+        # The Diameter Gy listener's port, when the server runs one.
+        self.diameter_port = free_port() if diameter else None
         self.process: subprocess.Popen[bytes] | None = None
         self.log = workdir / "server.log"
         self.pg_admin_url = pg_admin_url
@@ -75,11 +78,15 @@ class BenchServer:
     def start(self) -> None:
         env = dict(os.environ, CONSO_OPERATOR_KEY=self.key, CONSO_LOG_LEVEL="WARNING",
                    CONSO_STREAM_NAME=self.stream_name)
-        stream = ["--stream", self.stream_url] if self.stream_url else []
+        for name in [name for name in env if name.startswith("CONSO_DIAMETER")]:
+            del env[name]   # a listener only where the bench asks for one, open to its load
+        extra = ["--stream", self.stream_url] if self.stream_url else []
+        if self.diameter_port is not None:
+            extra += ["--diameter", f"127.0.0.1:{self.diameter_port}"]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "conso.cli", "--log-level", "WARNING", "serve",
-                 "--port", str(self.port), "--db", self.url, *stream],
+                 "--port", str(self.port), "--db", self.url, *extra],
                 stdout=log, stderr=subprocess.STDOUT, env=env)
         self._wait_healthy()
         for n in range(self.workers if self.stream_url else 0):
