@@ -290,7 +290,7 @@ def _attach_diameter(services: Services, listen: str) -> None:
 
     validity = int(services.settings.session_validity.total_seconds())
     config = DiameterConfig.from_env(listen, validity_seconds=validity)
-    front = DiameterFrontEnd(services.charging, config, submit_update=services.reports.submit)
+    front = DiameterFrontEnd(services.charging, config)
     services.register_channel(front.channel.name, front.channel)
     services.background.append(front)
     services.diameter = front

@@ -58,7 +58,16 @@ class Avp:
     flags: int
     vendor: int
     data: bytes
-    raw: bytes
+    # Where the whole AVP lies in the message: `raw` is cut from it only when an error
+    # names the AVP (most AVPs never need it).
+    _source: bytes = field(repr=False, compare=False)
+    _start: int = field(repr=False, compare=False)
+    _stop: int = field(repr=False, compare=False)
+    _group: Group | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def raw(self) -> bytes:
+        return self._source[self._start:self._stop]
 
     @property
     def mandatory(self) -> bool:
@@ -95,8 +104,12 @@ class Avp:
                                 f"AVP {self.code} is not UTF-8", self.raw) from None
 
     def group(self) -> Group:
+        """The AVPs inside (split once: checking and reading a message both walk them)."""
+        if self._group is not None:
+            return self._group
         try:
-            return Group(split(self.data, 0, len(self.data)))
+            self._group = Group(split(self.data, 0, len(self.data)))
+            return self._group
         except ProtocolError as exc:
             if exc.failed is not None:
                 raise
@@ -199,8 +212,8 @@ def split(data: bytes, offset: int, end: int) -> list[Avp]:
             raise ProtocolError(Result.INVALID_AVP_BITS, f"AVP {code} flags {flags:#04x}",
                                 bytes(data[offset:min(offset + padded, end)]).ljust(padded,
                                                                                     b"\0"))
-        avps.append(Avp(code, flags, vendor, bytes(data[offset + head:offset + length]),
-                        bytes(data[offset:min(offset + padded, end)])))
+        avps.append(Avp(code, flags, vendor, data[offset + head:offset + length],
+                        data, offset, min(offset + padded, end)))
         offset += padded
     return avps
 

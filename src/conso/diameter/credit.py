@@ -4,8 +4,8 @@ A thin adapter (diameter.md): it maps the subscriber to a line, each
 Multiple-Services-Credit-Control's Rating-Group to a service (the catalogue's
 `[network.rating_groups]`), units and the roaming country to the core's words, calls
 the core, and encodes its answer. No rule, price or grant is computed here. The core's
-calls block (they commit to the store), so they run on worker threads, and session
-updates go through the group commit the composition root hands in.
+calls block (they commit to the store), so they run on worker threads; session updates,
+the bulk of the traffic, are committed in groups per loop turn (runtime/batch.py).
 
 Result codes: the command's is 2001 when at least one MSCC was granted (or it carried
 none), else the first MSCC's; an MSCC's is 2001, 4012 (the money left buys nothing),
@@ -54,6 +54,7 @@ from conso.domain.control import Grant, Reason
 from conso.domain.e212 import country_of_mcc_mnc
 from conso.domain.units import Direction, Service
 from conso.errors import Conflict, InvalidInput, NotFound
+from conso.runtime.batch import LoopBatch
 
 log = logging.getLogger("conso.diameter")
 _T = TypeVar("_T")
@@ -67,8 +68,6 @@ SUBSCRIPTION_E164, SUBSCRIPTION_IMSI = 0, 1
 TERMINATING_ROLE = 1
 # A price enquiry or balance check refused for these (the others still have a price).
 UNRATED = frozenset({Reason.SERVICE_NOT_IN_PLAN.value, Reason.UNKNOWN_LINE.value})
-
-SubmitUpdate = Callable[[SessionUpdate], "concurrent.futures.Future[SessionAnswer]"]
 
 
 @dataclass(slots=True)
@@ -86,12 +85,20 @@ class CreditControl:
     """The Credit-Control application of a `DiameterServer`."""
 
     def __init__(self, core: ChargingCore, server: DiameterServer, *,
-                 submit_update: SubmitUpdate | None = None, workers: int = 4) -> None:
+                 workers: int = 4) -> None:
         self.core = core
         self.server = server
         self.config = server.config
         self.network = core.network()
-        self.submit_update = submit_update
+        # Session updates of one loop turn, committed together (runtime/batch.py says why
+        # on the loop's thread).
+        self.updates: LoopBatch[SessionUpdate, SessionAnswer] = LoopBatch(core.update_many)
+        identity = b"".join(server.identity())
+        self._fixed = {kind: identity + codec.u32(Avp.AUTH_APPLICATION_ID, CREDIT_CONTROL)
+                       + codec.u32(Avp.CC_REQUEST_TYPE, kind)
+                       + (codec.u32(Avp.CC_SESSION_FAILOVER, FAILOVER_SUPPORTED)
+                          if kind is not RequestType.EVENT else b"")
+                       for kind in RequestType}
         self.executor = concurrent.futures.ThreadPoolExecutor(
             workers, thread_name_prefix="conso-diameter-core")
         # The peer that last spoke for each session: RARs go there (failover moves it).
@@ -174,10 +181,7 @@ class CreditControl:
         update = SessionUpdate(session_id, self._units(asked, message.avps),
                                request_number=number)
         try:
-            if self.submit_update is not None:
-                answer = await asyncio.wrap_future(self.submit_update(update))
-            else:
-                answer = await self._run(partial(self.core.update, update))
+            answer = await self.updates.submit(update)
         except (NotFound, Conflict) as exc:
             self.session_peers.pop(session_id, None)
             raise ProtocolError(Result.UNKNOWN_SESSION_ID, str(exc)) from None
@@ -359,12 +363,11 @@ class CreditControl:
     def _answer(self, message: Message, result: int, kind: RequestType, number: int,
                 mscc: Sequence[bytes], *, extra: Sequence[bytes] = (),
                 error: str | None = None) -> bytes:
+        # Origin-Host/Realm, Auth-Application-Id and the request type are the same in
+        # every answer of a kind: encoded once (see __init__).
         avps = [codec.avp(Avp.SESSION_ID, message.avps.need(Avp.SESSION_ID).data),
-                codec.u32(Avp.RESULT_CODE, result), *self.server.identity(),
-                codec.u32(Avp.AUTH_APPLICATION_ID, CREDIT_CONTROL),
-                codec.u32(Avp.CC_REQUEST_TYPE, kind), codec.u32(Avp.CC_REQUEST_NUMBER, number)]
-        if kind is not RequestType.EVENT:
-            avps.append(codec.u32(Avp.CC_SESSION_FAILOVER, FAILOVER_SUPPORTED))
+                codec.u32(Avp.RESULT_CODE, result), self._fixed[kind],
+                codec.u32(Avp.CC_REQUEST_NUMBER, number)]
         avps += mscc
         avps += extra
         if error is not None:

@@ -7,7 +7,7 @@ import logging
 
 from conso.charging.ports import ChargingCore
 from conso.diameter.config import DiameterConfig
-from conso.diameter.credit import CreditControl, SubmitUpdate
+from conso.diameter.credit import CreditControl
 from conso.diameter.reauth import ReauthChannel
 from conso.diameter.server import DiameterServer
 
@@ -15,11 +15,10 @@ log = logging.getLogger("conso.diameter")
 
 
 class DiameterFrontEnd:
-    def __init__(self, core: ChargingCore, config: DiameterConfig, *,
-                 submit_update: SubmitUpdate | None = None) -> None:
+    def __init__(self, core: ChargingCore, config: DiameterConfig) -> None:
         self.config = config
         self.server = DiameterServer(config)
-        self.credit = CreditControl(core, self.server, submit_update=submit_update)
+        self.credit = CreditControl(core, self.server)
         self.channel = ReauthChannel(self.server, self.credit)
 
     @property
