@@ -22,6 +22,12 @@ TARGETS = {
     "diameter_ccr_p99_ms": ("<=", 10),
     "diameter_ccr_errors": ("<=", 0),
     "diameter_vs_http_sessions": (">=", 1),    # no worse than the HTTP session updates
+    "nchf_updates_per_s": (">=", 3_000),
+    "nchf_update_p99_ms": ("<=", 15),
+    "nchf_errors": ("<=", 0),
+    "nchf_h2load_updates_per_s": (">=", 3_000),  # the same target, h2load's load
+    "nchf_h2load_p99_ms": ("<=", 15),
+    "nchf_h2load_errors": ("<=", 0),
     "bytes_per_warm_line": ("<=", 1024),
     "scale_throughput_ratio": (">=", 0.8),
 }

@@ -1,8 +1,9 @@
-"""The benchmark phases, each measured end to end over HTTP (and one over Diameter)
-against a real server."""
+"""The benchmark phases, each measured end to end over HTTP (one over Diameter, one over
+HTTP/2 on the Nchf interface) against a real server."""
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import subprocess
@@ -17,9 +18,11 @@ from typing import Any
 
 import orjson
 
+from conso.bench import h2load
 from conso.bench.breakdown import budget, decoded, domain_rate, engine_rate
 from conso.bench.client import Client, Timings, run_parallel
-from conso.bench.server import BenchServer, rss_kib
+from conso.bench.nchf_load import h2load_body
+from conso.bench.server import BenchServer, cpu_seconds, rss_kib
 from conso.bench.synth import SynthLine, make_batches, make_lines, provision, warm_batches
 from conso.store import open_store
 
@@ -41,6 +44,12 @@ class BenchConfig:
     diameter_connections: int = 4
     diameter_seconds: float = 10.0    # measured, after diameter_warmup seconds not counted
     diameter_warmup: float = 1.0
+    nchf_resources: int = 16          # Nchf update load: charging data resources, one
+    nchf_connections: int = 4         # update outstanding each (16 streams in flight)
+    nchf_seconds: float = 10.0        # measured, after nchf_warmup seconds not counted
+    nchf_warmup: float = 1.0
+    nchf_h2load_requests: int = 10_000  # with h2load installed: first updates of as many
+                                        # fresh resources; 0: not run
     scale: tuple[int, ...] = (10_000, 100_000, 1_000_000)
     scale_records: int = 300_000      # enough for each point to include its share of merges
     pg_admin_url: str | None = None   # benchmark PostgreSQL instead of SQLite
@@ -51,7 +60,8 @@ class BenchConfig:
     def quick(cls) -> BenchConfig:
         return cls(lines=2_000, records=20_000, authorize_requests=3_000, sessions=100,
                    updates_per_session=4, scale=(1_000, 10_000), scale_records=10_000,
-                   diameter_seconds=2.0, diameter_warmup=0.5)
+                   diameter_seconds=2.0, diameter_warmup=0.5, nchf_seconds=2.0,
+                   nchf_warmup=0.5, nchf_h2load_requests=1_000)
 
 
 @dataclass
@@ -222,6 +232,88 @@ def diameter_load(server: BenchServer, lines: list[SynthLine],
     return summary
 
 
+def nchf_lines(lines: list[SynthLine], config: BenchConfig) -> list[SynthLine]:
+    """Lines like the Diameter load's (pay-per-use, under the same EUR 50 limit) that no
+    other phase uses; bundle lines if too few."""
+    taken = {line.id for line in diameter_lines(lines, config)}
+    payg = [line for line in lines if line.plan == "payg"]
+    free = [line for line in payg[config.sessions:max(config.sessions, len(payg) - PROBES)]
+            if line.id not in taken]
+    chosen = free[:config.nchf_resources]
+    missing = config.nchf_resources - len(chosen)
+    if missing > 0:
+        bundles = [line for line in lines
+                   if line.plan in ("king", "kong") and line.id not in taken]
+        chosen += bundles[-missing:]
+    return chosen
+
+
+def h2load_lines(lines: list[SynthLine], config: BenchConfig) -> list[SynthLine]:
+    """Bundle lines the other phases leave alone, one for each resource h2load updates
+    (a line's open sessions are all weighed on each of its grants: one each keeps the
+    work per update that of the other loads); cycled when there are not as many."""
+    taken = {line.id for line in [*diameter_lines(lines, config), *nchf_lines(lines, config)]}
+    bundles = [line for line in lines if line.plan in ("king", "kong", "king-business",
+                                                       "kong-business")
+               and line.id not in taken]
+    return bundles[:config.nchf_h2load_requests]
+
+
+def _nchf_process(server: BenchServer, args: list[str], timeout: float) -> dict[str, Any]:
+    assert server.nchf_port is not None
+    done = subprocess.run(
+        [sys.executable, "-m", "conso.bench.nchf_load", "--port", str(server.nchf_port),
+         "--server-pid", str(server.pid), *args],
+        capture_output=True, timeout=timeout, check=False,
+        env=dict(os.environ, CONSO_OPERATOR_KEY=server.key))
+    if done.returncode != 0:
+        raise RuntimeError(f"the Nchf load failed: {done.stderr.decode()[-2000:]}")
+    summary: dict[str, Any] = orjson.loads(done.stdout)
+    return summary
+
+
+def nchf_load(server: BenchServer, lines: list[SynthLine], config: BenchConfig) -> dict[str, Any]:
+    """Nchf updates over HTTP/2 from another process (`nchf_load.py`), one charging data
+    resource on each line given: its JSON summary."""
+    setup = Client(server.port, KEY)
+    for line in lines:
+        if line.plan == "payg":
+            setup.call("PUT", f"/api/v1/lines/{line.id}/spending-limit", b'{"amount_eur": 50}')
+    setup.close()
+    return _nchf_process(server, [
+        "--connections", str(config.nchf_connections), "--seconds", str(config.nchf_seconds),
+        "--warmup", str(config.nchf_warmup), *(line.id.lstrip("+") for line in lines)],
+        timeout=120 + config.nchf_warmup + config.nchf_seconds)
+
+
+def nchf_h2load(server: BenchServer, lines: list[SynthLine], config: BenchConfig,
+                workdir: Path, executable: str) -> dict[str, Any]:
+    """h2load's first updates of fresh resources (h2load.py says why only those): the
+    creates by `nchf_load --prepare`, 16 in flight, then each resource's update URI sent
+    once by h2load, 16 streams in flight on one connection."""
+    wanted = config.nchf_h2load_requests
+    numbers, uris = workdir / "h2load-lines", workdir / "h2load-uris"
+    numbers.write_text("".join(line.id.lstrip("+") + "\n" for line in lines))
+    created = _nchf_process(server, [
+        "--prepare", str(wanted), "--uris", str(uris),
+        "--connections", str(config.nchf_connections),
+        "--in-flight", str(config.nchf_resources), f"@{numbers}"],
+        timeout=120 + wanted / 50)
+    if not created["created"]:
+        raise RuntimeError(f"every create was refused: {created['create_codes']}")
+    body, log = workdir / "h2load-body.json", workdir / "h2load.log"
+    body.write_bytes(h2load_body())
+    before = cpu_seconds(server.pid)
+    summary = h2load.run(executable, uris, body, log, requests=created["created"],
+                         streams=config.nchf_resources, key=server.key,
+                         timeout=120 + wanted / 50)
+    spent = cpu_seconds(server.pid) - before
+    summary["server_cpu_us_per_update"] = spent * 1e6 / summary["answered"] \
+        if summary["answered"] else None
+    summary["created"] = created
+    return summary
+
+
 def scale_point(lines_count: int, records: int, clients: int, progress: Progress,
                 pg_admin_url: str | None = None) -> dict[str, Any]:
     now = datetime.now(UTC)
@@ -255,7 +347,7 @@ def run(config: BenchConfig, progress: Progress) -> Results:
         progress.say(f"synthetic operator: {config.lines:,} lines; {config.records:,} records")
         bodies = list(make_batches(lines, config.records, BATCH, now))
         with BenchServer(workdir, KEY, config.pg_admin_url, stream_url=config.stream_url,
-                         workers=config.workers, diameter=True) as server:
+                         workers=config.workers, diameter=True, nchf=True) as server:
             store = server.fresh_store()
             provision(store, lines, now)
             store.close()
@@ -297,6 +389,11 @@ def run(config: BenchConfig, progress: Progress) -> Results:
                          f"{config.diameter_seconds:g} s")
             _diameter_figures(diameter_load(server, diameter_lines(lines, config), config),
                               figures)
+            progress.say(f"nchf: updates over HTTP/2, {config.nchf_resources} resources over "
+                         f"{config.nchf_connections} connections, {config.nchf_seconds:g} s")
+            _nchf_figures(nchf_load(server, nchf_lines(lines, config), config), figures)
+            _nchf_h2load(server, lines, config, workdir=workdir, progress=progress,
+                         figures=figures)
     if not config.workers:
         _scaling(config, progress, results)
     return results
@@ -321,6 +418,59 @@ def _diameter_figures(load: dict[str, Any], figures: dict[str, Any]) -> None:
         codes[code] = codes.get(code, 0) + count
     if codes:  # which Result-Codes the errors were
         figures["diameter_error_codes"] = codes
+
+
+def _nchf_figures(load: dict[str, Any], figures: dict[str, Any]) -> None:
+    """The Nchf rows, beside the HTTP session updates they are compared with."""
+    figures["nchf_updates_per_s"] = round(load["per_s"])
+    figures["nchf_update_p50_ms"] = round(load["p50_ms"], 2)
+    figures["nchf_update_p99_ms"] = round(load["p99_ms"], 2)
+    figures["nchf_errors"] = load["errors"] + load["create_refused"] + load["unanswered"] \
+        + load["release_errors"]
+    figures["nchf_resources"] = load["resources"]
+    http = figures.get("session_updates_per_s")
+    figures["nchf_vs_http_sessions"] = round(load["per_s"] / http, 2) if http else None
+    for side in ("server", "client"):
+        spent = load[f"{side}_cpu_us_per_update"]
+        figures[f"nchf_{side}_cpu_us_update"] = round(spent) if spent is not None else None
+    if load["not_granted"]:  # answered 200, a rating group refused (the limit reached)
+        figures["nchf_not_granted"] = load["not_granted"]
+    codes: dict[str, int] = {}
+    for code, count in [*load["create_codes"].items(), *load["error_codes"].items()]:
+        codes[code] = codes.get(code, 0) + count
+    if codes:  # which statuses the errors were
+        figures["nchf_error_codes"] = codes
+
+
+def _nchf_h2load(server: BenchServer, lines: list[SynthLine], config: BenchConfig, *,
+                 workdir: Path, progress: Progress, figures: dict[str, Any]) -> None:
+    """The h2load rows, when h2load is installed."""
+    if not config.nchf_h2load_requests:
+        return
+    executable = h2load.find()
+    if executable is None:
+        progress.say("nchf: h2load not installed (apt-get install nghttp2-client): "
+                     "its rows skipped")
+        return
+    progress.say(f"nchf: h2load, first updates of {config.nchf_h2load_requests:,} fresh "
+                 f"resources, {config.nchf_resources} streams in flight")
+    load = nchf_h2load(server, h2load_lines(lines, config), config, workdir, executable)
+    created = load["created"]
+    figures["nchf_creates_per_s"] = round(created["creates_per_s"])
+    figures["nchf_server_cpu_us_create"] = round(created["server_cpu_us_per_create"]) \
+        if created["server_cpu_us_per_create"] is not None else None
+    figures["nchf_h2load_updates_per_s"] = round(load["per_s"])
+    figures["nchf_h2load_p50_ms"] = round(load["p50_ms"], 2)
+    figures["nchf_h2load_p99_ms"] = round(load["p99_ms"], 2)
+    figures["nchf_h2load_errors"] = load["errors"] + load["unanswered"] \
+        + created["create_refused"]
+    spent = load["server_cpu_us_per_update"]
+    figures["nchf_h2load_server_cpu_us"] = round(spent) if spent is not None else None
+    codes: dict[str, int] = {}
+    for code, count in [*created["create_codes"].items(), *load["error_codes"].items()]:
+        codes[code] = codes.get(code, 0) + count
+    if codes:
+        figures["nchf_h2load_error_codes"] = codes
 
 
 def _scaling(config: BenchConfig, progress: Progress, results: Results) -> None:

@@ -30,13 +30,19 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class BenchServer:
     """A server on a fresh store: a SQLite file in `workdir`, or, given the URL of a
     PostgreSQL server (`pg_admin_url`), a new database on it, dropped at the end."""
 
     def __init__(self, workdir: Path, key: str, pg_admin_url: str | None = None, *,
                  stream_url: str | None = None, workers: int = 0,
-                 diameter: bool = False) -> None:
+                 diameter: bool = False, nchf: bool = False) -> None:
         self.workdir = workdir
         self.stream_url = stream_url if workers else None
         self.workers = workers
@@ -48,6 +54,8 @@ class BenchServer:
         self.port = free_port()
         # The Diameter Gy listener's port, when the server runs one.
         self.diameter_port = free_port() if diameter else None
+        # The Nchf (HTTP/2) listener's port, when the server runs one.
+        self.nchf_port = free_port() if nchf else None
         self.process: subprocess.Popen[bytes] | None = None
         self.log = workdir / "server.log"
         self.pg_admin_url = pg_admin_url
@@ -78,11 +86,14 @@ class BenchServer:
     def start(self) -> None:
         env = dict(os.environ, CONSO_OPERATOR_KEY=self.key, CONSO_LOG_LEVEL="WARNING",
                    CONSO_STREAM_NAME=self.stream_name)
-        for name in [name for name in env if name.startswith("CONSO_DIAMETER")]:
+        for name in [name for name in env
+                     if name.startswith(("CONSO_DIAMETER", "CONSO_NCHF"))]:
             del env[name]   # a listener only where the bench asks for one, open to its load
         extra = ["--stream", self.stream_url] if self.stream_url else []
         if self.diameter_port is not None:
             extra += ["--diameter", f"127.0.0.1:{self.diameter_port}"]
+        if self.nchf_port is not None:
+            extra += ["--nchf", f"127.0.0.1:{self.nchf_port}"]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "conso.cli", "--log-level", "WARNING", "serve",
