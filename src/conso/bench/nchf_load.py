@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import h2.config
 import h2.connection
@@ -362,8 +363,10 @@ async def _create_all(peers: Sequence[Peer], msisdns: Sequence[str], count: int,
             except (ConnectionError, TimeoutError):   # reset, or the connection lost
                 refused["no answer"] = refused.get("no answer", 0) + 1
                 continue
-            if answer.status == 201 and answer.location.startswith(create + b"/"):
-                opened[n] = (peer, answer.location)
+            # Location is absolute ({apiRoot}/...): the path is what the next requests use
+            path = urlsplit(answer.location.decode("latin-1")).path.encode()
+            if answer.status == 201 and path.startswith(create + b"/"):
+                opened[n] = (peer, path)
             else:
                 refused[str(answer.status)] = refused.get(str(answer.status), 0) + 1
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
 
 import orjson
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -20,20 +21,24 @@ from conso.nchf.charging import ConvergedCharging, Outcome, Problem
 from conso.nchf.config import API_ROOT, NchfConfig
 from conso.nchf.models import ChargingDataRequest, InvalidParam, ProblemDetails
 from conso.nchf.openapi import document
+from conso.ratelimit import RateLimiter
 
 log = logging.getLogger("conso.nchf")
 
 PROBLEM = "application/problem+json"
 
 
-def problem_response(problem: Problem) -> Response:
+def problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> Response:
     body = ProblemDetails(status=problem.status, detail=problem.detail, cause=problem.cause,
                           invalid_params=problem.invalid or None)
-    return Response(body.model_dump_json(exclude_none=True), problem.status, media_type=PROBLEM)
+    return Response(body.model_dump_json(exclude_none=True), problem.status, headers=headers,
+                    media_type=PROBLEM)
 
 
 def _pointer(loc: tuple[int | str, ...]) -> str:
-    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in loc)
+    """The JSON Pointer (RFC 6901) of a field; "" is the whole body ("/" would name a
+    member called "")."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in loc)
 
 
 def _invalid(exc: ValidationError) -> Problem:
@@ -52,6 +57,7 @@ class NchfApp:
         self.charging = charging
         self.config = config
         self._key = f"Bearer {config.operator_key}".encode()
+        self._warnings = RateLimiter(5, timedelta(minutes=1))
         self._document = orjson.dumps(document())
         self.app = Starlette(routes=[
             Route(API_ROOT + "/chargingdata", self._create, methods=["POST"]),
@@ -80,22 +86,38 @@ class NchfApp:
             self._authorize(request)
             body = ChargingDataRequest.model_validate_json(await self._body(request))
             outcome = await operation(body)
+        except ClientDisconnect:
+            # The client reset the stream (or went away) before its body was read: nobody
+            # to answer, nothing counted. Not an error: a flood of HEADERS + RST_STREAM
+            # ("rapid reset") must not write a stack trace per stream.
+            log.debug("nchf %s: the client went away before its body was read",
+                      request.url.path)
+            return Response(status_code=400)
         except ValidationError as exc:
             problem = _invalid(exc)
             log.info("nchf %s refused: %s", request.url.path, problem.detail)
             return problem_response(problem)
         except Problem as problem:
             if problem.status >= 500 or problem.status == 401:
-                log.warning("nchf %s refused (%d): %s", request.url.path, problem.status,
-                            problem.detail)
+                # at most a few a minute per client: a client with a bad token must not
+                # fill the log
+                client = request.client.host if request.client else "?"
+                if self._warnings.allow(client, datetime.now(UTC)):
+                    log.warning("nchf %s from %s refused (%d): %s", request.url.path, client,
+                                problem.status, problem.detail)
             else:
                 log.info("nchf %s refused (%d %s): %s", request.url.path, problem.status,
                          problem.cause, problem.detail)
             return problem_response(problem)
+        headers = outcome.headers
+        location = headers.get("Location")
+        if location is not None and location.startswith("/"):
+            # an absolute URI, {apiRoot}/nchf-convergedcharging/v3/... (TS 29.501 4.4.1)
+            headers = {**headers, "Location": str(request.base_url).rstrip("/") + location}
         if outcome.body is None:
-            return Response(status_code=outcome.status, headers=outcome.headers)
+            return Response(status_code=outcome.status, headers=headers)
         return Response(outcome.body.model_dump_json(exclude_none=True), outcome.status,
-                        headers=outcome.headers, media_type="application/json")
+                        headers=headers, media_type="application/json")
 
     def _authorize(self, request: Request) -> None:
         given = request.headers.get("authorization", "").encode()
@@ -121,7 +143,8 @@ class NchfApp:
 
     async def _http_error(self, _: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return problem_response(Problem(exc.status_code, None, str(exc.detail)))
+        # 405 keeps its Allow header (RFC 9110)
+        return problem_response(Problem(exc.status_code, None, str(exc.detail)), exc.headers)
 
     async def _crash(self, request: Request, exc: Exception) -> Response:
         log.exception("nchf %s failed", request.url.path)

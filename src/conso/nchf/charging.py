@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -86,6 +87,7 @@ class Asked:
     service: Service | None      # None: the catalogue does not map the rating group
     used: int
     requested: int
+    requested_given: bool = True  # False: no requestedUnit, `requested` is the default quota
 
 
 def result_code(reason: str | None) -> str:
@@ -192,12 +194,17 @@ class ConvergedCharging:
                      asked: list[Asked], country: str | None) -> ChargingDataResponse:
         items: list[MultipleUnitInformation] = []
         for one in asked:
-            if one.service is None:
+            if one.service is None or one.service is Service.PREMIUM:
+                # Premium is sold at the provider's price, and TS 32.291's units carry no
+                # money: conso cannot rate it here, and never grants it for free.
                 items.append(MultipleUnitInformation(result_code=RATING_FAILED,
                                                      rating_group=one.group))
                 continue
+            # Immediate event charging debits what is asked; post event charging (PEC)
+            # what the usedUnitContainer reports was used; neither: the default quota.
+            units = one.used if one.used and not one.requested_given else one.requested
             event = Event(f"nchf:{ref}:{one.group}",
-                          UseRequest(line, one.service, Direction.OUT, country), one.requested)
+                          UseRequest(line, one.service, Direction.OUT, country), units)
             try:
                 answer = await self._run(partial(self.core.event, event))
             except InvalidInput as exc:
@@ -249,7 +256,8 @@ class ConvergedCharging:
                 if item.requested_unit is not None else None
             if requested is None and service is not None:
                 requested = self.network.default_quota.get(service, 1)
-            asked.append(Asked(group, service, used, requested or 0))
+            asked.append(Asked(group, service, used, requested or 0,
+                               item.requested_unit is not None))
         return asked
 
     def _country(self, request: ChargingDataRequest) -> str | None:
@@ -298,7 +306,13 @@ def reference(request: ChargingDataRequest) -> str:
     the same ref."""
     body = request.model_dump(mode="json", by_alias=True, exclude_none=True,
                               exclude={"retransmission_indicator"})
-    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+    try:
+        canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        # A member conso does not read holds an integer past 64 bits (3GPP's objects are
+        # open, JSON numbers unbounded): the standard library writes any integer.
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(canonical).hexdigest()[:32]
 
 
 def session_of(ref: str) -> str:
