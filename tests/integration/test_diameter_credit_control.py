@@ -717,8 +717,10 @@ def test_a_rar_for_a_peer_that_is_away_waits_for_it(conso: DiameterConso, pool: 
     first.wait_disconnected()
 
     conso.bar(line, data=True)            # the admin's request does not wait for the peer
+    # last_error, not attempts alone: a message being sent shows as queued, not yet failed
     pushes = wait_for(lambda: [m for m in conso.messages_to(PGW_D)
-                               if m["channel"] == "diameter" and m["attempts"] >= 1],
+                               if m["channel"] == "diameter" and m["attempts"] >= 1
+                               and m["last_error"]],
                       "a failed attempt at the RAR")
     (push,) = pushes
     assert push["status"] == "queued" and push["last_error"]
