@@ -376,9 +376,11 @@ def parser() -> argparse.ArgumentParser:
     bench = sub.add_parser(
         "bench", help="measure a real server on this machine (throughput, latency, memory)",
         description="Generates a synthetic operator, starts a real conso server on a fresh "
-                    "SQLite store and measures over HTTP: ingestion against a plain "
-                    "executemany floor, notification delay, authorize and session load, "
-                    "memory per warm line and throughput by number of lines.")
+                    "SQLite store and measures it from other processes: ingestion over "
+                    "HTTP against a plain executemany floor, notification delay, authorize "
+                    "and session load, Diameter CCR-UPDATEs and Nchf updates over HTTP/2 "
+                    "beside the HTTP session updates, memory per warm line and throughput "
+                    "by number of lines.")
     bench.add_argument("--quick", action="store_true", help="a small run, under a minute")
     bench.add_argument("--lines", type=int, help="lines of the main run (default 100,000)")
     bench.add_argument("--records", type=int, help="records of the main run")
