@@ -64,6 +64,7 @@ from .nchf_support import (
     nchf_server,
     new_imsi,
 )
+from .nchf_support import user_location as nchf_user_location
 
 MB = 10**6
 VALIDITY = 420            # CONSO_SESSION_VALIDITY_SECONDS of the server: not the default
@@ -377,6 +378,22 @@ def test_roaming_blocked_by_the_limit_is_denied_and_roaming_is_charged(
     assert smf.release(abroad.ref, charging_request(1, [Use(DATA, used=MB)])).status == 204
     seen = conso.usage(free)
     assert seen["extra_micros"] == data_micros(MB, ROAMING_DATA_MB_MICROS)
+
+
+def test_a_roaming_session_located_only_by_its_qos_containers_is_roaming(
+    conso: NchfConso, smf: Smf,
+) -> None:
+    """nchf.md: the country comes from userLocationinfo or roamingQBCInformation."""
+    limited = conso.line("payg", limit_eur=10)
+    body = charging_request(0, [Use(DATA, requested=MB)], line=limited)
+    body["roamingQBCInformation"] = {"multipleQFIcontainer": [
+        {"localSequenceNumber": 1},     # not located: the next one tells
+        {"localSequenceNumber": 2, "qFIContainerInformation": {
+            "reportTime": body["invocationTimeStamp"],
+            "userLocationInformation": nchf_user_location("US")}}]}
+    blocked = smf.create(body)
+    assert blocked.problem(403)["cause"] == END_USER_REQUEST_DENIED
+    nothing_counted(conso, limited)
 
 
 def test_an_unmapped_rating_group_or_a_service_the_plan_lacks_is_rating_failed(

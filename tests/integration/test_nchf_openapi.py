@@ -117,7 +117,15 @@ STANDARD: dict[str, Schema] = {
         multipleUnitUsage=array("MultipleUnitUsage"),
         triggers=array("Trigger"),
         pDUSessionChargingInformation=ref("PDUSessionChargingInformation"),
-        sMSChargingInformation=ref("SMSChargingInformation")),
+        sMSChargingInformation=ref("SMSChargingInformation"),
+        roamingQBCInformation=ref("RoamingQBCInformation")),
+    "RoamingQBCInformation": schema(
+        set(), multipleQFIcontainer=array("MultipleQFIcontainer")),
+    "MultipleQFIcontainer": schema(
+        {"localSequenceNumber"}, localSequenceNumber=INTEGER,
+        qFIContainerInformation=ref("QFIContainerInformation")),
+    "QFIContainerInformation": schema(
+        {"reportTime"}, reportTime=DATE_TIME, userLocationInformation=ref("UserLocation")),
     "NFIdentification": schema(
         {"nodeFunctionality"},
         nodeFunctionality=open_enum(

@@ -267,6 +267,16 @@ class ConvergedCharging:
             located = ("/pDUSessionChargingInformation/userLocationinfo", pdu.user_locationinfo)
         elif sms is not None and sms.user_locationinfo is not None:
             located = ("/sMSChargingInformation/userLocationinfo", sms.user_locationinfo)
+        elif request.roaming_qbc_information is not None:
+            # A roaming session's QoS-based containers: the first one that is located.
+            containers = request.roaming_qbc_information.multiple_qfi_container or ()
+            for n, container in enumerate(containers):
+                info = container.qfi_container_information
+                if info is not None and info.user_location_information is not None:
+                    located = (f"/roamingQBCInformation/multipleQFIcontainer/{n}"
+                               "/qFIContainerInformation/userLocationInformation",
+                               info.user_location_information)
+                    break
         if located is None:
             return None
         where, location = located

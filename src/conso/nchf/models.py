@@ -193,6 +193,27 @@ class SMSChargingInformation(_Open):
     user_locationinfo: Opt[UserLocation] = Field(None, alias="userLocationinfo")
 
 
+class QFIContainerInformation(_Open):
+    report_time: DateTime = Field(alias="reportTime")
+    user_location_information: Opt[UserLocation] = Field(None,
+                                                         alias="userLocationInformation")
+
+
+class MultipleQFIcontainer(_Open):
+    local_sequence_number: int = Field(alias="localSequenceNumber")
+    qfi_container_information: Opt[QFIContainerInformation] = Field(
+        None, alias="qFIContainerInformation")
+
+
+class RoamingQBCInformation(_Open):
+    """Charging of a roaming PDU session (the visited SMF's QoS-based containers): the
+    location of its containers tells the country when the request has no
+    userLocationinfo."""
+
+    multiple_qfi_container: Opt[list[MultipleQFIcontainer]] = Field(
+        None, alias="multipleQFIcontainer")
+
+
 class NFIdentification(_Open):
     node_functionality: NodeFunctionality = Field(alias="nodeFunctionality")
     nf_name: Opt[NfInstanceId] = Field(None, alias="nFName")
@@ -249,6 +270,8 @@ class ChargingDataRequest(_Open):
         None, alias="pDUSessionChargingInformation")
     sms_charging_information: Opt[SMSChargingInformation] = Field(
         None, alias="sMSChargingInformation")
+    roaming_qbc_information: Opt[RoamingQBCInformation] = Field(
+        None, alias="roamingQBCInformation")
 
 
 class GrantedUnit(_Open):
