@@ -52,6 +52,7 @@ from conso.diameter.peer import Connection
 from conso.diameter.server import DiameterServer
 from conso.domain.control import Grant, Reason
 from conso.domain.e212 import country_of_mcc_mnc
+from conso.domain.sessions import SESSION_SERVICES
 from conso.domain.units import Direction, Service
 from conso.errors import Conflict, InvalidInput, NotFound
 from conso.runtime.batch import LoopBatch
@@ -59,7 +60,6 @@ from conso.runtime.batch import LoopBatch
 log = logging.getLogger("conso.diameter")
 _T = TypeVar("_T")
 
-SESSION_SERVICES = frozenset({Service.DATA, Service.VOICE, Service.SMS})
 EURO = 978                  # ISO 4217 numeric
 FAILOVER_SUPPORTED = 1
 TERMINATE = 0               # Final-Unit-Action

@@ -39,6 +39,7 @@ from conso.charging.ports import (
 )
 from conso.domain.control import Grant, Reason
 from conso.domain.e212 import country_of_mcc
+from conso.domain.sessions import SESSION_SERVICES
 from conso.domain.units import Direction, Service
 from conso.errors import Conflict, InvalidInput, NotFound
 from conso.nchf.config import API_ROOT, NchfConfig
@@ -53,7 +54,6 @@ from conso.nchf.models import (
     UserLocation,
 )
 
-SESSION_SERVICES = frozenset({Service.DATA, Service.VOICE, Service.SMS})
 SubmitUpdate = Callable[[SessionUpdate], "concurrent.futures.Future[SessionAnswer]"]
 _T = TypeVar("_T")
 
