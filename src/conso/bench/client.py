@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from conso.bench.loadgen import percentile
+
 
 class HttpError(RuntimeError):
     """The server answered with an error status, or not with HTTP."""
@@ -101,10 +103,7 @@ class Timings:
         return self.count / self.elapsed if self.elapsed else 0.0
 
     def percentile(self, share: float) -> float:
-        if not self.latencies:
-            return 0.0
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+        return percentile(sorted(self.latencies), share)
 
 
 def run_parallel(port: int, key: str, workers: int, jobs: Iterable[Any],

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import struct
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import orjson
 
+from conso.bench.loadgen import connect, cpu_seconds, percentile
 from conso.diameter import codec
 from conso.diameter.dictionary import (
     BASE,
@@ -258,26 +257,8 @@ class Session:
             self.send()
 
 
-def _cpu_seconds(pid: int | None) -> float:
-    """CPU time (user and system) of a process so far; of this one when pid is None."""
-    if pid is None:
-        return time.process_time()
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def _connect(port: int, origin_host: str, tally: Tally) -> Peer:
-    loop = asyncio.get_running_loop()
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            _, peer = await loop.create_connection(lambda: Peer(origin_host, tally),
-                                                   "127.0.0.1", port)
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.1)
+    peer = await connect(port, lambda: Peer(origin_host, tally))
     code = await peer.ask(capabilities_request(origin_host, peer.next_hop(), 1))
     if code != Result.SUCCESS:
         raise RuntimeError(f"CER of {origin_host} answered {code}")
@@ -316,15 +297,15 @@ async def run_load(port: int, msisdns: Sequence[str], *, connections: int, secon
     for session in running:
         session.send()
     await asyncio.sleep(warmup)
-    client_cpu, server_cpu = _cpu_seconds(None), _cpu_seconds(server_pid) if server_pid else 0.0
+    client_cpu, server_cpu = cpu_seconds(None), cpu_seconds(server_pid) if server_pid else 0.0
     started = time.perf_counter()
     tally.measuring = True
     await asyncio.sleep(seconds)
     tally.measuring = False
     tally.running = False
     elapsed = time.perf_counter() - started
-    client_cpu = _cpu_seconds(None) - client_cpu
-    server_cpu = (_cpu_seconds(server_pid) - server_cpu) if server_pid else 0.0
+    client_cpu = cpu_seconds(None) - client_cpu
+    server_cpu = (cpu_seconds(server_pid) - server_cpu) if server_pid else 0.0
     deadline = time.monotonic() + 30
     while any(peer.pending for peer in peers) and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
@@ -333,9 +314,6 @@ async def run_load(port: int, msisdns: Sequence[str], *, connections: int, secon
         peer.transport.close()
     ordered = sorted(tally.latencies)
 
-    def percentile(share: float) -> float:
-        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
-
     answered = tally.answered
     return {
         "sessions": len(running), "connections": connections,
@@ -343,7 +321,8 @@ async def run_load(port: int, msisdns: Sequence[str], *, connections: int, secon
         "initial_codes": {str(k): v for k, v in initial_refused.items()},
         "seconds": round(elapsed, 3), "answered": answered,
         "per_s": answered / elapsed if elapsed else 0.0,
-        "p50_ms": percentile(0.5) * 1000, "p99_ms": percentile(0.99) * 1000,
+        "p50_ms": percentile(ordered, 0.5) * 1000,
+        "p99_ms": percentile(ordered, 0.99) * 1000,
         "errors": tally.errors, "error_codes": {str(k): v for k, v in tally.codes.items()},
         "unanswered": sum(len(peer.pending) for peer in peers),
         "server_requests": tally.server_requests,

@@ -20,6 +20,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from conso.bench.loadgen import percentile
+
 
 def find() -> str | None:
     """The h2load executable, when installed (`apt-get install nghttp2-client`)."""
@@ -56,15 +58,12 @@ def read_log(log: Path) -> dict[str, Any]:
             codes[status] = codes.get(status, 0) + 1
     latencies.sort()
 
-    def percentile(share: float) -> float:
-        if not latencies:
-            return 0.0
-        return latencies[min(len(latencies) - 1, int(share * len(latencies)))] / 1000
 
     elapsed = (max(ends) - min(starts)) / 1e6 if starts else 0.0
     return {"answered": len(latencies), "seconds": round(elapsed, 3),
             "per_s": len(latencies) / elapsed if elapsed else 0.0,
-            "p50_ms": percentile(0.5), "p99_ms": percentile(0.99),
+            "p50_ms": percentile(latencies, 0.5) / 1000,
+            "p99_ms": percentile(latencies, 0.99) / 1000,
             "errors": sum(codes.values()), "error_codes": codes}
 
 

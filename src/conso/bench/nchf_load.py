@@ -42,6 +42,8 @@ from hpack import Encoder
 from hpack.hpack import encode_integer
 from hpack.table import HeaderTable
 
+from conso.bench.loadgen import connect, cpu_seconds, percentile
+
 API_ROOT = "/nchf-convergedcharging/v3"
 DATA_RATING_GROUP = 10          # the catalogue's [network.rating_groups] data
 _SENTINEL = 4_294_967_295       # the sequence number's place in a serialised body
@@ -318,26 +320,8 @@ class Resource:
             self.send()
 
 
-def _cpu_seconds(pid: int | None) -> float:
-    """CPU time (user and system) of a process so far; of this one when pid is None."""
-    if pid is None:
-        return time.process_time()
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def _connect(port: int, key: str, tally: Tally) -> Peer:
-    loop = asyncio.get_running_loop()
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            _, peer = await loop.create_connection(lambda: Peer(port, key, tally),
-                                                   "127.0.0.1", port)
-            return peer
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.1)
+    return await connect(port, lambda: Peer(port, key, tally))
 
 
 async def _create_all(peers: Sequence[Peer], msisdns: Sequence[str], count: int, *,
@@ -395,15 +379,15 @@ async def run_load(port: int, key: str, msisdns: Sequence[str], *, connections: 
     for peer in peers:
         peer.flush()
     await asyncio.sleep(warmup)
-    client_cpu, server_cpu = _cpu_seconds(None), _cpu_seconds(server_pid) if server_pid else 0.0
+    client_cpu, server_cpu = cpu_seconds(None), cpu_seconds(server_pid) if server_pid else 0.0
     started = time.perf_counter()
     tally.measuring = True
     await asyncio.sleep(seconds)
     tally.measuring = False
     tally.running = False
     elapsed = time.perf_counter() - started
-    client_cpu = _cpu_seconds(None) - client_cpu
-    server_cpu = (_cpu_seconds(server_pid) - server_cpu) if server_pid else 0.0
+    client_cpu = cpu_seconds(None) - client_cpu
+    server_cpu = (cpu_seconds(server_pid) - server_cpu) if server_pid else 0.0
     deadline = time.monotonic() + 30
     while any(peer.pending and not peer.closed for peer in peers) \
             and time.monotonic() < deadline:
@@ -419,16 +403,14 @@ async def run_load(port: int, key: str, msisdns: Sequence[str], *, connections: 
         peer.transport.close()
     ordered = sorted(tally.latencies)
 
-    def percentile(share: float) -> float:
-        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
-
     answered = tally.answered
     return {
         "resources": len(resources), "connections": connections,
         "create_refused": sum(refused.values()), "create_codes": refused,
         "seconds": round(elapsed, 3), "answered": answered,
         "per_s": answered / elapsed if elapsed else 0.0,
-        "p50_ms": percentile(0.5) * 1000, "p99_ms": percentile(0.99) * 1000,
+        "p50_ms": percentile(ordered, 0.5) * 1000,
+        "p99_ms": percentile(ordered, 0.99) * 1000,
         "errors": tally.errors, "error_codes": tally.codes,
         "not_granted": tally.not_granted, "unanswered": unanswered,
         "updated": tally.updated, "released": released,
@@ -446,10 +428,10 @@ async def prepare(port: int, key: str, msisdns: Sequence[str], count: int, uris:
     `uris`, one a line: h2load's `--input-file`."""
     tally = Tally()
     peers = [await _connect(port, key, tally) for _ in range(connections)]
-    server_cpu = _cpu_seconds(server_pid) if server_pid else 0.0
+    server_cpu = cpu_seconds(server_pid) if server_pid else 0.0
     opened, refused, elapsed = await _create_all(peers, msisdns, count, in_flight=in_flight,
                                                  requested=requested)
-    server_cpu = (_cpu_seconds(server_pid) - server_cpu) if server_pid else 0.0
+    server_cpu = (cpu_seconds(server_pid) - server_cpu) if server_pid else 0.0
     for peer in peers:
         assert peer.transport is not None
         peer.transport.close()
