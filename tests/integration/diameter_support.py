@@ -53,7 +53,7 @@ from diameter.node.application import Application, SimpleThreadingApplication
 
 import conso
 
-from .helpers import Api, Server, free_port, start_server, stop_server
+from .helpers import Api, Server, free_port, start_server, stop_server, wait_collected
 
 # -- what the spec fixes (diameter.md) ------------------------------------------------------
 
@@ -516,17 +516,11 @@ class Pgw:
 
     def wait_rar(self, session_id: str, timeout: float = 15.0, count: int = 1) -> list[Rar]:
         """The RARs received for the session, once there are `count` of them."""
-        end = time.monotonic() + timeout
-        with self._rar_seen:
-            while True:
-                found = [r for r in self.rars if r.session_id == session_id]
-                if len(found) >= count:
-                    return found
-                left = end - time.monotonic()
-                if left <= 0:
-                    pytest.fail(f"{self.host}: no RAR for {session_id} within {timeout}s "
-                                f"(received: {self.rars})", pytrace=False)
-                self._rar_seen.wait(left)
+        return wait_collected(
+            self._rar_seen, lambda: [r for r in self.rars if r.session_id == session_id],
+            count=count, timeout=timeout,
+            what=lambda: f"{self.host}: no RAR for {session_id} within {timeout}s "
+                         f"(received: {self.rars})")
 
     # -- the end ------------------------------------------------------------------------------
 

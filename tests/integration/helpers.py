@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -162,6 +163,22 @@ def wait_for(check: Callable[[], T], what: str, deadline: float = 20.0,
         time.sleep(interval)
         last = check()
     return last
+
+
+def wait_collected(seen: threading.Condition, found: Callable[[], list[T]], *, count: int,
+                   timeout: float, what: Callable[[], str]) -> list[T]:
+    """What a receiver thread has collected, once `found` holds `count` items: `seen` is
+    notified by the receiver after each; fail after `timeout` seconds with `what()`."""
+    end = time.monotonic() + timeout
+    with seen:
+        while True:
+            items = found()
+            if len(items) >= count:
+                return items
+            left = end - time.monotonic()
+            if left <= 0:
+                pytest.fail(what(), pytrace=False)
+            seen.wait(left)
 
 
 def wait_healthy(server: Server, deadline: float) -> None:

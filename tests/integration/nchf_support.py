@@ -43,7 +43,15 @@ from hyperframe.frame import PingFrame, SettingsFrame
 
 import conso
 
-from .helpers import OPERATOR_KEY, Api, Server, free_port, start_server, stop_server
+from .helpers import (
+    OPERATOR_KEY,
+    Api,
+    Server,
+    free_port,
+    start_server,
+    stop_server,
+    wait_collected,
+)
 
 # -- what the spec fixes (nchf.md, TS 32.291) -------------------------------------------------
 
@@ -520,17 +528,11 @@ class NotifySink:
 
     def wait(self, path: str, timeout: float = 10.0, count: int = 1) -> list[Notification]:
         """The notifications POSTed to `path`, once there are `count` of them."""
-        end = time.monotonic() + timeout
-        with self._seen:
-            while True:
-                found = [n for n in self.received if n.path == path]
-                if len(found) >= count:
-                    return found
-                left = end - time.monotonic()
-                if left <= 0:
-                    pytest.fail(f"no notification to {path} within {timeout}s "
-                                f"(received: {self.received})", pytrace=False)
-                self._seen.wait(left)
+        return wait_collected(
+            self._seen, lambda: [n for n in self.received if n.path == path],
+            count=count, timeout=timeout,
+            what=lambda: f"no notification to {path} within {timeout}s "
+                         f"(received: {self.received})")
 
 
 # -- a raw HTTP/2 connection ---------------------------------------------------------------------
