@@ -313,8 +313,7 @@ class Connection(asyncio.Protocol):
     def _answered(self, done: asyncio.Future[bytes], message: Message,
                   future: asyncio.Future[bytes]) -> None:
         self.in_flight -= 1
-        if self.paused and self.in_flight < self.config.max_in_flight // 2:
-            self._resume()   # unless its answers are still unread
+        self._resume()   # when few are left unanswered and the peer reads its answers
         try:
             answer = done.result()
         except Exception as exc:  # a failure of conso, not of the peer: 5012, logged
