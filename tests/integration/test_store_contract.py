@@ -13,7 +13,7 @@ from conso.domain.alerts import AlertRule, AlertSettings, Channels, RuleKind
 from conso.domain.control import Grant
 from conso.domain.cycle import Cycle
 from conso.domain.line import Line, PlanPeriod
-from conso.domain.outbox import OutboxMessage
+from conso.domain.outbox import OutboxMessage, SentPart
 from conso.domain.rating import CycleUsage
 from conso.domain.sessions import CreditSession, Quota, Status
 from conso.domain.units import Direction, Service
@@ -132,17 +132,50 @@ def test_the_outbox_lifecycle(store: Store) -> None:
     with store.transaction() as tx:
         assert tx.outbox.requeue_interrupted(NOW) == 2
         tx.outbox.mark_sent("m1", NOW)
-        tx.outbox.mark_retry("m2", "down", NOW + timedelta(minutes=1))
+        tx.outbox.mark_retry("m2", "down", NOW + timedelta(minutes=1), NOW)
     assert store.outbox.due(NOW + timedelta(seconds=5), 10) == []
     m1, m2 = store.outbox.messages(line_id="+32470000001")
     assert (m1.status, m1.attempts, m1.sent_at) == ("sent", 1, NOW)
     assert (m2.status, m2.last_error) == ("queued", "down")
     with store.transaction() as tx:
-        tx.outbox.mark_failed("m2", "refused")
-    assert store.outbox.get("m2") is not None
+        tx.outbox.mark_failed("m2", "refused", NOW + timedelta(seconds=2))
+    failed = store.outbox.get("m2")
+    assert failed is not None
+    assert (failed.status, failed.status_changed_at) == ("failed", NOW + timedelta(seconds=2))
     newest = store.outbox.messages(to="+32470000001", newest_first=True)
     assert [m.id for m in newest] == ["m2", "m1"]
     assert store.outbox.messages(since=NOW + timedelta(seconds=1)) == [store.outbox.get("m2")]
+
+
+def test_receipts_move_a_sent_message_once_every_part_says_so(store: Store) -> None:
+    later = NOW + timedelta(seconds=30)
+    with store.transaction() as tx:
+        tx.outbox.insert([_message("m1"), _message("m2")])
+        tx.outbox.mark_sending("m1", NOW)
+        tx.outbox.mark_sent("m1", NOW, [SentPart("smsc-a", "x1", 1), SentPart("smsc-a", "x2", 2)])
+        tx.outbox.mark_sending("m2", NOW)
+        tx.outbox.mark_sent("m2", NOW, [SentPart("smsc-a", "y1", 1)])
+    with store.transaction() as tx:
+        assert tx.outbox.apply_receipt("smsc-a", "x1", "delivered", later) == "m1"
+        assert tx.outbox.apply_receipt("smsc-b", "x2", "delivered", later) is None  # other SMSC
+        assert tx.outbox.apply_receipt("smsc-a", "nope", "delivered", later) is None
+        assert tx.outbox.apply_receipt("smsc-a", "y1", None, later) == "m2"      # ENROUTE
+    assert store.outbox.get("m1").status == "sent"       # type: ignore[union-attr]
+    with store.transaction() as tx:
+        assert tx.outbox.apply_receipt("smsc-a", "x2", "delivered", later) == "m1"
+        tx.outbox.apply_receipt("smsc-a", "y1", "expired", later)
+    m1, m2 = store.outbox.get("m1"), store.outbox.get("m2")
+    assert m1 is not None and m2 is not None
+    assert (m1.status, m1.status_changed_at, m2.status) == ("delivered", later, "expired")
+    history = store.outbox.history(["m1", "m2", "unknown"])
+    assert [(c.status, c.at) for c in history["m1"]] == [
+        ("queued", NOW), ("sent", NOW), ("delivered", later)]
+    assert [c.status for c in history["m2"]] == ["queued", "sent", "expired"]
+    assert history["unknown"] == []
+    assert store.outbox.channel_counts() == {("sms", "delivered"): 1, ("sms", "expired"): 1}
+    with store.transaction() as tx:        # a late receipt does not move a final message
+        tx.outbox.apply_receipt("smsc-a", "y1", "delivered", later)
+    assert store.outbox.get("m2").status == "expired"    # type: ignore[union-attr]
 
 
 def test_alert_settings_sessions_audit_and_tokens(store: Store) -> None:

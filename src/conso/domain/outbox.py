@@ -23,7 +23,53 @@ class OutboxMessage:
     line_id: str | None
     rule: dict[str, Any] | None
     created_at: datetime
-    status: str = "queued"           # queued | sending | sent | failed
+    status: str = "queued"           # one of STATUSES
     attempts: int = 0
     last_error: str | None = None
     sent_at: datetime | None = None
+    html: str | None = None          # an e-mail's HTML alternative to `text`
+    status_changed_at: datetime | None = None
+
+
+# A message's life: queued -> sending (claimed, an internal step) -> sent (the SMS
+# centre or mail server took it) -> delivered | undeliverable | expired | deleted (the
+# SMS centre's receipt); failed when it can never be sent.
+STATUSES = ("queued", "sending", "sent", "delivered", "undeliverable", "expired",
+            "deleted", "failed")
+RECEIPT_STATES = ("delivered", "undeliverable", "expired", "deleted")
+
+
+@dataclass(frozen=True, slots=True)
+class SentPart:
+    """One part of a message as the SMS centre took it: its id there names the part
+    in the receipt that comes back."""
+
+    smsc: str                        # which SMS centre (its host:port)
+    smsc_message_id: str
+    part: int                        # 1-based
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    status: str
+    at: datetime
+    detail: str | None = None
+
+
+def delivery_state(parts: list[tuple[int, str]]) -> str | None:
+    """The message's state from its parts' (number, state): delivered when every part
+    is, else the state of the first part that ended otherwise; None while that is not
+    known yet (the message stays "sent"). A part sent twice (again after a broken link)
+    counts as delivered when either copy is, and as pending while either may still be."""
+    best: dict[int, str] = {}
+    for number, state in parts:
+        known = best.get(number)
+        if known is None or state == "delivered" or (state == "sent" and known != "delivered"):
+            best[number] = state
+    states = [best[number] for number in sorted(best)]
+    for state in states:
+        if state in RECEIPT_STATES and state != "delivered":
+            return state
+    if states and all(state == "delivered" for state in states):
+        return "delivered"
+    return None

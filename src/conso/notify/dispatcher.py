@@ -132,7 +132,8 @@ class Dispatcher:
         channel = self.channels.get(message.channel)
         if channel is None:
             with self.store.transaction() as tx:
-                tx.outbox.mark_failed(message.id, f"no channel {message.channel!r} is configured")
+                tx.outbox.mark_failed(message.id, f"no channel {message.channel!r} is configured",
+                                      self.clock())
             return
         with self.store.transaction() as tx:
             claimed = tx.outbox.mark_sending(message.id, self.clock())
@@ -145,14 +146,15 @@ class Dispatcher:
             log.error("%s %s to %s failed for good: %s", message.channel, message.id,
                       message.to, exc)
             with self.store.transaction() as tx:
-                tx.outbox.mark_failed(message.id, str(exc))
+                tx.outbox.mark_failed(message.id, str(exc), self.clock())
             return
         except (ChannelDown, OSError) as exc:
             delay = backoff(attempts, self.max_backoff)
             log.warning("%s %s to %s: channel down (%s); attempt %d, next in %.0f s",
                         message.channel, message.id, message.to, exc, attempts, delay)
             with self.store.transaction() as tx:
-                tx.outbox.mark_retry(message.id, str(exc), self.clock() + timedelta(seconds=delay))
+                now = self.clock()
+                tx.outbox.mark_retry(message.id, str(exc), now + timedelta(seconds=delay), now)
             return
         with self.store.transaction() as tx:
             tx.outbox.mark_sent(message.id, self.clock())

@@ -28,7 +28,7 @@ import orjson
 from conso.domain.alerts import AlertSettings
 from conso.domain.cycle import Cycle
 from conso.domain.line import Line, PlanPeriod
-from conso.domain.outbox import OutboxMessage
+from conso.domain.outbox import OutboxMessage, SentPart, StatusChange, delivery_state
 from conso.domain.rating import CycleUsage
 from conso.domain.sessions import CreditSession, Status
 from conso.store.base import (
@@ -77,6 +77,8 @@ class _State:
         self.fired: dict[tuple[str, date], frozenset[str]] = {}
         self.rejected: list[RejectedRecord] = []
         self.outbox: dict[str, _Queued] = {}          # in insertion (seq) order
+        self.events: list[tuple[str, StatusChange]] = []
+        self.sms_parts: dict[tuple[str, str], tuple[str, int, str]] = {}
         self.sessions: dict[str, CreditSession] = {}
         self.tokens: dict[str, Token] = {}
         self.offsets: dict[int, int] = {}
@@ -99,6 +101,8 @@ class _Pending:
         self.fired: dict[tuple[str, date], frozenset[str]] = {}
         self.rejected: list[RejectedRecord] = []
         self.outbox: dict[str, _Queued] = {}
+        self.events: list[tuple[str, StatusChange]] = []
+        self.sms_parts: dict[tuple[str, str], tuple[str, int, str]] = {}
         self.sessions: dict[str, CreditSession] = {}
         self.tokens: dict[str, Token | None] = {}
         self.offsets: dict[int, int] = {}
@@ -150,6 +154,8 @@ class _Pending:
         state.fired.update(self.fired)
         state.rejected.extend(self.rejected)
         state.outbox.update(self.outbox)
+        state.events.extend(self.events)
+        state.sms_parts.update(self.sms_parts)
         state.sessions.update(self.sessions)
         for token_hash, token in self.tokens.items():
             if token is None:
@@ -327,6 +333,22 @@ class MemoryOutboxReads(_Reads):
                 counts[q.message.status] = counts.get(q.message.status, 0) + 1
         return counts
 
+    def channel_counts(self) -> dict[tuple[str, str], int]:
+        counts: dict[tuple[str, str], int] = {}
+        with self._lock:
+            for q in self._state.outbox.values():
+                key = (q.message.channel, q.message.status)
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def history(self, message_ids: Sequence[str]) -> dict[str, list[StatusChange]]:
+        found: dict[str, list[StatusChange]] = {message_id: [] for message_id in message_ids}
+        with self._lock:
+            for message_id, change in self._state.events:
+                if message_id in found:
+                    found[message_id].append(change)
+        return found
+
     def messages(self, *, to: str | None = None, line_id: str | None = None,
                  since: datetime | None = None, limit: int = 1000,
                  newest_first: bool = False) -> list[OutboxMessage]:
@@ -491,7 +513,8 @@ class MemoryOutboxWrites(_Writes):
             rule = None if m.rule is None else orjson.loads(orjson.dumps(m.rule))
             tx.outbox[m.id] = _Queued(
                 replace(m, rule=rule, status="queued", attempts=0, last_error=None,
-                        sent_at=None), m.created_at)
+                        sent_at=None, status_changed_at=m.created_at), m.created_at)
+            tx.events.append((m.id, StatusChange("queued", m.created_at)))
 
     def _change(self, message_id: str, next_attempt_at: datetime | None = None,
                 **changes: Any) -> bool:
@@ -513,14 +536,46 @@ class MemoryOutboxWrites(_Writes):
         return self._change(message_id, now, status="sending",
                             attempts=queued.message.attempts + 1)
 
-    def mark_sent(self, message_id: str, now: datetime) -> None:
-        self._change(message_id, status="sent", sent_at=now, last_error=None)
+    def mark_sent(self, message_id: str, now: datetime,
+                  parts: Sequence[SentPart] = ()) -> None:
+        if self._change(message_id, status="sent", sent_at=now, last_error=None,
+                        status_changed_at=now):
+            self._tx.events.append((message_id, StatusChange("sent", now)))
+        for part in parts:
+            key = (part.smsc, part.smsc_message_id)
+            if _seen(self._tx.sms_parts, self._tx.state.sms_parts, key) is None:
+                self._tx.sms_parts[key] = (message_id, part.part, "sent")
 
-    def mark_retry(self, message_id: str, error: str, next_attempt: datetime) -> None:
-        self._change(message_id, next_attempt, status="queued", last_error=error[:500])
+    def mark_retry(self, message_id: str, error: str, next_attempt: datetime,
+                   now: datetime) -> None:
+        if self._change(message_id, next_attempt, status="queued", last_error=error[:500],
+                        status_changed_at=now):
+            self._tx.events.append((message_id, StatusChange("queued", now, error[:500])))
 
-    def mark_failed(self, message_id: str, error: str) -> None:
-        self._change(message_id, status="failed", last_error=error[:500])
+    def mark_failed(self, message_id: str, error: str, now: datetime) -> None:
+        if self._change(message_id, status="failed", last_error=error[:500],
+                        status_changed_at=now):
+            self._tx.events.append((message_id, StatusChange("failed", now, error[:500])))
+
+    def apply_receipt(self, smsc: str, smsc_message_id: str, state: str | None,
+                      now: datetime) -> str | None:
+        tx = self._tx
+        tx.write()
+        key = (smsc, smsc_message_id)
+        part = _seen(tx.sms_parts, tx.state.sms_parts, key)
+        if part is None:
+            return None
+        message_id, number, _ = part
+        if state is None:
+            return message_id
+        tx.sms_parts[key] = (message_id, number, state)
+        parts = {**tx.state.sms_parts, **tx.sms_parts}
+        outcome = delivery_state([(n, st) for m, n, st in parts.values() if m == message_id])
+        queued = tx.queued(message_id)
+        if outcome is not None and queued is not None and queued.message.status == "sent":
+            self._change(message_id, status=outcome, status_changed_at=now)
+            tx.events.append((message_id, StatusChange(outcome, now)))
+        return message_id
 
     def requeue_interrupted(self, now: datetime, claimed_before: datetime | None = None) -> int:
         tx = self._tx
