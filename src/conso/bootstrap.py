@@ -53,7 +53,14 @@ class Settings:
     max_future: timedelta = timedelta(hours=24)
     smtp_url: str | None = None
     email_from: str = DEFAULT_EMAIL_FROM
+    # The envelope sender (bounces) of e-mail; None: the From address's.
+    email_return_path: str | None = None
+    # The portal's public address, for links in e-mails (line pages).
+    portal_url: str = "http://127.0.0.1:8000"
     smpp_url: str | None = None
+    smpp_window: int = 10                 # submit_sm outstanding per link (sms.md)
+    smpp_max_rate: float | None = None    # messages a second per link; None: unlimited
+    smpp_long: str = "udh"                # long texts: udh | sar | payload
     retry_max_seconds: float = 300.0
     inbound_per_hour: int = 10
     session_validity: timedelta = timedelta(minutes=10)
@@ -76,7 +83,13 @@ class Settings:
             operator_key=env.get("CONSO_OPERATOR_KEY") or None,
             smtp_url=env.get("CONSO_SMTP_URL") or None,
             email_from=env.get("CONSO_EMAIL_FROM") or DEFAULT_EMAIL_FROM,
+            email_return_path=env.get("CONSO_EMAIL_RETURN_PATH") or None,
+            portal_url=(env.get("CONSO_PORTAL_URL") or "http://127.0.0.1:8000").rstrip("/"),
             smpp_url=env.get("CONSO_SMPP_URL") or None,
+            smpp_window=int(env.get("CONSO_SMPP_WINDOW") or 10),
+            smpp_max_rate=float(env["CONSO_SMPP_MAX_RATE"]) if env.get("CONSO_SMPP_MAX_RATE")
+            else None,
+            smpp_long=env.get("CONSO_SMPP_LONG") or "udh",
             retry_max_seconds=float(env.get("CONSO_RETRY_MAX_SECONDS") or 300),
             inbound_per_hour=int(env.get("CONSO_INBOUND_PER_HOUR") or 10),
             session_validity=timedelta(
@@ -243,7 +256,7 @@ def build(settings: Settings, *, store: Store | None = None,
         metrics = Metrics()
         engine = Engine(store, catalog, clock=now, max_future=settings.max_future,
                         on_batch=metrics.observe_batch, email_sender=settings.email_from,
-                        shared=shared)
+                        portal_url=settings.portal_url, shared=shared)
         key, source = _operator_key(settings, store)
         auth = Authenticator(store, key, now)
         charging = Charging(engine, validity=settings.session_validity)
@@ -300,12 +313,19 @@ def _channels(settings: Settings, inbound: InboundSms) -> dict[str, Channel]:
     """SMPP and SMTP when configured; otherwise messages are kept and logged."""
     channels: dict[str, Channel] = {"sms": LogChannel("sms"), "email": LogChannel("email")}
     if settings.smtp_url:
-        channels["email"] = SmtpChannel.from_url(settings.smtp_url, settings.email_from)
+        channels["email"] = SmtpChannel.from_url(
+            settings.smtp_url, settings.email_from, return_path=settings.email_return_path)
         log.info("e-mail through %s", settings.smtp_url.split("@")[-1])
     if settings.smpp_url:
-        from conso.sms.channel import SmppChannel, smpp_from_url
+        from conso.sms.channel import smpp_channel
 
-        client = smpp_from_url(settings.smpp_url, inbound.handle_delivered)
-        channels["sms"] = SmppChannel(client)
-        log.info("SMS through SMPP %s", settings.smpp_url.split("@")[-1])
+        channels["sms"] = smpp_channel(settings.smpp_url, inbound.handle_delivered,
+                                       window=settings.smpp_window,
+                                       max_rate=settings.smpp_max_rate,
+                                       long_mode=settings.smpp_long)
+        log.info("SMS through SMPP %s (window %d%s, long texts by %s)",
+                 ", ".join(url.split("@")[-1] for url in settings.smpp_url.split(",")),
+                 settings.smpp_window,
+                 f", {settings.smpp_max_rate:g}/s a link" if settings.smpp_max_rate else "",
+                 settings.smpp_long)
     return channels

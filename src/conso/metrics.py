@@ -6,7 +6,18 @@ from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
+from conso.domain.outbox import RECEIPT_STATES, STATUSES
 from conso.engine import BatchResult
+
+
+def delivery_rate(channel: str, counts: Mapping[str, int]) -> float | None:
+    """Reached / known fate. An SMS asks for a receipt, so "sent" is not known yet;
+    a channel without receipts has done its part once the message is sent."""
+    reached = counts.get("delivered", 0) + (0 if channel == "sms" else counts.get("sent", 0))
+    lost = counts.get("failed", 0) + sum(counts.get(state, 0) for state in RECEIPT_STATES
+                                         if state != "delivered")
+    known = reached + lost
+    return None if known == 0 else reached / known
 
 
 class Metrics:
@@ -26,6 +37,16 @@ class Metrics:
             "conso_outbox_messages", "Messages in the outbox, by status (queued ones wait "
             "for a channel)", ["status"], registry=self.registry,
         )
+        self.channel_messages = Gauge(
+            "conso_channel_messages", "Messages by channel and status (delivered and later "
+            "states come from the SMS centre's receipts)", ["channel", "status"],
+            registry=self.registry,
+        )
+        self.delivery_rate = Gauge(
+            "conso_delivery_rate", "Of the messages whose fate is known, the share that "
+            "reached the recipient (SMS: delivered by receipt; other channels: sent), by "
+            "channel", ["channel"], registry=self.registry,
+        )
         self.open_sessions = Gauge(
             "conso_open_sessions", "Credit-control sessions open", registry=self.registry,
         )
@@ -40,10 +61,18 @@ class Metrics:
         self.records.labels("duplicate").inc(result.duplicates)
         self.records.labels("rejected").inc(len(result.rejected))
 
-    def refresh(self, outbox: Mapping[str, int], open_sessions: int, cached_lines: int) -> None:
+    def refresh(self, outbox: Mapping[str, int], open_sessions: int, cached_lines: int,
+                by_channel: Mapping[tuple[str, str], int] | None = None) -> None:
         """Set the gauges read at scrape time."""
-        for status in ("queued", "sending", "sent", "failed"):
+        for status in STATUSES:
             self.outbox.labels(status).set(outbox.get(status, 0))
+        for (channel, status), count in (by_channel or {}).items():
+            self.channel_messages.labels(channel, status).set(count)
+        for channel in {channel for channel, _ in (by_channel or {})}:
+            rate = delivery_rate(channel, {status: count for (name, status), count
+                                           in (by_channel or {}).items() if name == channel})
+            if rate is not None:
+                self.delivery_rate.labels(channel).set(rate)
         self.open_sessions.set(open_sessions)
         self.cached_lines.set(cached_lines)
 

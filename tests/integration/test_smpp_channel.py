@@ -12,7 +12,7 @@ from conso.domain.outbox import OutboxMessage
 from conso.notify.channels.base import ChannelDown, Undeliverable
 from conso.sms.channel import SmppChannel, smpp_from_url
 from conso.sms.smpp import pdu as p
-from conso.sms.smpp.errors import CommandFailed, NotBound, SmppTimeout
+from conso.sms.smpp.errors import CommandFailed, ConnectionLost, NotBound
 from conso.sms.smpp.session import SmppClient
 from support.smsc import SmscPeer, wait_until
 
@@ -90,7 +90,7 @@ def test_a_wrong_password_is_refused_and_the_channel_is_down(
     assert not client.bound
     assert {bind.status for bind in smsc.binds} == {p.ESME_RINVPASWD}
     assert "ESME_RINVPASWD" in (client.last_error or "")
-    with pytest.raises(ChannelDown, match="not bound"):
+    with pytest.raises(ChannelDown, match="no SMPP link is bound"):
         SmppChannel(client).send(sms("hello"))
     assert smsc.submits == []
 
@@ -104,22 +104,30 @@ def test_a_short_ascii_text_arrives_intact(smsc: SmscPeer, channel: SmppChannel)
     assert (sent.data_coding, sent.in_payload) == (0, False)
 
 
-def test_a_french_text_with_accents_travels_as_ucs2(smsc: SmscPeer,
-                                                    channel: SmppChannel) -> None:
-    channel.send(sms(FRENCH))
+def test_a_french_text_with_accents_travels_in_the_gsm_alphabet(
+        smsc: SmscPeer, channel: SmppChannel) -> None:
+    channel.send(sms(FRENCH + " 5 €"))
     [sent] = smsc.submits
-    assert (sent.text, sent.data_coding, sent.in_payload) == (FRENCH, 8, False)
+    assert (sent.text, sent.data_coding, sent.in_payload) == (FRENCH + " 5 €", 0, False)
+    assert sent.registered_delivery == 1            # a final receipt, asked of every part
 
 
-def test_a_text_over_140_octets_goes_whole_in_message_payload(
+def test_a_long_text_goes_in_parts_with_a_user_data_header(
         smsc: SmscPeer, channel: SmppChannel) -> None:
     channel.send(sms(LONG))
     channel.send(sms("CONSULT: " + "x" * 200, sender="1921"))
-    first, second = smsc.submits
-    assert (first.text, first.data_coding, first.in_payload, first.sm_length) == (
-        LONG, 8, True, 0)
-    assert (second.text, second.data_coding, second.in_payload, second.sm_length) == (
-        "CONSULT: " + "x" * 200, 0, True, 0)
+    parts = smsc.submits
+    # LONG has an î, not in the GSM alphabet: 152 characters of UCS-2 are 3 parts of
+    # at most 67; the other text is GSM, 209 septets in 2 parts of at most 153.
+    assert len(parts) == 5
+    assert "".join(part.text for part in parts[:3]) == LONG
+    assert "".join(part.text for part in parts[3:]) == "CONSULT: " + "x" * 200
+    for (coding, count, number), part in zip(
+            [(8, 3, 1), (8, 3, 2), (8, 3, 3), (0, 2, 1), (0, 2, 2)], parts, strict=True):
+        assert (part.data_coding, part.in_payload, part.esm_class) == (coding, False, 0x40)
+        assert part.udh[:5] == bytes([5, 0, 3, part.udh[3], count]) and part.udh[5] == number
+    assert len(parts[0].text) == 67 and len(parts[3].text) == 153
+    assert parts[0].udh[3] == parts[2].udh[3] != parts[3].udh[3]   # one reference a text
 
 
 def test_short_code_to_number_shows_network_specific_and_international_ton(
@@ -150,7 +158,7 @@ def test_a_ucs2_text_in_message_payload_is_delivered_intact(
     assert delivered == [(SUBSCRIBER, "1921", LONG)]
 
 
-def test_deliver_sm_is_acknowledged_only_once_the_handler_returned(
+def test_deliver_sm_is_answered_at_once_before_the_reply_is_composed(
         smsc: SmscPeer, make_client: ClientFactory) -> None:
     release, entered = threading.Event(), threading.Event()
 
@@ -162,22 +170,10 @@ def test_deliver_sm_is_acknowledged_only_once_the_handler_returned(
     assert client.wait_bound(5)
     smsc.deliver(SUBSCRIBER, "1921", "consult")
     assert entered.wait(5)
+    wait_until(lambda: len(smsc.deliver_resps) == 1, message="deliver_sm_resp")
+    assert smsc.deliver_resps[0].status == p.ESME_ROK
     client.submit("1921", SUBSCRIBER, "the link keeps working meanwhile")
-    assert smsc.deliver_resps == []
     release.set()
-    wait_until(lambda: len(smsc.deliver_resps) == 1, message="deliver_sm_resp")
-
-
-def test_a_failing_handler_answers_a_temporary_error(smsc: SmscPeer,
-                                                     make_client: ClientFactory) -> None:
-    def broken(source: str, destination: str, text: str) -> None:
-        raise RuntimeError("database unavailable")
-
-    client = make_client(on_deliver=broken)
-    assert client.wait_bound(5)
-    smsc.deliver(SUBSCRIBER, "1921", "consult")
-    wait_until(lambda: len(smsc.deliver_resps) == 1, message="deliver_sm_resp")
-    assert smsc.deliver_resps[0].status == p.ESME_RX_T_APPN
 
 
 # ---------------------------------------------------------------- the link
@@ -238,17 +234,20 @@ def test_a_number_smpp_cannot_address_is_undeliverable(smsc: SmscPeer,
     assert smsc.submits == []
 
 
-def test_no_answer_in_time_is_a_timeout_and_the_channel_is_down(
+def test_no_answer_in_time_breaks_the_link_which_binds_again(
         smsc: SmscPeer, make_client: ClientFactory) -> None:
     client = make_client(timeout=0.3)
     assert client.wait_bound(5)
     smsc.silence_next()
-    with pytest.raises(SmppTimeout):
+    with pytest.raises(ConnectionLost, match="no submit_sm_resp"):
         client.submit("8644", SUBSCRIBER, "anyone there?")
+    assert client.wait_bound(5)
     smsc.silence_next()
     with pytest.raises(ChannelDown, match="no submit_sm_resp"):
         SmppChannel(client).send(sms("anyone there?"))
+    assert client.wait_bound(5)
     assert client.submit("8644", SUBSCRIBER, "hello")
+    assert len(smsc.binds) == 3                 # each broken link was closed and bound again
 
 
 def test_submit_reports_the_status(smsc: SmscPeer, client: SmppClient) -> None:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import gsm0338  # type: ignore[import-untyped]
 import smpplib.smpp  # type: ignore[import-untyped]
 
 ESME_ROK = 0x00
@@ -67,6 +68,9 @@ class Submitted:
     in_payload: bool            # the text came in the message_payload TLV
     status: int | None          # None: not answered (see `silence_next`)
     message_id: str | None
+    udh: bytes = b""            # the user data header (a part of a long text)
+    esm_class: int = 0
+    registered_delivery: int = 0
 
 
 @dataclass(frozen=True)
@@ -82,9 +86,16 @@ def _text(value: Any) -> str:
 def _decode(data_coding: int, octets: bytes) -> str:
     if data_coding == 8:
         return octets.decode("utf-16-be")
-    if data_coding in (0, 1):
-        return octets.decode("ascii")          # strict: conso promised ASCII
+    if data_coding == 0:
+        # GSM 03.38, one septet an octet, by a codec of PyPI's (not conso's).
+        text: str = _GSM.decode(octets)[0]
+        return text
+    if data_coding == 1:
+        return octets.decode("ascii")
     return octets.decode("latin-1")
+
+
+_GSM = gsm0338.Codec()
 
 
 class _Session:
@@ -273,6 +284,9 @@ class SmscPeer:
     def record_submit(self, pdu: Any, bound: bool) -> tuple[int | None, str | None]:
         payload = getattr(pdu, "message_payload", None)
         octets = payload if payload and not pdu.short_message else pdu.short_message or b""
+        udh = b""
+        if pdu.esm_class & 0x40 and octets:
+            udh, octets = octets[:1 + octets[0]], octets[1 + octets[0]:]
         with self.lock:
             status = self._failures.pop(0) if self._failures else ESME_ROK
             if not bound:
@@ -282,7 +296,8 @@ class SmscPeer:
                 _text(pdu.source_addr), pdu.source_addr_ton, pdu.source_addr_npi,
                 _text(pdu.destination_addr), pdu.dest_addr_ton, pdu.dest_addr_npi,
                 _decode(pdu.data_coding, octets), pdu.data_coding, pdu.sm_length,
-                bool(payload), status, message_id))
+                bool(payload), status, message_id, udh, pdu.esm_class,
+                pdu.registered_delivery))
         return status, message_id
 
     def deliver(self, source: str, destination: str, text: str) -> int:

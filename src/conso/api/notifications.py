@@ -12,6 +12,8 @@ from conso.api.deps import CallerDep, ServicesDep
 from conso.api.locations import located_in_request
 from conso.api.schemas import AlertsIn
 from conso.api.views import alerts_view, message_view
+from conso.bootstrap import Services
+from conso.domain.outbox import OutboxMessage
 from conso.domain.records import RecordError, parse_time
 from conso.errors import InvalidInput
 
@@ -56,8 +58,8 @@ def line_messages(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     line = require_line(who, svc.engine.line(line_id), line_id)
-    return [message_view(m) for m in
-            svc.store.outbox.messages(line_id=line.id, limit=limit, newest_first=True)]
+    return _with_history(svc, svc.store.outbox.messages(line_id=line.id, limit=limit,
+                                                         newest_first=True))
 
 
 @router.get("/messages", summary="The outbox, oldest first (operator)")
@@ -67,5 +69,11 @@ def messages(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[dict[str, Any]]:
     require_operator(who)
-    return [message_view(m) for m in
-            svc.store.outbox.messages(to=to, line_id=line, since=_since(since), limit=limit)]
+    return _with_history(svc, svc.store.outbox.messages(to=to, line_id=line,
+                                                         since=_since(since), limit=limit))
+
+
+def _with_history(svc: Services, found: list[OutboxMessage]) -> list[dict[str, Any]]:
+    """Each message with every change of its status, each with its time."""
+    history = svc.store.outbox.history([m.id for m in found])
+    return [message_view(m, history[m.id]) for m in found]

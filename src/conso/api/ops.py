@@ -22,6 +22,10 @@ def healthz(svc: ServicesDep) -> Response:
 
 @router.get("/metrics", summary="Prometheus metrics")
 def metrics(svc: ServicesDep) -> Response:
-    svc.metrics.refresh(svc.store.outbox.counts(), svc.engine.open_session_count(),
-                        svc.engine.cached_line_count())
+    by_channel = svc.store.outbox.channel_counts()
+    outbox: dict[str, int] = {}
+    for (_, status), count in by_channel.items():
+        outbox[status] = outbox.get(status, 0) + count
+    svc.metrics.refresh(outbox, svc.engine.open_session_count(),
+                        svc.engine.cached_line_count(), by_channel)
     return Response(svc.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -8,7 +8,7 @@ from conso.domain.alerts import AlertSettings
 from conso.domain.catalog import Plan
 from conso.domain.consult import UsageSummary
 from conso.domain.line import Line
-from conso.domain.outbox import OutboxMessage
+from conso.domain.outbox import OutboxMessage, StatusChange, shown_status
 from conso.domain.units import micros_to_cents
 from conso.store.base import Account, User
 
@@ -95,8 +95,9 @@ def alerts_view(settings: AlertSettings) -> dict[str, Any]:
     }
 
 
-def message_view(message: OutboxMessage) -> dict[str, Any]:
-    return {
+def message_view(message: OutboxMessage,
+                 history: list[StatusChange] | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {
         "id": message.id,
         "channel": message.channel,
         "sender": message.sender,
@@ -106,10 +107,14 @@ def message_view(message: OutboxMessage) -> dict[str, Any]:
         "line": message.line_id,
         "rule": message.rule,
         "created_at": message.created_at.isoformat(),
-        # "sending" is an internal step between two commits; api.md's states are
-        # queued, sent and failed, and a message being sent is still queued.
-        "status": "queued" if message.status == "sending" else message.status,
+        # "sending" is an internal step between two commits: still queued for api.md.
+        "status": shown_status(message.status),
+        "status_changed_at": (message.status_changed_at or message.created_at).isoformat(),
         "attempts": message.attempts,
         "sent_at": None if message.sent_at is None else message.sent_at.isoformat(),
         "last_error": message.last_error,
     }
+    if history is not None:
+        view["history"] = [{"status": change.status, "at": change.at.isoformat(),
+                            "detail": change.detail} for change in history]
+    return view

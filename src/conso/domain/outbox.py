@@ -39,6 +39,12 @@ STATUSES = ("queued", "sending", "sent", "delivered", "undeliverable", "expired"
 RECEIPT_STATES = ("delivered", "undeliverable", "expired", "deleted")
 
 
+def shown_status(status: str) -> str:
+    """A status as api.md names it: "sending" is an internal step between two commits,
+    so a message being sent is still queued."""
+    return "queued" if status == "sending" else status
+
+
 @dataclass(frozen=True, slots=True)
 class SentPart:
     """One part of a message as the SMS centre took it: its id there names the part

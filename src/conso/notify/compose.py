@@ -15,6 +15,7 @@ from conso.domain.alerts import AlertSettings, Channels, Crossing, RuleKind
 from conso.domain.consult import UsageSummary
 from conso.domain.outbox import OutboxMessage
 from conso.notify import templates
+from conso.notify.email_body import DEFAULT_PORTAL_URL, email_body
 
 NOTIFY_SHORT_CODE = "8644"
 CONSULT_SHORT_CODE = "1921"
@@ -39,7 +40,11 @@ def rule_view(crossing: Crossing) -> dict[str, Any]:
 def notification_messages(
     crossing: Crossing, summary: UsageSummary, settings: AlertSettings, recipient: Recipient,
     now: datetime, *, email_sender: str, limit_micros: int | None = None,
+    portal_url: str = DEFAULT_PORTAL_URL,
 ) -> list[OutboxMessage]:
+    """One message per chosen channel. An SMS carries the short text; an e-mail the
+    subject, a fuller text and its HTML alternative, linking to the line's page on
+    the portal at `portal_url`."""
     rendered = templates.notification(crossing, summary, recipient.language, limit_micros)
     targets: list[tuple[str, str, str]] = []
     channels = settings.channels
@@ -57,16 +62,21 @@ def notification_messages(
     # A changed spending limit re-arms its thresholds: the new ones are new messages.
     key = crossing.key if crossing.rule.kind is not RuleKind.LIMIT_PCT else (
         f"{crossing.key}|limit={limit_micros}")
-    return [
-        OutboxMessage(
-            id=str(uuid.uuid5(_NAMESPACE,
-                              f"{summary.line}|{cycle}|{key}|{channel}|{to}")),
-            channel=channel, sender=sender, to=to,
-            subject=rendered.subject if channel == "email" else None,
-            text=rendered.text, line_id=summary.line, rule=rule, created_at=now,
-        )
-        for channel, sender, to in targets
-    ]
+    email = email_body(crossing, summary, recipient.language, portal_url=portal_url,
+                       limit_micros=limit_micros) if channels.email else None
+    messages = []
+    for channel, sender, to in targets:
+        message_id = str(uuid.uuid5(_NAMESPACE, f"{summary.line}|{cycle}|{key}|{channel}|{to}"))
+        if channel == "email" and email is not None:
+            messages.append(OutboxMessage(
+                id=message_id, channel=channel, sender=sender, to=to, subject=email.subject,
+                text=email.text, html=email.html, line_id=summary.line, rule=rule,
+                created_at=now))
+        else:
+            messages.append(OutboxMessage(
+                id=message_id, channel=channel, sender=sender, to=to, subject=None,
+                text=rendered.text, line_id=summary.line, rule=rule, created_at=now))
+    return messages
 
 
 def sms_reply(line_id: str | None, to: str, text: str, now: datetime) -> OutboxMessage:

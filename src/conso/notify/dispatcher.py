@@ -16,13 +16,15 @@ a message left "sending" is queued again only once its claim is `stale_after` ol
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from conso.domain.outbox import OutboxMessage
-from conso.notify.channels.base import Channel, ChannelDown, Undeliverable
+from conso.notify.channels.base import Channel, ChannelDown, Undeliverable, WindowedChannel
+from conso.notify.windowed import WindowedSender
 from conso.store.base import Store
 
 log = logging.getLogger("conso.notify")
@@ -52,6 +54,7 @@ class Dispatcher:
         self._wakes = {name: threading.Event() for name in self.channels}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._recorders: list[tuple[WindowedSender, threading.Thread]] = []
 
     def register(self, name: str, channel: Channel) -> None:
         """Add a channel before `start` (a front end's pushes to the network)."""
@@ -66,11 +69,28 @@ class Dispatcher:
             log.warning("%d message(s) were being sent when conso stopped; sending again "
                         "with the same id", requeued)
         self.run_once_unroutable()
-        for name in self.channels:
-            thread = threading.Thread(target=self._run, args=(name,),
-                                      name=f"conso-dispatcher-{name}", daemon=True)
+        for name, channel in self.channels.items():
+            target: Callable[[], None]
+            if isinstance(channel, WindowedChannel):
+                sender = self._windowed(name, channel)
+                recorder = threading.Thread(target=sender.run_recorder, daemon=True,
+                                            name=f"conso-recorder-{name}")
+                recorder.start()
+                self._recorders.append((sender, recorder))
+                target = sender.run
+            else:
+                target = functools.partial(self._run, name)
+            thread = threading.Thread(target=target, name=f"conso-dispatcher-{name}",
+                                      daemon=True)
             thread.start()
             self._threads.append(thread)
+
+    def _windowed(self, name: str, channel: WindowedChannel) -> WindowedSender:
+        return WindowedSender(
+            self.store, channel, clock=self.clock,
+            backoff=lambda attempts: backoff(attempts, self.max_backoff),
+            stop=self._stop, wake=self._wakes[name],
+            idle_wait=lambda: self._idle_wait(name), batch_size=self.batch_size)
 
     def requeue_interrupted(self) -> int:
         """Queue again what a crash left 'sending' (when shared: claims gone stale)."""
@@ -93,6 +113,10 @@ class Dispatcher:
             thread.join(timeout)
         for channel in self.channels.values():
             channel.close()
+        # A closed channel has reported all it had in flight: record it, then stop.
+        for sender, recorder in self._recorders:
+            sender.finish()
+            recorder.join(timeout)
 
     def _run(self, name: str) -> None:
         wake = self._wakes[name]

@@ -122,6 +122,16 @@ def _decimal(value: float, lang: str, digits: int = 1) -> str:
     return text.replace(".", ",") if lang != "en" else text
 
 
+def service_name(service: Service, language: str | None) -> str:
+    """A service as the texts name it ("calls", "appels", "bellen")."""
+    return _SERVICE[_lang(language)][service]
+
+
+def volume_name(language: str | None) -> str:
+    """An internet line's monthly volume, as the texts name it."""
+    return _VOLUME[_lang(language)]
+
+
 def money(micros: int, language: str | None) -> str:
     lang = _lang(language)
     cents = (micros + 5_000) // 10_000

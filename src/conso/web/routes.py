@@ -224,7 +224,8 @@ def _line_context(page: _Page, line: Line) -> dict[str, Any]:
             page.who.is_operator or (page.who.role is Role.ADMIN
                                      and page.who.account_id == line.account_id)),
         "limit_choices": [m // 1_000_000 for m in plan.spending_limits_micros],
-        "messages": svc.store.outbox.messages(line_id=line.id, limit=20, newest_first=True),
+        "messages": views.message_rows(
+            svc.store.outbox.messages(line_id=line.id, limit=20, newest_first=True)),
         "cycle_end": (summary.cycle_end.date() - timedelta(days=1)).isoformat(),
     }
 

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from conso.domain.consult import UsageSummary
 from conso.domain.cycle import CYCLE_TZ
 from conso.domain.line import Line
+from conso.domain.outbox import OutboxMessage, shown_status
 from conso.domain.units import Service
 from conso.notify.templates import money, quantity
 
@@ -107,3 +108,26 @@ def daily_data(hourly: list[tuple[datetime, int]], start: date, end: date,
                    value=quantity(Service.DATA, per_day.get(d, 0), language),
                    height=0 if not top else per_day.get(d, 0) * 100 // top)
             for d in days]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    """A message as the line page lists it: times in Brussels, its state as api.md
+    names it and when it last changed."""
+
+    channel: str
+    sender: str
+    to: str
+    text: str
+    created: str
+    status: str
+    changed: str
+
+
+def message_rows(messages: list[OutboxMessage]) -> list[MessageRow]:
+    def local(at: datetime | None) -> str:
+        return "" if at is None else at.astimezone(CYCLE_TZ).strftime("%d/%m %H:%M")
+
+    return [MessageRow(m.channel, m.sender, m.to, m.text, local(m.created_at),
+                       shown_status(m.status), local(m.status_changed_at or m.created_at))
+            for m in messages]
