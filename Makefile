@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint unit e2e browser tshark bench-quick clean
+.PHONY: install demo test lint unit e2e browser tshark peers bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,13 @@ browser:
 tshark:
 	bash scripts/ensure-tshark.sh
 
-test: lint browser tshark
+# The SMS centre on the npm `smpp` package (tests/peers/smsc-node) and Debian's Exim,
+# the peers of the SMPP and e-mail tests; each installed once and reused.
+peers:
+	bash scripts/ensure-node-peers.sh
+	bash scripts/ensure-exim.sh
+
+test: lint browser tshark peers
 	$(BIN)/python -m pytest
 
 unit: $(STAMP)

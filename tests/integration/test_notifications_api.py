@@ -275,6 +275,12 @@ def test_line_messages_are_newest_first_and_the_outbox_oldest_first(fleet: Fleet
     assert {m["rule"]["service"] for m in mine} == {"sms"}
     stamps = [m["created_at"] for m in mine]
     assert stamps == sorted(stamps, reverse=True)
+    for message in mine:       # each state with its time (the log channel: sent at once)
+        assert message["status"] in ("queued", "sent")
+        assert message["status_changed_at"] >= message["created_at"]
+        assert message["history"][0] == {"status": "queued", "at": message["created_at"],
+                                          "detail": None}
+        assert [change["status"] for change in message["history"]][-1] == message["status"]
     # Another account's admin cannot read them.
     api = Api(fleet.op)
     stranger = fleet.as_(api.user(api.account(), "admin"))
@@ -300,7 +306,7 @@ def test_an_email_notification_reaches_the_smtp_server(fleet: Fleet, mail: Mail)
     assert email_row["sender"] == EMAIL_FROM
     received = [m for m in mail.sink.received() if m["To"] == address]
     assert len(received) == 1
-    assert received[0]["Message-ID"] == message_id_of(email_row["id"])
+    assert received[0]["Message-ID"] == message_id_of(email_row["id"], EMAIL_FROM)
     assert received[0]["Subject"] == email_row["subject"]
 
 

@@ -93,4 +93,5 @@ def test_metrics_show_the_outbox_and_the_open_sessions(anon: httpx.Client, api: 
     after = anon.get("/metrics").text
     assert _gauge(after, "conso_open_sessions") == _gauge(before, "conso_open_sessions") + 1
     assert 'conso_outbox_messages{status="queued"}' in after
+    assert 'conso_outbox_messages{status="delivered"}' in after
     assert _gauge(after, "conso_cached_lines") >= 1

@@ -37,6 +37,8 @@ class OutboxMessage:
 STATUSES = ("queued", "sending", "sent", "delivered", "undeliverable", "expired",
             "deleted", "failed")
 RECEIPT_STATES = ("delivered", "undeliverable", "expired", "deleted")
+# Which copy of a part sent twice speaks for it: any delivered, else any still pending.
+_RANK = {"delivered": 0, "sent": 1, "undeliverable": 2, "expired": 3, "deleted": 4}
 
 
 def shown_status(status: str) -> str:
@@ -70,7 +72,7 @@ def delivery_state(parts: list[tuple[int, str]]) -> str | None:
     best: dict[int, str] = {}
     for number, state in parts:
         known = best.get(number)
-        if known is None or state == "delivered" or (state == "sent" and known != "delivered"):
+        if known is None or _RANK.get(state, 9) < _RANK.get(known, 9):
             best[number] = state
     states = [best[number] for number in sorted(best)]
     for state in states:

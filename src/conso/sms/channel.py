@@ -35,8 +35,9 @@ from conso.notify.channels.base import (
     Sent,
     Undeliverable,
 )
+from conso.sms.reassembly import Reassembler
 from conso.sms.smpp import pdu
-from conso.sms.smpp.encoding import segments
+from conso.sms.smpp.encoding import LONG_MODES, LongMode, segments
 from conso.sms.smpp.errors import SmppUnavailable
 from conso.sms.smpp.receipts import Receipt
 from conso.sms.smpp.session import Answer, DeliverHandler, ReceiptHandler, SmppClient
@@ -44,7 +45,14 @@ from conso.sms.smpp.session import Answer, DeliverHandler, ReceiptHandler, SmppC
 log = logging.getLogger("conso.smpp")
 
 DEFAULT_PORT = 2775
-LONG_MODES = ("udh", "sar", "payload")
+
+
+def long_mode_of(value: str) -> LongMode:
+    """CONSO_SMPP_LONG's value, checked."""
+    for mode in LONG_MODES:
+        if value == mode:
+            return mode
+    raise ValueError(f"CONSO_SMPP_LONG must be one of {', '.join(LONG_MODES)}, not {value!r}")
 
 # Statuses worth retrying: the SMSC is busy or unwell, not the message wrong.
 TEMPORARY_STATUSES = frozenset({
@@ -104,14 +112,11 @@ class SmppChannel:
 
     def __init__(self, links: SmppClient | Sequence[SmppClient], *,
                  long_mode: str = "udh") -> None:
-        if long_mode not in LONG_MODES:
-            raise ValueError(f"CONSO_SMPP_LONG must be one of {', '.join(LONG_MODES)}, "
-                             f"not {long_mode!r}")
         self.links = [links] if isinstance(links, SmppClient) else list(links)
         if not self.links:
             raise ValueError("an SMS channel needs at least one SMPP link")
         self.client = self.links[0]
-        self.long_mode = long_mode
+        self.long_mode = long_mode_of(long_mode)
         self._references = itertools.count(int(time.time()) & 0xFFFF)
         self._sink: Callable[[ReceiptEvent], None] | None = None
         self._ready = threading.Condition()
@@ -154,7 +159,7 @@ class SmppChannel:
         try:
             sender, to = pdu.to_address(message.sender), pdu.to_address(message.to)
             parts = segments(message.text, reference=next(self._references) & 0xFFFF,
-                             long_mode=self.long_mode)  # type: ignore[arg-type]
+                             long_mode=self.long_mode)
         except ValueError as exc:     # an address or a text that SMPP cannot carry
             done(Failed(str(exc)))
             return
@@ -220,14 +225,14 @@ def smpp_channel(urls: str, on_deliver: DeliverHandler | None, *, window: int = 
     urls_given = [url.strip() for url in urls.split(",") if url.strip()]
     if not urls_given:
         raise ValueError("CONSO_SMPP_URL names no SMSC")
-    if long_mode not in LONG_MODES:
-        raise ValueError(f"CONSO_SMPP_LONG must be one of {', '.join(LONG_MODES)}, "
-                         f"not {long_mode!r}")
+    long_mode_of(long_mode)
+    reassembler = Reassembler()
     links: list[SmppClient] = []
     try:
         for url in urls_given:
             links.append(smpp_from_url(url, on_deliver, on_receipt=on_receipt,
                                        on_bound=on_bound, window=window, max_rate=max_rate,
+                                       reassembler=reassembler,
                                        enquire_interval=enquire_interval, timeout=timeout))
     except ValueError:
         for link in links:
@@ -240,7 +245,7 @@ def smpp_channel(urls: str, on_deliver: DeliverHandler | None, *, window: int = 
 def smpp_from_url(url: str, on_deliver: DeliverHandler | None, *,
                   on_receipt: ReceiptHandler | None = None,
                   on_bound: Callable[[], None] | None = None, window: int = 10,
-                  max_rate: float | None = None,
+                  max_rate: float | None = None, reassembler: Reassembler | None = None,
                   enquire_interval: float = 30.0, timeout: float = 10.0) -> SmppClient:
     """A client (already connecting) for `smpp://system_id:password@host[:port]`,
     with an optional `?system_type=X`. ValueError says what is wrong, without
@@ -274,5 +279,5 @@ def smpp_from_url(url: str, on_deliver: DeliverHandler | None, *,
                              "characters")
     return SmppClient(parts.hostname, port, system_id, password, system_type=system_type,
                       on_deliver=on_deliver, on_receipt=on_receipt, on_bound=on_bound,
-                      window=window, max_rate=max_rate,
+                      window=window, max_rate=max_rate, reassembler=reassembler,
                       enquire_interval=enquire_interval, timeout=timeout)

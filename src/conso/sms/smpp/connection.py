@@ -16,6 +16,7 @@ import selectors
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 
 from conso.sms.smpp import pdu as p
@@ -58,9 +59,14 @@ class Connection:
                 self.abort()
                 raise ConnectionLost(f"sending to {self.peer} failed: {exc}") from exc
 
-    def request(self, pdu: p.Pdu) -> Future[p.Pdu]:
-        """Send a request; the future gets its response (or ConnectionLost)."""
+    def request(self, pdu: p.Pdu,
+                on_done: Callable[[Future[p.Pdu]], None] | None = None) -> Future[p.Pdu]:
+        """Send a request; the future gets its response (or ConnectionLost). `on_done`
+        is attached before the request leaves, so it runs on the reader's thread, in
+        the order the responses came, never after what the SMSC sent next."""
         future: Future[p.Pdu] = Future()
+        if on_done is not None:
+            future.add_done_callback(on_done)
         with self._lock:
             if self._aborted:
                 raise ConnectionLost(f"connection to {self.peer} is closed")

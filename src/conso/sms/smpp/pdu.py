@@ -79,13 +79,19 @@ NPI_ISDN = 1
 
 # data_coding
 DC_DEFAULT = 0      # SMSC default alphabet; conso sends pure ASCII texts with it
+DC_GSM = DC_DEFAULT  # ... read as GSM 03.38, one septet an octet (`conso.sms.smpp.encoding`)
 DC_IA5 = 1          # IA5 / ASCII
 DC_LATIN1 = 3       # ISO-8859-1
 DC_UCS2 = 8         # UCS2, sent and read as UTF-16-BE
 
 # TLV tags
+TAG_RECEIPTED_MESSAGE_ID = 0x001E    # C-octet string: the message_id a receipt is about
+TAG_SAR_MSG_REF_NUM = 0x020C         # 2 octets: the reference of a concatenated text
+TAG_SAR_TOTAL_SEGMENTS = 0x020E      # 1 octet: how many parts
+TAG_SAR_SEGMENT_SEQNUM = 0x020F      # 1 octet: this part's number, from 1
 TAG_SC_INTERFACE_VERSION = 0x0210
 TAG_MESSAGE_PAYLOAD = 0x0424
+TAG_MESSAGE_STATE = 0x0427           # 1 octet: a receipt's final state (5.2.28)
 
 ESM_CLASS_UDHI = 0x40            # the short message starts with a user data header
 ESM_CLASS_TYPE_MASK = 0x3C       # non-zero: a delivery receipt or another kind of notice

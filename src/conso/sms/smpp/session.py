@@ -42,7 +42,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from conso.sms.reassembly import Reassembler
 from conso.sms.smpp import pdu as p
 from conso.sms.smpp.connection import Connection
-from conso.sms.smpp.encoding import read_user_data
+from conso.sms.smpp.encoding import read_user_data, segments
 from conso.sms.smpp.errors import (
     BindRefused,
     CommandFailed,
@@ -83,7 +83,8 @@ class SmppClient:
                  on_bound: Callable[[], None] | None = None,
                  enquire_interval: float = 30.0, timeout: float = 10.0,
                  reconnect_delay: float = 0.5, max_reconnect_delay: float = 30.0,
-                 window: int = 10, max_rate: float | None = None) -> None:
+                 window: int = 10, max_rate: float | None = None,
+                 reassembler: Reassembler | None = None) -> None:
         if window < 1:
             raise ValueError(f"the SMPP window must be at least 1, not {window}")
         if max_rate is not None and max_rate <= 0:
@@ -112,7 +113,8 @@ class SmppClient:
         self._next_send = 0.0
         # submit_sm in flight on the current connection: sequence -> when it was sent.
         self._inflight: OrderedDict[int, float] = OrderedDict()
-        self._reassembler = Reassembler()
+        # Shared by the links of one channel: a text's parts may come over several.
+        self._reassembler = reassembler or Reassembler()
         self._lock = threading.Lock()
         self._state = threading.Condition(self._lock)
         self._closing = threading.Event()
@@ -160,7 +162,8 @@ class SmppClient:
             return max(0, self._window_now - len(self._inflight)) if self._bound else 0
 
     def submit(self, source: str, destination: str, text: str) -> str:
-        """Send one short text and wait for its answer; returns the SMSC's message_id."""
+        """Send one text (a long one whole in message_payload) and wait for its answer;
+        returns the SMSC's message_id."""
         done: Future[p.Pdu] = Future()
 
         def answered(outcome: p.Pdu | BaseException) -> None:
@@ -169,7 +172,11 @@ class SmppClient:
             else:
                 done.set_result(outcome)
 
-        self.submit_async(p.submit_sm(source, destination, text), answered)
+        [part] = segments(text, reference=0, long_mode="payload")
+        body = p.SubmitSm(p.to_address(source), p.to_address(destination), part.short_message,
+                          part.data_coding, esm_class=part.esm_class, registered_delivery=1,
+                          tlvs=part.tlvs)
+        self.submit_async(body, answered)
         try:
             # The broken-link rule answers within the timeout; this is a backstop.
             response = done.result(self._timeout * 2 + 1.0)
@@ -188,11 +195,6 @@ class SmppClient:
         status) or the SmppError that ended it. Raises NotBound when the link cannot
         take it (down, broken, or still full after `wait`)."""
         conn, sequence = self._take_slot(self._timeout if wait is None else wait)
-        try:
-            future = conn.request(p.Pdu(body, sequence))
-        except BaseException:
-            self._release(sequence, conn)
-            raise
 
         def finished(future: Future[p.Pdu]) -> None:
             self._release(sequence, conn)
@@ -204,7 +206,11 @@ class SmppClient:
             self._after_response(response.command_status)
             on_response(response)
 
-        future.add_done_callback(finished)
+        try:
+            conn.request(p.Pdu(body, sequence), finished)
+        except BaseException:
+            self._release(sequence, conn)
+            raise
 
     def close(self) -> None:
         """Unbind (briefly waiting for unbind_resp), drop the connection, stop the threads."""
