@@ -58,7 +58,8 @@ class Rig:
     """A store, the dispatcher and an SMS channel bound to one or more node SMSCs."""
 
     def __init__(self, tmp_path: Path, smscs: list[NodeSmsc], *, window: int = 10,
-                 timeout: float = 2.0, long_mode: str = "udh") -> None:
+                 timeout: float = 2.0, long_mode: str = "udh",
+                 max_rate: float | None = None) -> None:
         self.smscs = smscs
         self.store: Store = open_store(f"sqlite:///{tmp_path}/delivery.db")
         self.store.migrate()
@@ -66,7 +67,7 @@ class Rig:
         urls = ",".join(f"smpp://conso:{PASSWORD}@127.0.0.1:{smsc.port}" for smsc in smscs)
         self.channel: SmppChannel = smpp_channel(
             urls, lambda *text: self.texts.append(text), window=window, long_mode=long_mode,
-            timeout=timeout)
+            timeout=timeout, max_rate=max_rate)
         for link in self.channel.links:      # reconnect quickly in tests
             link._reconnect_delay = 0.05     # noqa: SLF001
             link._max_reconnect_delay = 0.2  # noqa: SLF001
@@ -444,3 +445,14 @@ def test_a_threshold_burst_from_many_threads_is_each_sent_once(
     ids = [f"t{n}-{i}" for n in range(4) for i in range(30)]
     rig.wait_status(ids, "sent")
     assert len(smsc.submits()) == 120
+
+
+def test_max_rate_paces_each_link(smscs: Callable[..., NodeSmsc],
+                                  rigs: Callable[..., Rig]) -> None:
+    smsc = smscs()
+    rig = rigs([smsc], max_rate=20)        # CONSO_SMPP_MAX_RATE=20
+    ids = rig.queue(11)
+    rig.wait_status(ids, "sent")
+    times = sorted(s["received_at"] for s in smsc.submits())
+    # 11 messages at 20 a second span at least 10 intervals of 50 ms.
+    assert times[-1] - times[0] >= 10 * 0.05 * 0.9

@@ -46,3 +46,19 @@ def test_alert_form_errors_are_in_the_pages_language() -> None:
     bad_rule = InvalidInput(("rules", 0, "value"), "must be one of [75, 90, 100]")
     assert _alerts_error(Page("en"), bad_rule) == (  # type: ignore[arg-type]
         "That notification is not available for this line.")
+
+
+def test_message_rows_show_brussels_time_and_the_state_as_api_md_names_it() -> None:
+    from conso.domain.outbox import OutboxMessage
+    from conso.web.views import message_rows
+
+    created = datetime(2026, 7, 1, 21, 30, tzinfo=UTC)          # 23:30 in Brussels (CEST)
+    sending = OutboxMessage("m", "sms", "8644", "+32470000001", None, "t", None, None,
+                            created, status="sending")
+    delivered = OutboxMessage("d", "sms", "8644", "+32470000001", None, "t", None, None,
+                              created, status="delivered",
+                              status_changed_at=datetime(2026, 7, 1, 22, 5, tzinfo=UTC))
+    first, second = message_rows([sending, delivered])
+    assert (first.status, first.created, first.changed) == ("queued", "01/07 23:30",
+                                                            "01/07 23:30")
+    assert (second.status, second.changed) == ("delivered", "02/07 00:05")
