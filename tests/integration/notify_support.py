@@ -11,13 +11,16 @@ import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from email.message import Message
+from email.message import EmailMessage, Message
 from email.policy import default as default_policy
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 from aiosmtpd.controller import Controller
+
+from conso.bootstrap import DEFAULT_EMAIL_FROM
 
 from .helpers import (
     free_port,
@@ -99,8 +102,18 @@ def smtp_server(sink: SmtpSink, port: int | None = None) -> Iterator[tuple[Contr
             controller.stop()
 
 
-def message_id_of(outbox_id: str) -> str:
-    return f"<{outbox_id}@conso>"
+def message_id_of(outbox_id: str, sender: str = DEFAULT_EMAIL_FROM) -> str:
+    """The Message-ID of an outbox e-mail: its id under the domain of the From address."""
+    return f"<{outbox_id}@{parseaddr(sender)[1].rpartition('@')[2]}>"
+
+
+def text_of(message: Message) -> str:
+    """The text/plain part of an e-mail (multipart/alternative with an HTML part), with
+    the line ends a mailbox would have (the wire's CRLF survive quoted-printable)."""
+    assert isinstance(message, EmailMessage)
+    body = message.get_body(("plain",))
+    assert body is not None, message
+    return str(body.get_content()).replace("\r\n", "\n")
 
 
 # -- conso servers with their own environment -----------------------------------------

@@ -167,9 +167,14 @@ def test_a_second_number_and_an_email_get_one_row_each(world: World) -> None:
         ("email", EMAIL_FROM, "fleet@example.com", line, voice90, "queued", 0),
     ])
     assert len({r["id"] for r in rows}) == 3
-    assert len({r["text"] for r in rows}) == 1               # the same news on each channel
+    sms_texts = {r["text"] for r in rows if r["channel"] == "sms"}
+    assert len(sms_texts) == 1                               # the same news on each channel
     email_row = next(r for r in rows if r["channel"] == "email")
     assert email_row["subject"] and "90%" in email_row["subject"]
+    # The e-mail tells it in full (with the line and a link); the news is the SMS's.
+    news = sms_texts.pop().removeprefix("conso: ")
+    assert news[0].upper() + news[1:] in email_row["text"]
+    assert line in email_row["text"]
 
 
 def test_email_only_and_no_channel_at_all(world: World) -> None:

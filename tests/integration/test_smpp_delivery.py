@@ -69,8 +69,8 @@ class Rig:
             urls, lambda *text: self.texts.append(text), window=window, long_mode=long_mode,
             timeout=timeout, max_rate=max_rate)
         for link in self.channel.links:      # reconnect quickly in tests
-            link._reconnect_delay = 0.05     # noqa: SLF001
-            link._max_reconnect_delay = 0.2  # noqa: SLF001
+            link._reconnect_delay = 0.05
+            link._max_reconnect_delay = 0.2
         self.dispatcher = Dispatcher(self.store, {"sms": self.channel}, max_backoff=1.0)
         self.dispatcher.start()
 
@@ -354,7 +354,7 @@ def test_a_receipt_for_an_unknown_message_is_refused_and_the_link_kept(
     smsc = smscs()
     rig = rigs([smsc])
     smsc.receipt("never-sent", "DELIVRD")
-    until(lambda: smsc.deliver_resps(), what="the deliver_sm_resp")
+    until(smsc.deliver_resps, what="the deliver_sm_resp")
     assert smsc.deliver_resps()[0]["status"] == p.ESME_RX_P_APPN
     ids = rig.queue(1)
     rig.wait_status(ids, "sent")

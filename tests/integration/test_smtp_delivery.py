@@ -21,7 +21,7 @@ from conso.notify.channels.smtp import SmtpChannel
 from conso.notify.dispatcher import Dispatcher
 
 from .helpers import free_port, wait_for
-from .notify_support import SmtpSink, message_id_of, outbox_rows, start_smtp
+from .notify_support import SmtpSink, message_id_of, outbox_rows, start_smtp, text_of
 
 GB = 10**9
 KING_VOICE = 300 * 60
@@ -100,15 +100,20 @@ def test_an_email_notification_arrives_once_with_subject_and_message_id(rig: Rig
         controller.stop()
     assert len(received) == 1
     mail = received[0]
-    assert mail["Message-ID"] == message_id_of(row["id"])
+    assert mail["Message-ID"] == message_id_of(row["id"], EMAIL_FROM) == (
+        f"<{row['id']}@conso.test>")
     assert mail["Subject"] == row["subject"]
     assert "appels 90%" in mail["Subject"]
     assert mail["To"] == "ann@example.com"
     assert mail["From"] == EMAIL_FROM
-    assert mail["Date"]
-    body = mail.get_content()
+    assert str(mail["Date"]).endswith(" +0000")
+    assert mail["Auto-Submitted"] == "auto-generated"
+    assert mail.get_content_type() == "multipart/alternative"
+    body = text_of(mail)
     assert row["text"] in body
     assert "270 min" in body
+    html = mail.get_body(("html",))
+    assert html is not None and "270 min" in html.get_content()
     assert row["attempts"] == 1 and row["last_error"] is None and row["sent_at"]
 
 
@@ -151,7 +156,7 @@ def test_a_mail_server_outage_keeps_messages_queued_then_delivers_each_exactly_o
     finally:
         controller.stop()
     counts = rig.sink.by_message_id()
-    assert counts == {message_id_of(r["id"]): 1 for r in rows}
+    assert counts == {message_id_of(r["id"], EMAIL_FROM): 1 for r in rows}
     assert all(r["last_error"] is None for r in rows)
 
 

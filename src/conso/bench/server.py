@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -42,8 +43,11 @@ class BenchServer:
 
     def __init__(self, workdir: Path, key: str, pg_admin_url: str | None = None, *,
                  stream_url: str | None = None, workers: int = 0,
-                 diameter: bool = False, nchf: bool = False) -> None:
+                 diameter: bool = False, nchf: bool = False,
+                 env: Mapping[str, str] | None = None) -> None:
         self.workdir = workdir
+        # More settings for the server (the delivery phase's CONSO_SMPP_*).
+        self.env = dict(env or {})
         self.stream_url = stream_url if workers else None
         self.workers = workers
         self.worker_processes: list[subprocess.Popen[bytes]] = []
@@ -89,6 +93,9 @@ class BenchServer:
         for name in [name for name in env
                      if name.startswith(("CONSO_DIAMETER", "CONSO_NCHF"))]:
             del env[name]   # a listener only where the bench asks for one, open to its load
+        for name in [name for name in env if name.startswith("CONSO_SMPP")]:
+            del env[name]   # an SMS centre only the bench's own: never text real handsets
+        env.update(self.env)
         extra = ["--stream", self.stream_url] if self.stream_url else []
         if self.diameter_port is not None:
             extra += ["--diameter", f"127.0.0.1:{self.diameter_port}"]

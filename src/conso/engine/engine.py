@@ -35,6 +35,7 @@ from conso.engine.cache import HotState
 from conso.engine.uow import BatchResult, UnitOfWork
 from conso.errors import Busy
 from conso.notify.compose import Recipient
+from conso.notify.email_body import DEFAULT_PORTAL_URL
 from conso.store.base import Store
 
 log = logging.getLogger("conso.engine")
@@ -68,6 +69,7 @@ class Engine:
         on_batch: Callable[[BatchResult], None] | None = None,
         on_messages: Callable[[], None] | None = None,
         email_sender: str = "conso@localhost",
+        portal_url: str = DEFAULT_PORTAL_URL,
         shared: bool = False,
     ) -> None:
         self.store = store
@@ -78,6 +80,7 @@ class Engine:
         self.on_batch = on_batch
         self.on_messages = on_messages
         self.email_sender = email_sender
+        self.portal_url = portal_url  # links in e-mails to a line's page
         self.state = HotState()
         self._lock = threading.RLock()
         if not shared:  # an exclusive engine tracks every open session

@@ -221,7 +221,8 @@ class UnitOfWork:
                 for crossing in due:
                     batch.messages.extend(notification_messages(
                         crossing, summary, settings, recipient, batch.now,
-                        email_sender=engine.email_sender, limit_micros=limit))
+                        email_sender=engine.email_sender, limit_micros=limit,
+                        portal_url=engine.portal_url))
         return rating
 
     # -- the engine's: write, then publish after the commit ------------------------------

@@ -39,7 +39,7 @@ from conso.notify.channels.base import ChannelDown, Undeliverable
 log = logging.getLogger("conso.notify.smtp")
 
 COMMAND_TIMEOUT = 300.0   # RFC 5321 4.5.3.2.1-5: the greeting and each command, 5 min
-DATA_TIMEOUT = 10.0      # RFC 5321 4.5.3.2.6: the answer to the final dot, 10 min
+DATA_TIMEOUT = 600.0     # RFC 5321 4.5.3.2.6: the answer to the final dot, 10 min
 
 # The queue id in a 250 answer to the data: Exim "OK id=1tAbCd-000123-Xy", Postfix
 # "2.0.0 Ok: queued as 4Xyz", Sendmail "2.0.0 5B1Hx Message accepted for delivery".
@@ -96,7 +96,8 @@ class SmtpChannel:
     def message_id(self, message: OutboxMessage) -> str:
         return f"<{message.id}@{domain_of(self.sender)}>"
 
-    def _email(self, message: OutboxMessage) -> EmailMessage:
+    def email_of(self, message: OutboxMessage) -> EmailMessage:
+        """The e-mail as it goes on the wire (RFC 5322 headers, both parts)."""
         email = EmailMessage()
         created = message.created_at
         created = created.replace(tzinfo=UTC) if created.tzinfo is None else created
@@ -120,7 +121,7 @@ class SmtpChannel:
         return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
 
     def send(self, message: OutboxMessage) -> None:
-        email = self._email(message)
+        email = self.email_of(message)
         client: smtplib.SMTP | None = None
         try:
             client = self._connect()
