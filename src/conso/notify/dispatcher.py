@@ -39,9 +39,11 @@ class Dispatcher:
         self, store: Store, channels: Mapping[str, Channel], *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_backoff: float = 300.0, batch_size: int = 100,
-        shared: bool = False, stale_after: timedelta = timedelta(minutes=5),
+        shared: bool = False, stale_after: timedelta = timedelta(minutes=30),
     ) -> None:
         self.shared = shared
+        # Longer than the slowest send there is: e-mail with RFC 5321's timeouts may take
+        # 5 minutes a command and 10 after the final dot before it gives up.
         self.stale_after = stale_after
         # Other processes' messages wake no one here: a shared dispatcher looks often.
         self.max_idle = 1.0 if shared else 5.0

@@ -1,7 +1,8 @@
 """Message texts in English, French and Dutch (pure: no I/O).
 
 Each text says what was reached, the figures (used / included / remaining, or
-the amount) and when the cycle ends. SMS texts stay short; e-mails get a subject.
+the amount) and when the cycle ends. SMS texts stay short; e-mails get a subject and
+a fuller body around the same sentence (email_body.py).
 """
 
 from __future__ import annotations
