@@ -61,7 +61,7 @@ _T = {
         "limit": "conso : vous avez utilisé {pct} % de votre limite de dépenses de {limit} "
                  "({amount}). Le cycle se termine le {end}.",
         "limit100": "conso : votre limite de dépenses de {limit} est atteinte. Les services "
-                    "payants sont bloqués jusqu'au {end} ; les messages « rappelle-moi » "
+                    "payants sont bloqués jusqu'au {end} ; les messages \"rappelle-moi\" "
                     "gratuits restent possibles.",
         "volume": "conso : vous avez utilisé {pct} % de votre volume mensuel : {used} sur "
                   "{included}, il reste {remaining} jusqu'au {end}.",
