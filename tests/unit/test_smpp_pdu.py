@@ -5,12 +5,16 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+import gsm0338  # type: ignore[import-untyped]
 import pytest
 import smpplib.smpp  # type: ignore[import-untyped]
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conso.sms.smpp import encoding as e
 from conso.sms.smpp import pdu as p
+
+GSM = gsm0338.Codec()
 
 FRENCH = "Consommé 90 % de votre forfait. Août : crédit épuisé à 23h59 !"
 LONG_ASCII = "Your data bundle is used up. " * 8
@@ -39,7 +43,10 @@ def make(command: str, sequence: int, **fields: Any) -> bytes:
 
 def smpplib_text(pdu: Any) -> str:
     octets = pdu.short_message or getattr(pdu, "message_payload", None) or b""
-    return bytes(octets).decode("utf-16-be" if pdu.data_coding == 8 else "ascii")
+    if pdu.data_coding == 8:
+        return bytes(octets).decode("utf-16-be")
+    text: str = GSM.decode(bytes(octets))[0]        # data_coding 0: GSM 03.38, unpacked
+    return text
 
 
 # ---------------------------------------------------------------- conso -> smpplib
@@ -54,13 +61,15 @@ def test_bind_transceiver_is_read_by_smpplib() -> None:
 
 @pytest.mark.parametrize(("text", "data_coding", "in_payload"), [
     ("Vous avez utilise 90% de votre forfait.", 0, False),
-    (FRENCH, 8, False),
+    ("Consommé 90 % : crédit épuisé à 23h59, 5 € hors forfait.", 0, False),   # GSM
+    (FRENCH, 8, False),                       # û is not GSM: UCS-2, 63 characters
+    (FRENCH + " Ça coûte 5 €.", 8, True),     # 77 UCS-2 characters: more than one SMS
     (LONG_ASCII, 0, True),
-    (LONG_FRENCH, 8, True),
+    (LONG_FRENCH, 0, True),
 ])
 def test_submit_sm_text_is_read_by_smpplib(text: str, data_coding: int,
                                            in_payload: bool) -> None:
-    data = p.encode_pdu(p.Pdu(p.submit_sm("8644", "+32470000001", text), 42))
+    data = p.encode_pdu(p.Pdu(e.submit_sm("8644", "+32470000001", text), 42))
     pdu = parse(data)
     assert (pdu.command, pdu.sequence) == ("submit_sm", 42)
     assert pdu.data_coding == data_coding
@@ -70,7 +79,7 @@ def test_submit_sm_text_is_read_by_smpplib(text: str, data_coding: int,
 
 
 def test_e164_number_is_international_isdn_and_short_code_network_specific() -> None:
-    pdu = parse(p.encode_pdu(p.Pdu(p.submit_sm("8644", "+32470000001", "hi"), 1)))
+    pdu = parse(p.encode_pdu(p.Pdu(e.submit_sm("8644", "+32470000001", "hi"), 1)))
     assert (pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr) == (3, 0, b"8644")
     assert (pdu.dest_addr_ton, pdu.dest_addr_npi, pdu.destination_addr) == (
         1, 1, b"32470000001")
@@ -101,7 +110,7 @@ def test_deliver_sm_from_smpplib_gives_plus_number_short_code_and_text() -> None
     assert pdu.sequence_number == 5
     assert p.from_address(pdu.body.source) == "+32470000001"
     assert p.from_address(pdu.body.destination) == "1921"
-    assert p.message_text(pdu.body) == " consult "
+    assert e.read_user_data(pdu.body).text == " consult "
 
 
 def test_deliver_sm_with_ucs2_message_payload_from_smpplib() -> None:
@@ -111,7 +120,7 @@ def test_deliver_sm_with_ucs2_message_payload_from_smpplib() -> None:
     pdu = p.decode_pdu(data)
     assert isinstance(pdu.body, p.DeliverSm)
     assert pdu.body.short_message == b""
-    assert p.message_text(pdu.body) == LONG_FRENCH
+    assert e.read_user_data(pdu.body).text == LONG_FRENCH
 
 
 def test_responses_from_smpplib() -> None:
@@ -135,14 +144,14 @@ texts = st.text(max_size=400)
 
 @given(texts)
 def test_any_text_survives_conso_encode_and_smpplib_decode(text: str) -> None:
-    pdu = parse(p.encode_pdu(p.Pdu(p.submit_sm("1921", "+32470000001", text), 1)))
+    pdu = parse(p.encode_pdu(p.Pdu(e.submit_sm("1921", "+32470000001", text), 1)))
     assert smpplib_text(pdu) == text
-    assert pdu.data_coding == (0 if text.isascii() else 8)
+    assert pdu.data_coding == (0 if e.is_gsm(text) else 8)
 
 
 @given(texts)
 def test_any_text_survives_smpplib_encode_and_conso_decode(text: str) -> None:
-    coding, octets = (0, text.encode("ascii")) if text.isascii() else (
+    coding, octets = (0, GSM.encode(text)[0]) if e.is_gsm(text) else (
         8, text.encode("utf-16-be"))
     fields = {"message_payload": octets} if len(octets) > 140 else {"short_message": octets}
     data = make("deliver_sm", 11, source_addr_ton=1, source_addr_npi=1,
@@ -150,27 +159,28 @@ def test_any_text_survives_smpplib_encode_and_conso_decode(text: str) -> None:
                 data_coding=coding, **fields)
     pdu = p.decode_pdu(data)
     assert isinstance(pdu.body, p.DeliverSm)
-    assert p.message_text(pdu.body) == text
+    assert e.read_user_data(pdu.body).text == text
 
 
 @given(texts, st.integers(min_value=1, max_value=p.MAX_SEQUENCE))
 def test_conso_encode_decode_round_trip(text: str, sequence: int) -> None:
-    pdu = p.Pdu(p.deliver_sm("+32470000001", "1921", text), sequence)
+    pdu = p.Pdu(e.deliver_sm("+32470000001", "1921", text), sequence)
     decoded = p.decode_pdu(p.encode_pdu(pdu))
     assert decoded == pdu
     assert isinstance(decoded.body, p.DeliverSm)
-    assert p.message_text(decoded.body) == text
+    assert e.read_user_data(decoded.body).text == text
 
 
 # ---------------------------------------------------------------- rules and errors
 
-def test_exactly_140_octets_stay_in_short_message_141_go_to_payload() -> None:
-    at_limit = p.submit_sm("8644", "+32470000001", "x" * 140)
-    over = p.submit_sm("8644", "+32470000001", "x" * 141)
-    assert (len(at_limit.short_message), at_limit.tlvs) == (140, ())
+def test_a_whole_text_over_one_sms_goes_in_message_payload() -> None:
+    at_limit = e.submit_sm("8644", "+32470000001", "x" * 160)
+    over = e.submit_sm("8644", "+32470000001", "x" * 161)
+    assert (len(at_limit.short_message), at_limit.tlvs) == (160, ())
     assert over.short_message == b""
-    assert p.tlv_value(over.tlvs, p.TAG_MESSAGE_PAYLOAD) == b"x" * 141
-    assert len(p.submit_sm("8644", "+32470000001", "é" * 71).tlvs) == 1
+    assert p.tlv_value(over.tlvs, p.TAG_MESSAGE_PAYLOAD) == b"x" * 161
+    assert e.submit_sm("8644", "+32470000001", "中" * 70).tlvs == ()
+    assert len(e.submit_sm("8644", "+32470000001", "中" * 71).tlvs) == 1
 
 
 def test_addresses() -> None:
@@ -184,22 +194,22 @@ def test_addresses() -> None:
 
 
 def test_text_codings_read() -> None:
-    assert p.decode_text(1, b"hello") == "hello"
-    assert p.decode_text(3, "crédit".encode("latin-1")) == "crédit"
-    assert p.decode_text(8, "crédit".encode("utf-16-be")) == "crédit"
+    assert e.decode_user_data(1, b"hello") == "hello"
+    assert e.decode_user_data(3, "crédit".encode("latin-1")) == "crédit"
+    assert e.decode_user_data(8, "crédit".encode("utf-16-be")) == "crédit"
     with pytest.raises(ValueError, match="0x04"):
-        p.decode_text(4, b"\x01\x02")
+        e.decode_user_data(4, b"\x01\x02")
 
 
 def test_user_data_header_is_not_part_of_the_text() -> None:
     udh = bytes([5, 0, 3, 7, 2, 1])
     body = p.DeliverSm(p.Address(1, 1, "32470000001"), p.Address(3, 0, "1921"),
                        udh + b"consult", esm_class=p.ESM_CLASS_UDHI)
-    assert p.message_text(body) == "consult"
+    assert e.read_user_data(body).text == "consult"
 
 
 def test_truncated_pdu_is_refused_with_its_sequence_number() -> None:
-    data = p.encode_pdu(p.Pdu(p.submit_sm("8644", "+32470000001", "hello"), 77))
+    data = p.encode_pdu(p.Pdu(e.submit_sm("8644", "+32470000001", "hello"), 77))
     short = struct.pack(">I", len(data) - 3) + data[4:-3]
     with pytest.raises(p.PduError) as error:
         p.decode_pdu(short)

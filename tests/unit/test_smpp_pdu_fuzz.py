@@ -8,6 +8,7 @@ import struct
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conso.sms.smpp import encoding as e
 from conso.sms.smpp import pdu as p
 
 COMMAND_IDS = [p.GENERIC_NACK, p.SUBMIT_SM, p.SUBMIT_SM_RESP, p.DELIVER_SM,
@@ -80,8 +81,8 @@ def test_near_valid_short_messages_decode_or_raise_pdu_error(command_id: int, se
 texts = st.text(max_size=300)
 numbers = st.sampled_from(["+32470000001", "8644", "1921", "0470000001", "conso"])
 bodies = st.one_of(
-    st.builds(p.submit_sm, numbers, numbers, texts),
-    st.builds(p.deliver_sm, numbers, numbers, texts),
+    st.builds(e.submit_sm, numbers, numbers, texts),
+    st.builds(e.deliver_sm, numbers, numbers, texts),
     st.builds(p.BindTransceiver, st.text("abc", max_size=15), st.text("xyz", max_size=8)),
     st.builds(p.BindTransceiverResp, st.text("smsc", max_size=15),
               st.just((p.Tlv(p.TAG_SC_INTERFACE_VERSION, b"\x34"),))),

@@ -342,3 +342,24 @@ def read_user_data(body: pdu.ShortMessage) -> InboundText:
         concat = sar
     text = decode_user_data(body.data_coding, octets, keep_surrogates=concat is not None)
     return InboundText(text, concat)
+
+
+def _whole(text: str) -> Segment:
+    """One text as one PDU's fields: a long one whole in message_payload."""
+    [segment] = segments(text, reference=0, long_mode="payload")
+    return segment
+
+
+def submit_sm(source: str, destination: str, text: str) -> pdu.SubmitSm:
+    """A submit_sm for one whole text asking for a receipt (long: in message_payload)."""
+    part = _whole(text)
+    return pdu.SubmitSm(pdu.to_address(source), pdu.to_address(destination),
+                        part.short_message, part.data_coding, esm_class=part.esm_class,
+                        registered_delivery=1, tlvs=part.tlvs)
+
+
+def deliver_sm(source: str, destination: str, text: str) -> pdu.DeliverSm:
+    """The deliver_sm an SMSC would send for a subscriber's text (tests, simulators)."""
+    part = _whole(text)
+    return pdu.DeliverSm(pdu.to_address(source), pdu.to_address(destination),
+                         part.short_message, part.data_coding, tlvs=part.tlvs)

@@ -490,30 +490,6 @@ def from_address(address: Address) -> str:
 
 # ---------------------------------------------------------------------------- texts
 
-def encode_text(text: str) -> tuple[int, bytes]:
-    """(data_coding, octets): pure ASCII with data_coding 0, anything else in UCS2
-    (UTF-16-BE, so characters beyond the BMP travel as surrogate pairs)."""
-    if text.isascii():
-        return DC_DEFAULT, text.encode("ascii")
-    return DC_UCS2, text.encode("utf-16-be", errors="replace")
-
-
-def decode_text(data_coding: int, octets: bytes) -> str:
-    """The text of a short message in one of the codings conso reads (0, 1, 3, 8).
-
-    data_coding 0 is the SMSC's default alphabet; conso reads it as ASCII
-    (what it sends) and keeps any octet above 0x7F as Latin-1 rather than fail.
-    Raises ValueError for another coding (binary, GSM packed, Cyrillic...).
-    """
-    if data_coding in (DC_DEFAULT, DC_LATIN1):
-        return octets.decode("latin-1")
-    if data_coding == DC_IA5:
-        return octets.decode("ascii", errors="replace")
-    if data_coding == DC_UCS2:
-        return octets.decode("utf-16-be", errors="replace")
-    raise ValueError(f"data_coding 0x{data_coding:02X} is not a text coding conso reads")
-
-
 def tlv_value(tlvs: tuple[Tlv, ...], tag: int) -> bytes | None:
     for tlv in tlvs:
         if tlv.tag == tag:
@@ -521,44 +497,6 @@ def tlv_value(tlvs: tuple[Tlv, ...], tag: int) -> bytes | None:
     return None
 
 
-def message_octets(body: ShortMessage) -> bytes:
-    """The user data of a submit_sm/deliver_sm: message_payload when present, else
-    short_message, without a user data header (a concatenated part is not reassembled)."""
-    payload = tlv_value(body.tlvs, TAG_MESSAGE_PAYLOAD)
-    octets = payload if payload is not None and not body.short_message else body.short_message
-    if body.esm_class & ESM_CLASS_UDHI and octets:
-        octets = octets[1 + octets[0]:]
-    return octets
-
-
-def message_text(body: ShortMessage) -> str:
-    """The text of a submit_sm or deliver_sm; ValueError for a coding conso cannot read."""
-    return decode_text(body.data_coding, message_octets(body))
-
-
 def is_receipt(body: ShortMessage) -> bool:
     """A delivery receipt (or another SMSC notice) rather than a text from a subscriber."""
     return bool(body.esm_class & ESM_CLASS_TYPE_MASK)
-
-
-def _message_fields(text: str) -> tuple[int, bytes, tuple[Tlv, ...]]:
-    data_coding, octets = encode_text(text)
-    if len(octets) > MAX_SHORT_MESSAGE:
-        return data_coding, b"", (Tlv(TAG_MESSAGE_PAYLOAD, octets),)
-    return data_coding, octets, ()
-
-
-def submit_sm(source: str, destination: str, text: str, *,
-              service_type: str = "") -> SubmitSm:
-    """A submit_sm for one text: addresses by `to_address`, coding by `encode_text`,
-    message_payload (and sm_length 0) when the octets exceed 140."""
-    data_coding, short_message, tlvs = _message_fields(text)
-    return SubmitSm(to_address(source), to_address(destination), short_message, data_coding,
-                    service_type=service_type, tlvs=tlvs)
-
-
-def deliver_sm(source: str, destination: str, text: str) -> DeliverSm:
-    """The deliver_sm an SMSC would send for a subscriber's text (tests, simulators)."""
-    data_coding, short_message, tlvs = _message_fields(text)
-    return DeliverSm(to_address(source), to_address(destination), short_message, data_coding,
-                     tlvs=tlvs)

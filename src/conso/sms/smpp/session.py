@@ -42,7 +42,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from conso.sms.reassembly import Reassembler
 from conso.sms.smpp import pdu as p
 from conso.sms.smpp.connection import Connection
-from conso.sms.smpp.encoding import read_user_data, segments
+from conso.sms.smpp.encoding import read_user_data, submit_sm
 from conso.sms.smpp.errors import (
     BindRefused,
     CommandFailed,
@@ -172,11 +172,7 @@ class SmppClient:
             else:
                 done.set_result(outcome)
 
-        [part] = segments(text, reference=0, long_mode="payload")
-        body = p.SubmitSm(p.to_address(source), p.to_address(destination), part.short_message,
-                          part.data_coding, esm_class=part.esm_class, registered_delivery=1,
-                          tlvs=part.tlvs)
-        self.submit_async(body, answered)
+        self.submit_async(submit_sm(source, destination, text), answered)
         try:
             # The broken-link rule answers within the timeout; this is a backstop.
             response = done.result(self._timeout * 2 + 1.0)
