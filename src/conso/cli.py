@@ -247,6 +247,14 @@ def _bench(args: argparse.Namespace) -> int:
         config = replace(config, records=args.records)
     if args.scale is not None:
         config = replace(config, scale=tuple(args.scale))
+    if args.sms is not None:
+        config = replace(config, sms=args.sms)
+    if args.sms_only:
+        if not config.sms:
+            print("conso bench: --sms-only needs an SMS burst (--sms N, N > 0)",
+                  file=sys.stderr)
+            return 2
+        config = replace(config, sms_only=True)
     if args.db:
         if not args.db.startswith(("postgresql://", "postgres://")):
             print("conso bench: --db takes a PostgreSQL server's URL (SQLite is the default)",
@@ -379,8 +387,9 @@ def parser() -> argparse.ArgumentParser:
                     "SQLite store and measures it from other processes: ingestion over "
                     "HTTP against a plain executemany floor, notification delay, authorize "
                     "and session load, Diameter CCR-UPDATEs and Nchf updates over HTTP/2 "
-                    "beside the HTTP session updates, memory per warm line and throughput "
-                    "by number of lines.")
+                    "beside the HTTP session updates, SMS delivery (a burst of threshold "
+                    "SMS over SMPP to a local SMS centre), memory per warm line and "
+                    "throughput by number of lines.")
     bench.add_argument("--quick", action="store_true", help="a small run, under a minute")
     bench.add_argument("--lines", type=int, help="lines of the main run (default 100,000)")
     bench.add_argument("--records", type=int, help="records of the main run")
@@ -396,6 +405,11 @@ def parser() -> argparse.ArgumentParser:
                             "measured until the stream is drained)")
     bench.add_argument("--stream", metavar="URL", default="nats://127.0.0.1:4222",
                        help="the NATS server for --workers (default nats://127.0.0.1:4222)")
+    bench.add_argument("--sms", type=int, metavar="N",
+                       help="SMS of the delivery burst (default 10,000; --quick 1,000; "
+                            "0: not run)")
+    bench.add_argument("--sms-only", action="store_true",
+                       help="run the SMS delivery phase alone")
     bench.add_argument("--json", metavar="FILE", help="write the figures as JSON")
     bench.add_argument("--plot", metavar="FILE", help="write a PNG plot (needs matplotlib)")
     bench.set_defaults(func=_bench)

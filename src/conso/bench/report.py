@@ -30,6 +30,9 @@ TARGETS = {
     "nchf_h2load_errors": ("<=", 0),
     "bytes_per_warm_line": ("<=", 1024),
     "scale_throughput_ratio": (">=", 0.8),
+    "sms_per_s": (">=", 1_000),               # one link, window 64, SMSC at 50 ms
+    "sms_delay_p99_ms": ("<=", 10_000),        # the whole burst of 10,000
+    "sms_single_delay_max_ms": ("<=", 1_000),  # one alert, the queue empty
 }
 
 
@@ -41,11 +44,32 @@ def _met(key: str, value: Any) -> str:
     return f"{op} {bound:,}  {'met' if ok else 'NOT met'}"
 
 
+def _row(key: str, value: Any) -> str:
+    shown = f"{value:,}" if isinstance(value, int) else str(value)
+    return f"{key:<28} {shown:>14}  {_met(key, value)}"
+
+
+def delivery_table(figures: dict[str, Any]) -> list[str]:
+    """The SMS burst's section: its figures, then the baseline they are compared with."""
+    rows = [f"SMS delivery: {figures['sms_burst']:,} threshold SMS queued at once, one SMPP "
+            f"link, window {figures['sms_window']}, the SMSC answering after "
+            f"{figures['sms_smsc_delay_ms']:g} ms",
+            f"{'figure':<28} {'value':>14}  target"]
+    rows += [_row(key, value) for key, value in figures.items()
+             if key.startswith("sms_") and key not in ("sms_vs_floor", "sms_vs_ideal",
+                                                       "sms_ideal_per_s")]
+    rows.append(f"baseline: a minimal ESME, the same window and SMSC: "
+                f"{figures['floor_sms_per_s']:,} SMS/s (window {figures['floor_mean_in_flight']} "
+                f"full on average); conso {figures['sms_vs_floor']} of it")
+    rows.append(f"ideal: window / SMSC delay = {figures['sms_ideal_per_s']:,} SMS/s; conso "
+                f"{figures['sms_vs_ideal']} of it")
+    return rows
+
+
 def table(results: Results) -> str:
-    rows = [f"{'figure':<28} {'value':>14}  target"]
+    rows = [f"{'figure':<28} {'value':>14}  target"] if results.figures else []
     for key, value in results.figures.items():
-        shown = f"{value:,}" if isinstance(value, int) else str(value)
-        rows.append(f"{key:<28} {shown:>14}  {_met(key, value)}")
+        rows.append(_row(key, value))
     if results.scale:
         rows.append("")
         rows.append(f"{'lines':>10} {'records/s':>12} {'warm rec/s':>12} {'B/warm line':>12}")
@@ -56,6 +80,9 @@ def table(results: Results) -> str:
         if again is not None:
             rows.append(f"{results.scale[0]['lines']:,} lines: the mean of a run before the "
                         f"others and one after ({again:,} records/s), the machine's drift")
+    if results.delivery:
+        rows += ["", *delivery_table(results.delivery)] if rows else \
+            delivery_table(results.delivery)
     return "\n".join(rows)
 
 
@@ -63,7 +90,7 @@ def write_json(results: Results, config: BenchConfig, path: Path) -> None:
     data = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                         "system": platform.platform()},
             "config": asdict(config),
-            "figures": results.figures, "scale": results.scale}
+            "figures": results.figures, "scale": results.scale, "delivery": results.delivery}
     path.write_text(json.dumps(data, indent=2) + "\n")
 
 

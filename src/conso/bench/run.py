@@ -21,6 +21,7 @@ import orjson
 from conso.bench import h2load
 from conso.bench.breakdown import budget, decoded, domain_rate, engine_rate
 from conso.bench.client import Client, Timings, run_parallel
+from conso.bench.delivery import DeliveryConfig, run_delivery
 from conso.bench.nchf_load import h2load_body
 from conso.bench.server import BenchServer, cpu_seconds, rss_kib
 from conso.bench.synth import SynthLine, make_batches, make_lines, provision, warm_batches
@@ -55,19 +56,30 @@ class BenchConfig:
     pg_admin_url: str | None = None   # benchmark PostgreSQL instead of SQLite
     workers: int = 0                  # with PostgreSQL: stream mode, this many workers
     stream_url: str = "nats://127.0.0.1:4222"
+    sms: int = 10_000                 # delivery: threshold SMS queued at once; 0: not run
+    sms_window: int = 64              # CONSO_SMPP_WINDOW of its one link
+    sms_smsc_delay: float = 0.05      # seconds the bench SMSC takes to answer a submit_sm
+    sms_singles: int = 5              # single alerts sent with the queue empty
+    sms_only: bool = False            # the delivery phase alone
 
     @classmethod
     def quick(cls) -> BenchConfig:
         return cls(lines=2_000, records=20_000, authorize_requests=3_000, sessions=100,
                    updates_per_session=4, scale=(1_000, 10_000), scale_records=10_000,
                    diameter_seconds=2.0, diameter_warmup=0.5, nchf_seconds=2.0,
-                   nchf_warmup=0.5, nchf_h2load_requests=1_000)
+                   nchf_warmup=0.5, nchf_h2load_requests=1_000, sms=1_000)
+
+    @property
+    def delivery(self) -> DeliveryConfig:
+        return DeliveryConfig(sms=self.sms, window=self.sms_window,
+                              smsc_delay=self.sms_smsc_delay, singles=self.sms_singles)
 
 
 @dataclass
 class Results:
     figures: dict[str, Any] = field(default_factory=dict)
     scale: list[dict[str, Any]] = field(default_factory=list)
+    delivery: dict[str, Any] = field(default_factory=dict)   # the SMS burst's figures
 
 
 class Progress:
@@ -338,6 +350,8 @@ def scale_point(lines_count: int, records: int, clients: int, progress: Progress
 
 
 def run(config: BenchConfig, progress: Progress) -> Results:
+    if config.sms_only:
+        return Results(delivery=delivery(config, progress))
     results = Results()
     figures = results.figures
     now = datetime.now(UTC)
@@ -394,9 +408,17 @@ def run(config: BenchConfig, progress: Progress) -> Results:
             _nchf_figures(nchf_load(server, nchf_lines(lines, config), config), figures)
             _nchf_h2load(server, lines, config, workdir=workdir, progress=progress,
                          figures=figures)
+    results.delivery = delivery(config, progress) if config.sms else {}
     if not config.workers:
         _scaling(config, progress, results)
     return results
+
+
+def delivery(config: BenchConfig, progress: Progress) -> dict[str, Any]:
+    """The SMS burst through a server of its own, on SQLite, bound to the bench's SMS
+    centre (`bench/delivery.py`), and its baseline."""
+    with tempfile.TemporaryDirectory(prefix="conso-bench-sms-") as tmp:
+        return run_delivery(Path(tmp), config.delivery, progress.say)
 
 
 def _diameter_figures(load: dict[str, Any], figures: dict[str, Any]) -> None:

@@ -1,9 +1,10 @@
 """Feeding a windowed channel (SMPP): many messages in flight, outcomes recorded in batches.
 
-Two threads per channel. The sender claims due messages (a batch, one transaction),
-hands each to the channel, which holds up to its window in flight and waits when
-it is full; it claims nothing while no link can take a message, so a message never
-burns an attempt, or a back-off, on a link that is down. The recorder takes what
+Three threads per channel. The claimer claims due messages (a batch, one
+transaction) a batch ahead of the sender, which hands each to the channel; the
+channel holds up to its window in flight and makes the sender wait when it is full.
+Nothing is claimed while no link can take a message, so a message never burns an
+attempt, or a back-off, on a link that is down. The recorder takes what
 the channel reports from its own threads (each message's outcome, each delivery
 receipt) and commits them together, one transaction a batch; a receipt is answered
 to the SMS centre only once recorded.
@@ -57,42 +58,68 @@ class WindowedSender:
         self._wake = wake
         self._idle_wait = idle_wait
         self._results: queue.Queue[_Item] = queue.Queue()
+        self._claimed: queue.Queue[OutboxMessage] = queue.Queue(maxsize=batch_size)
         self._counts = {"sent": 0, "retried": 0, "failed": 0, "receipts": 0}
         self._last_summary = time.monotonic()
         channel.set_receipt_sink(self._results.put)
 
-    # -- the sender thread
+    # -- the sender thread and its claimer
 
     def run(self) -> None:
+        """Hand claimed messages to the channel (waiting while its window is full), while
+        a claimer thread claims the next batch: claiming never leaves the window idle."""
+        claimer = threading.Thread(target=self._run_claimer, daemon=True,
+                                   name=f"conso-claimer-{self.channel.name}")
+        claimer.start()
+        while not self._stop.is_set():
+            try:
+                message = self._claimed.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                self.channel.submit(message, functools.partial(self._reported, message))
+            except Exception as exc:     # the channel reports; this is a backstop
+                log.exception("%s %s could not be handed over", self.channel.name, message.id)
+                self._reported(message, Retry(f"internal error: {exc!r}"))
+        claimer.join()
+        # Stopping: what was claimed and not handed over is due again now.
+        while True:
+            try:
+                message = self._claimed.get_nowait()
+            except queue.Empty:
+                break
+            self._reported(message, Retry("conso stopped before sending it"))
+
+    def _run_claimer(self) -> None:
         name = self.channel.name
         while not self._stop.is_set():
             try:
-                handed = self.send_due()
+                claimed = self.claim_due()
             except Exception:
                 log.exception("dispatcher pass on %s failed; retrying", name)
-                handed = 0
-            if handed:
+                claimed = 0
+            if claimed:
                 continue
             self._wake.wait(self._idle_wait())
             self._wake.clear()
 
-    def send_due(self) -> int:
-        """Claim what is due and hand it to the channel; how many were handed over."""
+    def claim_due(self) -> int:
+        """Claim what is due (one transaction) for the sender; how many were claimed.
+        At most a batch waits claimed and not yet sent."""
         if not self.channel.wait_ready(0.5):
             return 0
+        room = self._claimed.maxsize - self._claimed.qsize()
+        if room <= 0:
+            self._stop.wait(0.005)
+            return 1                # not idle: the sender is busy with what is claimed
         now = self.clock()
-        due = self.store.outbox.due(now, self.batch_size, self.channel.name)
+        due = self.store.outbox.due(now, room, self.channel.name)
         if not due:
             return 0
         with self.store.transaction() as tx:
             claimed = [m for m in due if tx.outbox.mark_sending(m.id, now)]
-        for index, message in enumerate(claimed):
-            if self._stop.is_set():
-                # Stopping: what was claimed and not handed over is due again now.
-                for rest in claimed[index:]:
-                    self._results.put((rest, Retry("conso stopped before sending it")))
-                break
-            self.channel.submit(message, functools.partial(self._reported, message))
+        for message in claimed:
+            self._claimed.put(message)     # room was checked: only this thread puts
         return len(claimed)
 
     def _reported(self, message: OutboxMessage, outcome: Outcome) -> None:
