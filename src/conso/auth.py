@@ -21,7 +21,7 @@ from conso.security import (
     token_digest,
     verify_password,
 )
-from conso.store.base import Store, Token
+from conso.store.base import Store, StoreTransaction, Token
 
 log = logging.getLogger("conso.auth")
 
@@ -94,3 +94,13 @@ class Authenticator:
         if user is None:
             raise Unauthorized("invalid or expired token")
         return Principal(Role(user.role), login=user.login, account_id=user.account_id)
+
+
+def revoke_user_tokens(tx: StoreTransaction, login: str, *, keep: str | None = None) -> int:
+    """Revoke every token of `login` (but `keep`, a token, when given) in the transaction
+    that changes their password or role: no session outlives the credentials it was
+    opened with. Answers how many were revoked."""
+    revoked = tx.tokens.delete_of_user(login, keep=None if keep is None else token_digest(keep))
+    if revoked:
+        log.info("%d token(s) of %r revoked", revoked, login)
+    return revoked

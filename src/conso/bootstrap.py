@@ -259,7 +259,8 @@ def build(settings: Settings, *, store: Store | None = None,
                         portal_url=settings.portal_url, shared=shared)
         key, source = _operator_key(settings, store)
         auth = Authenticator(store, key, now)
-        charging = Charging(engine, validity=settings.session_validity)
+        charging = Charging(engine, validity=settings.session_validity,
+                            on_overshoot=metrics.observe_overshoot)
         inbound = InboundSms(charging, clock=now, per_hour=settings.inbound_per_hour)
         dispatcher = Dispatcher(
             store, _channels(settings, inbound) if channels is None else channels,

@@ -33,10 +33,23 @@ class Summary:
     rejected: list[tuple[int, Rejection]] = field(default_factory=list)  # (file line, why)
 
 
+@dataclass(frozen=True, slots=True)
+class BadLine:
+    """A line of the file that is no record (not UTF-8, not JSON, a broken CSV row):
+    rejected here, with why, and never sent; the lines after it go on."""
+
+    error: str
+    id: str | None = None
+
+
+class BadHeader(RuntimeError):
+    """A CSV file whose first line cannot name its columns: no row can be read."""
+
+
 def _csv_record(row: dict[str, str]) -> dict[str, Any]:
     record: dict[str, Any] = {}
     for key, value in row.items():
-        if key is None or value is None or value == "":
+        if value == "":
             continue
         if key in _CSV_INTS:
             try:
@@ -48,24 +61,81 @@ def _csv_record(row: dict[str, str]) -> dict[str, Any]:
     return record
 
 
-def read_records(path: Path, fmt: str = "auto") -> Iterator[tuple[int, Any]]:
-    """(line number, decoded record) pairs; an undecodable line yields None."""
-    if fmt == "auto":
-        fmt = "csv" if path.suffix.lower() == ".csv" else "ndjson"
-    # utf-8-sig: spreadsheets often start a "CSV UTF-8" file with a byte order mark.
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        if fmt == "csv":
-            reader = csv.DictReader(handle)
-            for row in reader:
-                yield reader.line_num, _csv_record(row)
-            return
-        for number, raw in enumerate(handle, start=1):
+def _lines(path: Path) -> Iterator[tuple[int, str | BadLine]]:
+    """The file's non-blank lines, by number, each decoded alone: a line that is not
+    UTF-8 is a `BadLine` and the next one is read as if nothing happened."""
+    with path.open("rb") as handle:
+        for number, read in enumerate(handle, start=1):
+            # Spreadsheets often start a "CSV UTF-8" file with a byte order mark.
+            raw = (read.removeprefix(b"\xef\xbb\xbf") if number == 1 else read).rstrip(b"\r\n")
             if not raw.strip():
                 continue
             try:
-                yield number, json.loads(raw)
-            except json.JSONDecodeError:
-                yield number, None
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield number, BadLine(f"record: not UTF-8 (byte 0x{raw[exc.start]:02x} at "
+                                      f"position {exc.start + 1} of the line)")
+
+
+def _csv_row(text: str) -> list[str] | str:
+    """One physical line as CSV fields, or why it is no CSV row: a quote left open is
+    this row's fault and swallows nothing after it (a record holds no line break)."""
+    try:
+        return next(csv.reader([text], strict=True), [])
+    except csv.Error as exc:
+        if str(exc) == "unexpected end of data":
+            return "a quoted field is not closed on its line"
+        return str(exc)
+
+
+def _csv_records(lines: Iterable[tuple[int, str | BadLine]],
+                 path: Path) -> Iterator[tuple[int, Any]]:
+    columns: list[str] | None = None
+    for number, text in lines:
+        if columns is None:
+            header = _csv_row(text) if isinstance(text, str) else text.error
+            if not isinstance(header, list):
+                raise BadHeader(f"{path}: line {number}: the CSV header cannot be read: "
+                                f"{header.removeprefix('record: ')}")
+            columns = header
+            continue
+        if isinstance(text, BadLine):
+            yield number, text
+            continue
+        row = _csv_row(text)
+        if not isinstance(row, list):
+            yield number, BadLine(f"record: not a CSV row: {row}")
+            continue
+        if len(row) > len(columns):
+            record_id = row[columns.index("id")] if "id" in columns else None
+            yield number, BadLine(f"record: {len(row)} columns, the header names "
+                                  f"{len(columns)}", record_id or None)
+            continue
+        # A short row leaves its last columns empty (optional fields left off).
+        yield number, _csv_record(dict(zip(columns, row, strict=False)))
+
+
+def _ndjson_records(lines: Iterable[tuple[int, str | BadLine]]) -> Iterator[tuple[int, Any]]:
+    for number, text in lines:
+        if isinstance(text, BadLine):
+            yield number, text
+            continue
+        try:
+            yield number, json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield number, BadLine(f"record: not valid JSON ({exc.msg} at position "
+                                  f"{exc.colno} of the line)")
+
+
+def read_records(path: Path, fmt: str = "auto") -> Iterator[tuple[int, Any]]:
+    """(line number, decoded record) pairs, one physical line each; a line that is no
+    record yields a `BadLine`. A CSV file whose header cannot be read raises
+    `BadHeader`."""
+    if fmt == "auto":
+        fmt = "csv" if path.suffix.lower() == ".csv" else "ndjson"
+    if fmt == "csv":
+        return _csv_records(_lines(path), path)
+    return _ndjson_records(_lines(path))
 
 
 def batches(items: Iterable[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
@@ -159,13 +229,20 @@ def count_records(path: Path) -> int:
 
 def ingest(path: Path, sink: Sink, *, batch_size: int = 1000, fmt: str = "auto",
            progress: Progress | None = None) -> Summary:
+    """Feed the file's records in batches; lines that are no record are rejected here,
+    by their number, and the rest of the file goes on."""
     summary = Summary()
     for batch in batches(read_records(path, fmt), batch_size):
-        result = sink([record for _, record in batch])
+        sent = [(number, item) for number, item in batch if not isinstance(item, BadLine)]
+        rejected = [(number, Rejection(index, item.id, item.error))
+                    for index, (number, item) in enumerate(batch) if isinstance(item, BadLine)]
+        if sent:
+            result = sink([record for _, record in sent])
+            summary.accepted += result.accepted
+            summary.duplicates += result.duplicates
+            rejected.extend((sent[r.index][0], r) for r in result.rejected)
         summary.records += len(batch)
-        summary.accepted += result.accepted
-        summary.duplicates += result.duplicates
-        summary.rejected.extend((batch[r.index][0], r) for r in result.rejected)
+        summary.rejected.extend(sorted(rejected, key=lambda item: item[0]))
         if progress is not None:
             progress.advance(len(batch))
     if progress is not None:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from conso.domain.outbox import RECEIPT_STATES, STATUSES
+from conso.domain.sessions import Overshoot
 from conso.engine import BatchResult
 
 
@@ -50,6 +51,19 @@ class Metrics:
         self.open_sessions = Gauge(
             "conso_open_sessions", "Credit-control sessions open", registry=self.registry,
         )
+        # Credit-control reports of more than was granted (charged all the same).
+        self.session_overshoots = Counter(
+            "conso_session_overshoots", "Credit-control reports of more than was granted, "
+            "by service", ["service"], registry=self.registry,
+        )
+        self.session_overshoot_units = Counter(
+            "conso_session_overshoot_units", "Units the network used past its grants "
+            "(seconds, bytes, messages), by service", ["service"], registry=self.registry,
+        )
+        self.session_overshoot_micros = Counter(
+            "conso_session_overshoot_micros", "What the units used past the grants cost, "
+            "in micro-euros, by service", ["service"], registry=self.registry,
+        )
         self.cached_lines = Gauge(
             "conso_cached_lines", "Lines whose state the engine holds in memory",
             registry=self.registry,
@@ -60,6 +74,12 @@ class Metrics:
         self.records.labels("accepted").inc(result.accepted)
         self.records.labels("duplicate").inc(result.duplicates)
         self.records.labels("rejected").inc(len(result.rejected))
+
+    def observe_overshoot(self, overshoot: Overshoot) -> None:
+        service = overshoot.service.value
+        self.session_overshoots.labels(service).inc()
+        self.session_overshoot_units.labels(service).inc(overshoot.excess)
+        self.session_overshoot_micros.labels(service).inc(overshoot.micros)
 
     def refresh(self, outbox: Mapping[str, int], open_sessions: int, cached_lines: int,
                 by_channel: Mapping[tuple[str, str], int] | None = None) -> None:

@@ -362,6 +362,25 @@ def test_a_claim_an_offset_and_a_token_each_succeed_once(store: Store) -> None:
     assert store.tokens.get("t") is None
 
 
+def test_every_token_of_a_user_is_deleted_at_once(store: Store) -> None:
+    _line(store)
+    with store.transaction() as tx:
+        tx.users.put(User("v", "a", "hash", "user", None, "en"), NOW)
+        for digest, login in (("u1", "u"), ("u2", "u"), ("u3", "u"), ("v1", "v")):
+            tx.tokens.put(digest, Token(login, NOW + timedelta(hours=1)), NOW)
+    with store.transaction() as tx:
+        tx.tokens.put("u4", Token("u", NOW + timedelta(hours=1)), NOW)
+        # Tokens stored by this very transaction go too, except the one kept.
+        assert tx.tokens.delete_of_user("u", keep="u2") == 3
+    assert [store.tokens.get(d) is None for d in ("u1", "u2", "u3", "u4", "v1")] == [
+        True, False, True, True, False]
+    with store.transaction() as tx:
+        assert tx.tokens.delete_of_user("u") == 1
+        assert tx.tokens.delete_of_user("nobody") == 0
+    assert store.tokens.get("u2") is None
+    assert store.tokens.get("v1") == Token("v", NOW + timedelta(hours=1))
+
+
 def test_a_transaction_that_fails_leaves_nothing_behind(store: Store) -> None:
     line = _line(store)
     with store.transaction() as tx:

@@ -6,8 +6,17 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from conso.domain.records import RecordError, UsageRecord, parse_record
+from conso.domain.records import (
+    ID_CONFLICT,
+    RecordError,
+    UsageRecord,
+    differing_fields,
+    id_conflict,
+    parse_record,
+)
 from conso.domain.units import Direction, Service
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -154,3 +163,112 @@ def test_a_country_with_a_trailing_newline_is_rejected() -> None:
 
 def test_an_id_with_a_trailing_newline_is_rejected() -> None:
     assert rejected_field(record(id="cdr-000123\n")) == "id"
+
+
+# -- one id, one record: a duplicate or an id_conflict ------------------------------------
+
+
+def test_the_same_record_sent_again_is_no_conflict() -> None:
+    assert id_conflict(parse(record()), parse(record())) is None
+
+
+def test_the_same_time_with_another_offset_is_the_same_record() -> None:
+    sent = parse(record(at="2026-11-24T09:15:00Z"))
+    assert id_conflict(sent, parse(record())) is None     # 10:15:00+01:00
+
+
+def test_the_home_country_left_out_is_the_same_record() -> None:
+    assert id_conflict(parse(record(country=MISSING)), parse(record(country="be"))) is None
+
+
+@pytest.mark.parametrize(("changes", "field", "shown"), [
+    ({"line": "+32470000002"}, "line", "line: '+32470000001' before, '+32470000002' now"),
+    ({"quantity": 2500001}, "quantity", "quantity: 2500000 before, 2500001 now"),
+    ({"at": "2026-11-24T10:15:01+01:00"}, "at",
+     "at: 2026-11-24T10:15:00+01:00 before, 2026-11-24T10:15:01+01:00 now"),
+    ({"country": "FR"}, "country", "country: BE before, FR now"),
+    ({"service": "voice", "quantity": 60}, "service", "service: data before, voice now"),
+    ({"service": "voice", "quantity": 60, "direction": "in"}, "direction",
+     "direction: out before, in now"),
+])
+def test_an_id_sent_again_with_other_content_is_a_conflict_naming_what_differs(
+        changes: dict[str, Any], field: str, shown: str) -> None:
+    error = id_conflict(parse(record(**changes)), parse(record()))
+    assert error is not None
+    assert error.startswith(f"{ID_CONFLICT}: id 'cdr-000123' ")
+    assert shown in error
+    assert field in differing_fields(parse(record(**changes)), parse(record()))
+
+
+def test_a_premium_amount_sent_again_otherwise_is_a_conflict_in_cents() -> None:
+    before = parse(record(service="premium", quantity=1, amount_cents=150))
+    error = id_conflict(parse(record(service="premium", quantity=1, amount_cents=250)), before)
+    assert error is not None and "amount_cents: 150 before, 250 now" in error
+
+
+def test_a_conflict_names_every_field_that_differs_and_only_those() -> None:
+    sent = parse(record(line="+32470000009", quantity=1, country="NL"))
+    assert differing_fields(sent, parse(record())) == ["line", "quantity", "country"]
+    error = id_conflict(sent, parse(record()))
+    assert error is not None
+    for name in ("line:", "quantity:", "country:"):
+        assert name in error
+    for name in ("service:", "direction:", "at:", "amount_cents:"):
+        assert name not in error
+
+
+OFFSETS = st.sampled_from([UTC, timezone(timedelta(hours=1)),
+                           timezone(timedelta(hours=-5, minutes=-30))])
+
+
+@st.composite
+def usage_records(draw: st.DrawFn) -> UsageRecord:
+    service = draw(st.sampled_from(list(Service)))
+    instant = draw(st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 2, 1),
+                                timezones=st.just(UTC)))
+    return UsageRecord(
+        id="r1",
+        line=draw(st.sampled_from(["+32470000001", "+32470000002"])),
+        service=service,
+        quantity=draw(st.integers(0, 3)),
+        at=instant.astimezone(draw(OFFSETS)),
+        country=draw(st.sampled_from(["BE", "FR"])),
+        direction=draw(st.sampled_from(list(Direction))) if service is Service.VOICE
+        else Direction.OUT,
+        amount_micros=draw(st.sampled_from([0, 10_000])) if service is Service.PREMIUM else 0,
+    )
+
+
+@st.composite
+def sent_again(draw: st.DrawFn) -> tuple[UsageRecord, UsageRecord]:
+    """A record counted under an id, and one sent later under the same id: each field
+    kept or drawn again, the time often the same instant written with another offset."""
+    counted = draw(usage_records())
+    other = draw(usage_records())
+    fields = {name: getattr(draw(st.sampled_from([counted, other])), name)
+              for name in ("line", "service", "quantity", "country", "direction",
+                           "amount_micros")}
+    at = draw(st.sampled_from([counted.at, other.at])).astimezone(draw(OFFSETS))
+    return UsageRecord(id=counted.id, at=at, **fields), counted
+
+
+def _same(a: UsageRecord, b: UsageRecord) -> bool:
+    """The plain rule: every field of the record but its id equal, times as instants."""
+    return (a.line, a.service, a.direction, a.quantity, a.amount_micros, a.country,
+            a.at.astimezone(UTC).replace(tzinfo=None)) == (
+        b.line, b.service, b.direction, b.quantity, b.amount_micros, b.country,
+        b.at.astimezone(UTC).replace(tzinfo=None))
+
+
+@given(sent_again())
+def test_a_record_under_a_used_id_is_a_duplicate_exactly_when_it_is_the_same_record(
+        pair: tuple[UsageRecord, UsageRecord]) -> None:
+    sent, counted = pair
+    error = id_conflict(sent, counted)
+    assert (error is None) == _same(sent, counted)
+    assert (error is None) == (differing_fields(sent, counted) == [])
+    assert differing_fields(sent, counted) == differing_fields(counted, sent)
+    if error is not None:
+        assert error.startswith(f"{ID_CONFLICT}: id 'r1' ")
+        for name in differing_fields(sent, counted):
+            assert f"{name}: " in error

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from conso import __version__
 from conso.api import (
@@ -21,7 +22,17 @@ from conso.api import (
     usage,
 )
 from conso.bootstrap import Services
+from conso.web import docs
 from conso.web import routes as web
+from conso.web.headers import SecurityHeaders
+
+
+class _App(FastAPI):
+    """The app with its security headers outermost: on every answer, also the 500s that
+    Starlette's error middleware (outside any added middleware) writes."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def create_app(services: Services) -> FastAPI:
@@ -33,13 +44,13 @@ def create_app(services: Services) -> FastAPI:
         # closed by whoever built the services.
         services.stop()
 
-    app = FastAPI(
+    app = _App(
         lifespan=lifespan,
         title="conso",
         version=__version__,
         description="Real-time mobile consumption control. See api.md for the contract.",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,    # conso.web.docs serves /docs from the project's own files
         redoc_url=None,
     )
     app.state.services = services
@@ -47,6 +58,7 @@ def create_app(services: Services) -> FastAPI:
     for module in (provisioning, usage, selfcare, notifications, control, sms, ops):
         app.include_router(module.router)
     app.include_router(web.router)
+    app.include_router(docs.router)
     static = Path(web.__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
     return app

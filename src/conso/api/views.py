@@ -75,11 +75,16 @@ def usage_view(summary: UsageSummary, spending_limit: dict[str, Any] | None = No
             service.value: {
                 "unit": s.unit, "used": s.used, "included": s.included,
                 "remaining": s.remaining, "roaming_used": s.roaming_used,
+                "network_overshoot": summary.network_overshoot.of(service.value),
             }
             for service, s in summary.services.items()
         },
         "extra_cents": micros_to_cents(summary.extra_micros),
         "extra_micros": summary.extra_micros,
+        # Part of the extra: what the network used past its grants (credit-control
+        # reports of more than was granted), charged because it happened.
+        "network_overshoot_cents": micros_to_cents(summary.network_overshoot.micros),
+        "network_overshoot_micros": summary.network_overshoot.micros,
         "spending_limit": spending_limit,
         "forecast": {service.value: day.isoformat() for service, day in summary.forecast.items()},
     }

@@ -14,7 +14,7 @@ must not import a front end (api, web, diameter, nchf, sms).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from conso.charging.ports import (
@@ -41,7 +41,9 @@ from conso.domain.records import UsageRecord
 from conso.domain.sessions import (
     SESSION_SERVICES,
     CreditSession,
+    Overshoot,
     answer_of,
+    overshoot,
     position,
 )
 from conso.domain.units import Direction, Service
@@ -52,11 +54,16 @@ log = logging.getLogger("conso.control")
 
 
 class Charging:
-    """The `ChargingCore` of ports.py over an engine."""
+    """The `ChargingCore` of ports.py over an engine.
 
-    def __init__(self, engine: Engine, *, validity: timedelta = timedelta(minutes=10)) -> None:
+    `on_overshoot` hears of every report of more than was granted, once committed (the
+    operator's metrics count them)."""
+
+    def __init__(self, engine: Engine, *, validity: timedelta = timedelta(minutes=10),
+                 on_overshoot: Callable[[Overshoot], None] | None = None) -> None:
         self.engine = engine
         self.validity = validity
+        self.on_overshoot = on_overshoot
 
     @property
     def catalog(self) -> Catalog:
@@ -144,17 +151,20 @@ class Charging:
         fails alone. Nothing is published before the commit.
         """
         answers: list[SessionAnswer | Exception] = []
+        overshoots: list[Overshoot] = []
         lines = self.engine.lines_of_sessions([r.session_id for r in requests])
         with self.engine.unit_of_work(lines) as uow:
             uow.prefetch([(line_id, uow.now) for line_id in lines])
             for request in requests:
                 try:
-                    answers.append(self._update(uow, request))
+                    answers.append(self._update(uow, request, overshoots))
                 except ConsoError as exc:
                     answers.append(exc)
+        self._overshot(overshoots)
         return answers
 
-    def _update(self, uow: UnitOfWork, request: SessionUpdate) -> SessionAnswer:
+    def _update(self, uow: UnitOfWork, request: SessionUpdate,
+                overshoots: list[Overshoot]) -> SessionAnswer:
         _check_request(request.units)
         tracked = self._open(uow, request.session_id, request.request_number)
         if tracked.is_retransmission(request.request_number) \
@@ -167,7 +177,7 @@ class Charging:
         if line is None:
             raise NotFound(f"no session {request.session_id}")
         session = tracked.copy()   # published only once committed
-        self._report(uow, session, request.units)
+        self._report(uow, line, session, request.units, overshoots)
         answer = self._grant_all(uow, line, session, request.units)
         session.answered(request.request_number, answer)
         uow.save_session(session)
@@ -178,6 +188,7 @@ class Charging:
         _check_request(request.units)
         lines = self.engine.lines_of_sessions([request.session_id])
         refused: ConsoError | None = None
+        overshoots: list[Overshoot] = []
         with self.engine.unit_of_work(lines) as uow:
             try:
                 tracked = self._open(uow, request.session_id, request.request_number)
@@ -188,13 +199,17 @@ class Charging:
                     assert tracked.last_answer is not None
                     return SessionAnswer(tracked.last_answer, tracked.charged_micros)
                 session = tracked.copy()
-                self._report(uow, session, request.units)
+                line = uow.line(session.line_id)
+                if line is None:
+                    raise NotFound(f"no session {request.session_id}")
+                self._report(uow, line, session, request.units, overshoots)
                 session.close(uow.now)
                 answer = answer_of({group: Grant(0, True) for group in session.quotas})
                 session.answered(request.request_number, answer)
                 uow.save_session(session)
         if refused is not None:
             raise refused
+        self._overshot(overshoots)
         return SessionAnswer(answer, session.charged_micros)
 
     def subscriber(self, *, msisdn: str | None = None, imsi: str | None = None) -> str | None:
@@ -319,19 +334,43 @@ class Charging:
                          session.id, line_id)
         return count
 
-    def _report(self, uow: UnitOfWork, session: CreditSession, units: Sequence[Units]) -> None:
-        """Rate what the network says was used, a usage record per rating group."""
+    def _report(self, uow: UnitOfWork, line: Line, session: CreditSession,
+                units: Sequence[Units], overshoots: list[Overshoot]) -> None:
+        """Rate what the network says was used, a usage record per rating group.
+
+        A report of more than its group's grant is charged in full (the usage happened;
+        refusing it would only lose the money): the units past the grant and their cost
+        are kept with the line's cycle as the network's overshoot, and `overshoots`
+        collects them to be logged and counted once committed."""
         session.begin_report(uow.now)
         for asked in units:
+            granted = session.granted_now(asked.group)
             _quota(session, asked)
             record = session.report(asked.group, asked.used, uow.now)
             if record is None:
                 continue
             rating = uow.rate(0, record)
-            if rating is not None:
-                session.charge(asked.group, rating.charge_micros)
-            if session.overreported(asked.group, asked.used):
-                log.warning("session %s reported more than granted", session.id)
+            if rating is None:
+                continue
+            session.charge(asked.group, rating.charge_micros)
+            usage = uow.cycle_usage(line, record.at)
+            over = overshoot(session, asked.group, granted, record,
+                             plan=uow.plan(line, record.at), catalog=self.catalog, usage=usage)
+            if over is not None:
+                usage.add_overshoot(over.service, over.excess, over.micros)
+                uow.save_cycle(line.id, usage)
+                overshoots.append(over)
+
+    def _overshot(self, overshoots: Sequence[Overshoot]) -> None:
+        """After the commit: say so, and count it."""
+        for over in overshoots:
+            log.warning(
+                "session %s on line %s reported more than granted: service %s, rating group "
+                "%r, granted %d, used %d, excess %d (charged: %d micro-euros past the grant)",
+                over.session_id, over.line_id, over.service.value, over.group, over.granted,
+                over.used, over.excess, over.micros)
+            if self.on_overshoot is not None:
+                self.on_overshoot(over)
 
     def _grant_all(self, uow: UnitOfWork, line: Line, session: CreditSession,
                    units: Sequence[Units]) -> tuple[tuple[str, Grant], ...]:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from conso.domain.catalog import Plan, PlanKind
 from conso.domain.forecast import run_out_date
-from conso.domain.rating import ROAMING_METER_OF, CycleUsage
+from conso.domain.rating import NO_OVERSHOOT, ROAMING_METER_OF, CycleUsage, NetworkOvershoot
 from conso.domain.units import METERED, UNIT_OF, Service
 
 
@@ -32,6 +32,8 @@ class UsageSummary:
     services: dict[Service, ServiceSummary]
     extra_micros: int
     forecast: dict[Service, date]
+    # Of the usage and spend above, what the network used past its online-charging grants.
+    network_overshoot: NetworkOvershoot = NO_OVERSHOOT
 
 
 def summarize(line_id: str, plan: Plan, usage: CycleUsage, now: datetime) -> UsageSummary:
@@ -57,4 +59,5 @@ def summarize(line_id: str, plan: Plan, usage: CycleUsage, now: datetime) -> Usa
     return UsageSummary(
         line=line_id, plan=plan, cycle_start=usage.cycle.start, cycle_end=usage.cycle.end,
         services=services, extra_micros=usage.spend_micros, forecast=forecast,
+        network_overshoot=usage.overshoot,
     )

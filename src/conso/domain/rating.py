@@ -51,9 +51,35 @@ ROAMING_METER_OF = {Service.VOICE: ROAMING_VOICE_OUT, Service.SMS: ROAMING_SMS,
                     Service.DATA: ROAMING_DATA}
 
 
+@dataclass(frozen=True, slots=True)
+class NetworkOvershoot:
+    """What the network used in a cycle beyond what online charging granted it (credit-
+    control reports of more than the grant): the units by service, and what they cost.
+    Charged all the same (it happened); kept apart so the line can be shown that the
+    network, not the line's own offline usage, took it there. Immutable: copies share it."""
+
+    units: tuple[tuple[str, int], ...] = ()   # (service, units), sorted by service
+    micros: int = 0
+
+    def of(self, service: str) -> int:
+        return dict(self.units).get(service, 0)
+
+    def plus(self, service: str, units: int, micros: int) -> NetworkOvershoot:
+        by_service = dict(self.units)
+        by_service[service] = by_service.get(service, 0) + units
+        return NetworkOvershoot(tuple(sorted(by_service.items())), self.micros + micros)
+
+    def __bool__(self) -> bool:
+        return bool(self.units) or self.micros != 0
+
+
+NO_OVERSHOOT = NetworkOvershoot()
+
+
 @dataclass(slots=True)
 class CycleUsage:
-    """What a line used and spent in one cycle. Mutated only through `add`."""
+    """What a line used and spent in one cycle. Mutated only through `add` (and
+    `add_overshoot`, which marks part of what was added as the network's overshoot)."""
 
     cycle: Cycle
     meters: dict[str, int] = field(default_factory=dict)
@@ -62,18 +88,26 @@ class CycleUsage:
     # Notification thresholds already fired (or passed) this cycle; see alerts.py.
     # Immutable, so copies share it and an untouched line keeps the one empty set.
     fired: frozenset[str] = frozenset()
+    # Of what was counted above, what the network used beyond its grants (not in the
+    # records: kept with the cycle, like `fired`).
+    overshoot: NetworkOvershoot = NO_OVERSHOOT
 
     def meter(self, name: str) -> int:
         return self.meters.get(name, 0)
 
     def copy(self) -> CycleUsage:
         return CycleUsage(self.cycle, dict(self.meters), self.spend_micros, self.records,
-                          self.fired)
+                          self.fired, self.overshoot)
 
     def add(self, rating: Rating) -> None:
         self.meters[rating.meter] = self.meters.get(rating.meter, 0) + rating.quantity
         self.spend_micros += rating.charge_micros
         self.records += 1
+
+    def add_overshoot(self, service: Service, units: int, micros: int) -> None:
+        """Of units already added, `units` of `service` were past the network's grant
+        and cost `micros`."""
+        self.overshoot = self.overshoot.plus(service.value, units, micros)
 
 
 # Not frozen: one is built per record on the hot path, and frozen dataclasses cost

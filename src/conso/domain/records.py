@@ -2,7 +2,8 @@
 
 `parse_record` checks one decoded record and returns a `UsageRecord` or raises
 `RecordError` naming the field. Whether the line exists and whether its plan
-allows the service is decided later, by the engine and by rating.
+allows the service is decided later, by the engine and by rating. `id_conflict`
+tells a record sent again (a duplicate) from another record under a used id.
 """
 
 from __future__ import annotations
@@ -158,3 +159,47 @@ def parse_record(
         id=record_id, line=line, service=service, quantity=quantity, at=at,
         country=country, direction=direction, amount_micros=amount_micros,
     )
+
+
+# -- one id, one record --------------------------------------------------------------
+
+ID_CONFLICT = "id_conflict"   # the reason code of a record id reused with other content
+
+
+def _cents(micros: int) -> str:
+    whole, rest = divmod(micros, MICROS_PER_CENT)
+    return str(whole) if not rest else f"{micros} micro-euros"
+
+
+def _content(record: UsageRecord) -> tuple[tuple[str, Any, str], ...]:
+    """What makes a record the record it is, besides its id: (field in the API's words,
+    value compared, value shown). `at` compares as an instant: the same time written
+    with another offset is the same time."""
+    return (
+        ("line", record.line, repr(record.line)),
+        ("service", record.service, record.service.value),
+        ("direction", record.direction, record.direction.value),
+        ("quantity", record.quantity, str(record.quantity)),
+        ("amount_cents", record.amount_micros, _cents(record.amount_micros)),
+        ("at", record.at, record.at.isoformat()),
+        ("country", record.country, record.country),
+    )
+
+
+def differing_fields(sent: UsageRecord, counted: UsageRecord) -> list[str]:
+    """The fields in which two records under one id differ; none: the same record."""
+    return [name for (name, now, _), (_, before, _) in zip(
+        _content(sent), _content(counted), strict=True) if now != before]
+
+
+def id_conflict(sent: UsageRecord, counted: UsageRecord) -> str | None:
+    """Why `sent` cannot count under the id that `counted` holds already (a rejection's
+    error, reason `id_conflict`, naming each field that differs), or None when it is the
+    same record sent again: a duplicate, counted once."""
+    details = [f"{name}: {before_shown} before, {now_shown} now"
+               for (name, now, now_shown), (_, before, before_shown) in zip(
+                   _content(sent), _content(counted), strict=True) if now != before]
+    if not details:
+        return None
+    return (f"{ID_CONFLICT}: id {sent.id!r} was sent before with other content "
+            f"({'; '.join(details)})")

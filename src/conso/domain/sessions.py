@@ -169,10 +169,11 @@ class CreditSession:
             service=quota.service, quantity=used, at=at, country=self.country,
             direction=quota.direction)
 
-    def overreported(self, group: str, used: int) -> bool:
-        """Whether this report claims more than was granted (the rest is charged)."""
-        quota = self.quotas[group]
-        return quota.used_total > quota.granted_total and used > 0
+    def granted_now(self, group: str) -> int:
+        """What a rating group's last grant left reserved: what its next report may use
+        (0 for a group the session does not have yet: nothing was granted to it)."""
+        quota = self.quotas.get(group)
+        return 0 if quota is None else quota.reserved
 
     def charge(self, group: str, micros: int) -> None:
         self.quotas[group].charged_micros += micros
@@ -201,6 +202,43 @@ class CreditSession:
         self.status, self.closed_at = status, now
         for quota in self.quotas.values():
             quota.reserved = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Overshoot:
+    """A report of more than was granted on one rating group. The network's doing: the
+    usage happened, so all of it is charged; the units past the grant (and what they
+    cost) are kept with the line's cycle, logged and counted."""
+
+    session_id: str
+    line_id: str
+    group: str
+    service: Service
+    granted: int         # what the grant this report answers allowed
+    used: int            # what the report says was used
+    micros: int          # what the units past the grant cost
+
+    @property
+    def excess(self) -> int:
+        return self.used - self.granted
+
+
+def overshoot(session: CreditSession, group: str, granted: int, record: UsageRecord, *,
+              plan: Plan, catalog: Catalog, usage: CycleUsage) -> Overshoot | None:
+    """The overshoot of a report of `record.quantity` units against a grant of `granted`,
+    once the record is rated into `usage`; None when it stayed within the grant. The
+    units past the grant are the report's last ones: what they cost is the price of the
+    meter's last `excess` units (rating prices cumulative quantities, rating.py)."""
+    excess = record.quantity - granted
+    if excess <= 0:
+        return None
+    rc = rate_class(plan, catalog, record.service, record.direction, record.country)
+    micros = 0
+    if rc is not None:
+        after = usage.meter(rc.meter)
+        micros = rc.cost(max(0, after - excess), excess)
+    return Overshoot(session.id, session.line_id, group, record.service, granted,
+                     record.quantity, micros)
 
 
 def answer_of(grants: Mapping[str, Grant]) -> Answer:

@@ -2,7 +2,8 @@
 
 Each is one unit of work; validation happens before the engine's lock is taken
 (a password is hashed outside it: scrypt is slow on purpose). Errors name the
-field and where the operator's HTTP API carries it.
+field and where the operator's HTTP API carries it. A user's new password or role
+revokes their login tokens in the same transaction.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from conso.auth import revoke_user_tokens
 from conso.domain.alerts import AlertError, AlertsChoice, AlertSettings, parse_settings
 from conso.domain.catalog import Plan, PlanKind
 from conso.domain.cycle import MAX_CYCLE_DAY, MIN_CYCLE_DAY
@@ -28,7 +30,7 @@ from conso.domain.ids import (
 )
 from conso.domain.line import Line, PlanPeriod
 from conso.errors import Conflict, InvalidInput
-from conso.security import hash_password
+from conso.security import hash_password, verify_password
 from conso.store.base import Account, User
 
 if TYPE_CHECKING:
@@ -82,13 +84,21 @@ def put_user(
     ):
         raise InvalidInput(("body", "password"),
                            f"must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters")
-    new_hash = None if password is None else hash_password(password)
+    # The same password again is no change (a provisioning run repeats its PUTs): it
+    # keeps the stored hash, and the user's sessions.
+    before = None if password is None else engine.store.users.get(login)
+    same = before is not None and verify_password(password or "", before.password_hash)
+    new_hash = None if password is None or same else hash_password(password)
     with engine.unit_of_work() as uow:
         if engine.store.accounts.get(account_id) is None:
             raise InvalidInput(("path", "account_id"), f"unknown account {account_id!r}")
         existing = engine.store.users.get(login)
         if existing is not None and existing.account_id != account_id:
             raise Conflict(f"login {login!r} is taken")
+        if same and password is not None and (
+                existing is None or before is None
+                or existing.password_hash != before.password_hash):
+            new_hash = hash_password(password)    # changed meanwhile (rare): hash it now
         if existing is None and new_hash is None:
             raise InvalidInput(("body", "password"), "is required for a new user")
         user = User(
@@ -98,6 +108,8 @@ def put_user(
             language=language or (existing.language if existing else "en"),
         )
         uow.tx.users.put(user, uow.now)
+        if existing is not None and (new_hash is not None or existing.role != role):
+            revoke_user_tokens(uow.tx, login)
         uow.forget_recipient(login)
     log.info("user %s of account %s %s as %s", login, account_id,
              "created" if existing is None else "updated", role)

@@ -1,4 +1,5 @@
-"""Usage batches: validate, drop what was counted before, rate, commit.
+"""Usage batches: validate, drop what was counted before, reject ids reused with other
+content, rate, commit.
 
 A batch of records is one command (one transaction): records, cycle usage,
 rejected records and the notifications they cause are written together, and the
@@ -13,10 +14,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from conso.domain.records import RecordError, UsageRecord, parse_record
+from conso.domain.records import RecordError, UsageRecord, id_conflict, parse_record
+from conso.domain.units import Direction, Service
 from conso.engine.uow import BatchResult, Rejection, kept, unknown_line
 from conso.errors import InvalidInput
-from conso.store.base import StoreTransaction
+from conso.store.base import StoredRecord, StoreTransaction
 
 if TYPE_CHECKING:
     from conso.engine.engine import Engine
@@ -51,9 +53,10 @@ def apply(engine: Engine, raw_records: Sequence[Any],
 def screen(engine: Engine, raw_records: Sequence[Any],
            ) -> tuple[BatchResult, list[tuple[str, Any]]]:
     """Validate a batch, drop what is known to be counted already, reject records of
-    unknown lines (kept, like every rejected record), and return the records to hand
-    to the stream as (line, record as received). Exactly-once is the worker's: it drops
-    duplicates again when it applies them."""
+    unknown lines and ids reused with other content (kept, like every rejected record),
+    and return the records to hand to the stream as (line, record as received).
+    Exactly-once is the worker's: it drops duplicates (and rejects conflicts) again when
+    it applies them."""
     check_batch_size(raw_records)
     now = engine.clock()
     result = BatchResult()
@@ -94,20 +97,34 @@ def parse_batch(engine: Engine, raw_records: Sequence[Any], now: datetime,
 
 def drop_duplicates(engine: Engine, parsed: list[tuple[int, UsageRecord]],
                     result: BatchResult) -> list[tuple[int, UsageRecord]]:
-    """Records seen before, in this batch or committed earlier, count once."""
+    """Records seen before, in this batch or committed earlier, count once: a record
+    sent again as it was is a duplicate; its id with other content (another line,
+    quantity, time...) is rejected as an `id_conflict` naming what differs, and what
+    was counted under the id stays as it was."""
+    stored = engine.store.usage.records_by_id(list({r.id: None for _, r in parsed}))
+    first: dict[str, UsageRecord] = {}      # this batch's record of each new id
     fresh: list[tuple[int, UsageRecord]] = []
-    seen: set[str] = set()
     for index, record in parsed:
-        if record.id in seen:
+        earlier = stored.get(record.id)
+        counted = first.get(record.id) if earlier is None else _as_record(earlier)
+        if counted is None:
+            first[record.id] = record
+            fresh.append((index, record))
+            continue
+        conflict = id_conflict(record, counted)
+        if conflict is None:
             result.duplicates += 1
         else:
-            seen.add(record.id)
-            fresh.append((index, record))
-    known = engine.store.usage.existing_record_ids([r.id for _, r in fresh])
-    if known:
-        result.duplicates += sum(1 for _, r in fresh if r.id in known)
-        fresh = [(i, r) for i, r in fresh if r.id not in known]
+            result.rejected.append(Rejection(index, record.id, conflict))
     return fresh
+
+
+def _as_record(stored: StoredRecord) -> UsageRecord:
+    """A stored record in the words it was sent in, to compare with a record sent again."""
+    return UsageRecord(
+        id=stored.id, line=stored.line_id, service=Service(stored.service),
+        quantity=stored.quantity, at=stored.at, country=stored.country,
+        direction=Direction(stored.direction), amount_micros=stored.amount_micros)
 
 
 def _record_id(obj: Any) -> str | None:

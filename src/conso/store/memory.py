@@ -29,7 +29,7 @@ from conso.domain.alerts import AlertSettings
 from conso.domain.cycle import Cycle
 from conso.domain.line import Line, PlanPeriod
 from conso.domain.outbox import OutboxMessage, SentPart, StatusChange, delivery_state
-from conso.domain.rating import CycleUsage
+from conso.domain.rating import CycleUsage, NetworkOvershoot
 from conso.domain.sessions import CreditSession, Status
 from conso.store.base import (
     Account,
@@ -75,6 +75,7 @@ class _State:
         self.records: dict[str, StoredRecord] = {}
         self.by_line: dict[str, dict[date, list[StoredRecord]]] = {}
         self.fired: dict[tuple[str, date], frozenset[str]] = {}
+        self.overshoot: dict[tuple[str, date], NetworkOvershoot] = {}
         self.rejected: list[RejectedRecord] = []
         self.outbox: dict[str, _Queued] = {}          # in insertion (seq) order
         self.events: list[tuple[str, StatusChange]] = []
@@ -99,6 +100,7 @@ class _Pending:
         self.audit: list[_Audited] = []
         self.records: dict[str, StoredRecord] = {}
         self.fired: dict[tuple[str, date], frozenset[str]] = {}
+        self.overshoot: dict[tuple[str, date], NetworkOvershoot] = {}
         self.rejected: list[RejectedRecord] = []
         self.outbox: dict[str, _Queued] = {}
         self.events: list[tuple[str, StatusChange]] = []
@@ -152,6 +154,7 @@ class _Pending:
             state.by_line.setdefault(record.line_id, {}).setdefault(
                 record.cycle_start, []).append(record)
         state.fired.update(self.fired)
+        state.overshoot.update(self.overshoot)
         state.rejected.extend(self.rejected)
         state.outbox.update(self.outbox)
         state.events.extend(self.events)
@@ -265,7 +268,8 @@ class MemoryUsageReads(_Reads):
             for line_id, start in keys:
                 records = self._state.by_line.get(line_id, {}).get(start, ())
                 fired = self._state.fired.get((line_id, start))
-                if not records and fired is None:
+                over = self._state.overshoot.get((line_id, start))
+                if not records and fired is None and over is None:
                     continue
                 usage = found[line_id, start] = CycleUsage(Cycle(start))
                 for r in records:
@@ -275,11 +279,18 @@ class MemoryUsageReads(_Reads):
                     usage.records += 1
                 if fired is not None:
                     usage.fired = fired
+                if over is not None:
+                    usage.overshoot = over
         return found
 
     def existing_record_ids(self, ids: Sequence[str]) -> set[str]:
         with self._lock:
             return {i for i in ids if i in self._state.records}
+
+    def records_by_id(self, ids: Sequence[str]) -> dict[str, StoredRecord]:
+        with self._lock:
+            records = self._state.records
+            return {i: records[i] for i in ids if i in records}
 
     def line_has_usage(self, line_id: str) -> bool:
         with self._lock:
@@ -495,6 +506,7 @@ class MemoryUsageWrites(_Writes):
         self._tx.write()
         for line_id, usage in line_cycles:
             self._tx.fired[line_id, usage.cycle.start_date] = usage.fired
+            self._tx.overshoot[line_id, usage.cycle.start_date] = usage.overshoot
 
     def insert_rejected(self, rejected: Sequence[RejectedRecord], now: datetime) -> None:
         self._tx.write()
@@ -630,6 +642,15 @@ class MemoryTokenWrites(_Writes):
         for token_hash in expired:
             tx.tokens[token_hash] = None
         return len(expired)
+
+    def delete_of_user(self, login: str, *, keep: str | None = None) -> int:
+        tx = self._tx
+        state = tx.write()
+        revoked = [h for h in {**state.tokens, **tx.tokens}
+                   if h != keep and (t := tx.token(h)) is not None and t.login == login]
+        for token_hash in revoked:
+            tx.tokens[token_hash] = None
+        return len(revoked)
 
 
 class MemoryOffsetWrites(_Writes):

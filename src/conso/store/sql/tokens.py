@@ -44,3 +44,9 @@ class SqlTokenWrites:
     def delete_expired(self, now: datetime) -> int:
         cur = self._conn.execute("DELETE FROM auth_tokens WHERE expires_at <= ?", (iso(now),))
         return cur.rowcount
+
+    def delete_of_user(self, login: str, *, keep: str | None = None) -> int:
+        """Delete every token of `login` but `keep` (a hash); how many were deleted."""
+        cur = self._conn.execute(
+            "DELETE FROM auth_tokens WHERE login = ? AND token_hash <> ?", (login, keep or ""))
+        return cur.rowcount

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from conso.domain.cycle import Cycle
-from conso.domain.rating import CycleUsage
+from conso.domain.rating import NO_OVERSHOOT, CycleUsage, NetworkOvershoot
 from conso.store.base import RejectedRecord, StoredRecord, StoreError
 from conso.store.sql.connection import CHUNK, Connection, Reader, chunks, iso, parse_iso
 
@@ -29,13 +29,39 @@ RECENT = ("(SELECT r.* FROM usage_recent r, merge_progress m WHERE m.id = 1 "
 RECORD_COLUMNS = ("id, line_id, cycle_start, service, direction, quantity, amount_micros, "
                   "country, at, charge_micros, received_at, meter")
 
+# A StoredRecord's columns, in its fields' order (`_stored`).
+STORED_COLUMNS = ("id, line_id, cycle_start, service, direction, quantity, amount_micros, "
+                  "country, at, charge_micros, meter")
+
 # Of some lines, those that may have records in usage_recent not merged yet.
 MaybeRecent = Callable[[Sequence[str]], list[str]]
+
+
+def overshoot_to_json(overshoot: NetworkOvershoot) -> str:
+    """cycle_usage.overshoot: {"micros": N, "units": {service: N}} ("{}" when none)."""
+    if not overshoot:
+        return "{}"
+    return orjson.dumps({"micros": overshoot.micros,
+                         "units": dict(overshoot.units)}).decode()
+
+
+def overshoot_from_json(text: str | None) -> NetworkOvershoot:
+    data = orjson.loads(text) if text else {}
+    if not data:
+        return NO_OVERSHOOT
+    units = data.get("units") or {}
+    return NetworkOvershoot(tuple(sorted((str(k), int(v)) for k, v in units.items())),
+                            int(data.get("micros", 0)))
 
 
 def no_recent(line_ids: Sequence[str]) -> list[str]:
     """A store that writes straight to usage_records (PostgreSQL)."""
     return []
+
+
+def _stored(row: Sequence[Any]) -> StoredRecord:
+    return StoredRecord(row[0], row[1], date.fromisoformat(row[2]), row[3], row[4], row[5],
+                        row[6], row[7], parse_iso(row[8]), row[9], row[10] or "")
 
 
 class SqlUsageReads:
@@ -64,7 +90,7 @@ class SqlUsageReads:
                 marks = ",".join("?" * len(chunk))
                 params: tuple[Any, ...] = (start.isoformat(), *chunk, start.isoformat(), *chunk)
                 sums = ("SELECT 0, line_id, meter, CAST(SUM(quantity) AS BIGINT), "
-                        "CAST(SUM(charge_micros) AS BIGINT), COUNT(*) FROM {} "
+                        "CAST(SUM(charge_micros) AS BIGINT), COUNT(*), NULL FROM {} "
                         "WHERE cycle_start = ? AND line_id IN ({}) GROUP BY line_id, meter ")
                 recent = self._maybe_recent(chunk)
                 also = ""
@@ -72,15 +98,16 @@ class SqlUsageReads:
                     also = "UNION ALL " + sums.format(RECENT, ",".join("?" * len(recent)))
                     params += (start.isoformat(), *recent)
                 # One round trip, one snapshot: the sums by meter (records merged and not
-                # yet merged), then (kind 1) the fired thresholds.
-                for kind, line_id, meter, quantity, charge, records in conn.execute(
+                # yet merged), then (kind 1) the fired thresholds and network overshoot.
+                for kind, line_id, meter, quantity, charge, records, over in conn.execute(
                     sums.format("usage_records", marks)
-                    + "UNION ALL SELECT 1, line_id, fired, 0, 0, 0 FROM cycle_usage "
+                    + "UNION ALL SELECT 1, line_id, fired, 0, 0, 0, overshoot FROM cycle_usage "
                     f"WHERE cycle_start = ? AND line_id IN ({marks}) " + also, params
                 ):
                     usage = found.setdefault((line_id, start), CycleUsage(cycle))
                     if kind == 1:
                         usage.fired = frozenset(orjson.loads(meter))
+                        usage.overshoot = overshoot_from_json(over)
                         continue
                     if meter:
                         usage.meters[meter] = usage.meters.get(meter, 0) + quantity
@@ -98,6 +125,23 @@ class SqlUsageReads:
             found.update(r[0] for r in conn.execute(
                 f"SELECT id FROM usage_records WHERE id IN ({marks}) "
                 f"UNION ALL SELECT id FROM usage_recent WHERE id IN ({marks})", [*chunk, *chunk]))
+        return found
+
+    def records_by_id(self, ids: Sequence[str]) -> dict[str, StoredRecord]:
+        """The stored records of these ids (the others are left out): what a record sent
+        again is compared with, so that an id reused with other content is told apart."""
+        conn = self._reader()
+        found: dict[str, StoredRecord] = {}
+        for chunk in chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            # Both tables in one statement, as existing_record_ids: a merge between two
+            # would hide records (one in both tables is the same record twice).
+            for row in conn.execute(
+                f"SELECT {STORED_COLUMNS} FROM usage_records WHERE id IN ({marks}) "
+                f"UNION ALL SELECT {STORED_COLUMNS} FROM usage_recent WHERE id IN ({marks})",
+                [*chunk, *chunk],
+            ):
+                found[row[0]] = _stored(row)
         return found
 
     def _line_records(self, line_id: str, where: str,
@@ -179,11 +223,14 @@ class SqlUsageWrites:
         updated = iso(now)
         self._conn.executemany(
             "INSERT INTO cycle_usage (line_id, cycle_start, meters, spend_micros, records, "
-            "fired, updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (line_id, cycle_start) "
+            "fired, overshoot, updated_at) VALUES (?,?,?,?,?,?,?,?) "
+            "ON CONFLICT (line_id, cycle_start) "
             "DO UPDATE SET meters=excluded.meters, spend_micros=excluded.spend_micros, "
-            "records=excluded.records, fired=excluded.fired, updated_at=excluded.updated_at",
+            "records=excluded.records, fired=excluded.fired, overshoot=excluded.overshoot, "
+            "updated_at=excluded.updated_at",
             [(line_id, u.cycle.start_date.isoformat(), orjson.dumps(u.meters).decode(),
-              u.spend_micros, u.records, orjson.dumps(sorted(u.fired)).decode(), updated)
+              u.spend_micros, u.records, orjson.dumps(sorted(u.fired)).decode(),
+              overshoot_to_json(u.overshoot), updated)
              for line_id, u in line_cycles],
         )
 
