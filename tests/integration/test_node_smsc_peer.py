@@ -118,7 +118,7 @@ def test_a_submit_is_recorded_with_its_decoded_fields(
     assert (one["source_addr_ton"], one["source_addr_npi"]) == (1, 1)
     assert one["destination_addr"] == "32470000002"
     assert (one["dest_addr_ton"], one["dest_addr_npi"]) == (1, 1)
-    assert (one["esm_class"], one["data_coding"], one["registered_delivery"]) == (0, 0, 0)
+    assert (one["esm_class"], one["data_coding"], one["registered_delivery"]) == (0, 0, 1)
     assert bytes.fromhex(one["short_message"]) == b"Hello {world}"   # raw, not GSM-read
     assert one["udh"] is None and one["tlvs"] == {}
     assert (one["message_id"], one["status"], one["answered"]) == ("m1", 0, True)

@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -375,7 +376,9 @@ def floor_delivery(workdir: Path, config: DeliveryConfig, text: str) -> dict[str
     smsc = Smsc(workdir, config.smsc_delay, name="smsc-floor")
     try:
         started = time.monotonic()
-        asyncio.run(_minimal_esme(smsc.port, pdus, config.window))
+        # Its own thread: the caller may be running an event loop of its own.
+        with ThreadPoolExecutor(1) as apart:
+            apart.submit(asyncio.run, _minimal_esme(smsc.port, pdus, config.window)).result()
         elapsed = time.monotonic() - started
         smsc.wait_answered(len(pdus), 10.0)
     finally:
