@@ -119,14 +119,16 @@ def test_a_submit_is_recorded_with_its_decoded_fields(
     assert one["destination_addr"] == "32470000002"
     assert (one["dest_addr_ton"], one["dest_addr_npi"]) == (1, 1)
     assert (one["esm_class"], one["data_coding"], one["registered_delivery"]) == (0, 0, 1)
-    assert bytes.fromhex(one["short_message"]) == b"Hello {world}"   # raw, not GSM-read
+    # GSM 03.38 unpacked: { and } are escapes (0x1B) and a septet each of the extension table.
+    assert bytes.fromhex(one["short_message"]) == b"Hello \x1b(world\x1b)"
+    assert one["text"] == "Hello {world}"      # as the npm library reads GSM
     assert one["udh"] is None and one["tlvs"] == {}
     assert (one["message_id"], one["status"], one["answered"]) == ("m1", 0, True)
     assert one["session"] == two["session"] == three["session"] == 1
 
     assert (two["dest_addr_ton"], two["dest_addr_npi"]) == (3, 0)      # short code
-    assert two["data_coding"] == 8
-    assert bytes.fromhex(two["short_message"]).decode("utf-16-be") == "Solde: 5 €"
+    assert two["data_coding"] == 0                          # € is GSM: an escape and e
+    assert bytes.fromhex(two["short_message"]) == b"Solde: 5 \x1be"
     assert two["text"] == "Solde: 5 €"
 
     assert three["sm_length"] == 0 and three["short_message"] == ""
