@@ -4,6 +4,11 @@ Records go either to a running server over HTTP (`--url`), or straight into a
 store through the engine when no server holds it. Re-sending a batch is safe:
 record ids make ingestion idempotent, so a batch whose answer was lost in a
 network error is simply sent again.
+
+The file is read one physical line at a time, as bytes, each line decoded alone: a
+line that is not UTF-8, not JSON, or not a CSV row of the header's columns is a
+rejection with its line number, never sent, and the lines after it go on. A CSV
+record therefore holds no line break. No record is validated here (the engine does).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+
+import orjson
 
 from conso.engine import BatchResult, Engine, Rejection
 
@@ -121,8 +128,9 @@ def _ndjson_records(lines: Iterable[tuple[int, str | BadLine]]) -> Iterator[tupl
             yield number, text
             continue
         try:
-            yield number, json.loads(text)
-        except json.JSONDecodeError as exc:
+            # As the API decodes a body: strict JSON, no NaN, no lone surrogate.
+            yield number, orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
             yield number, BadLine(f"record: not valid JSON ({exc.msg} at position "
                                   f"{exc.colno} of the line)")
 

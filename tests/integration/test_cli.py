@@ -177,6 +177,26 @@ def test_ingest_ndjson_with_rejections(tmp_path: Path, server: Server, api: Api)
     assert api.usage(line, at)["services"]["sms"]["used"] == 4
 
 
+def test_ingest_goes_on_past_a_line_that_is_not_utf8(tmp_path: Path, server: Server,
+                                                     api: Api) -> None:
+    line = api.line(api.account())
+    at = now_utc()
+    good = [record(line, "sms", 1, at=at) for _ in range(3)]
+    path = tmp_path / "records.ndjson"
+    path.write_bytes(ndjson(good[:1]) + b'{"id": "caf\xe9", "line": "x"}\n' + ndjson(good[1:])
+                     + ndjson([dict(good[0], quantity=2)]))
+    done = conso("ingest", str(path), "--url", server.base_url, "--key", OPERATOR_KEY,
+                 "--batch-size", "2", cwd=tmp_path)
+    assert done.returncode == 3, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+    assert summary(done.stdout) == (5, 3, 0, 2)
+    assert re.search(r"line 2: -: record: not UTF-8 \(byte 0xe9", done.stdout), done.stdout
+    # An id used again with another quantity is no duplicate: it is rejected, and says why.
+    assert re.search(rf"line 5: {good[0]['id']}: id_conflict: .*quantity: 1 before, 2 now",
+                     done.stdout), done.stdout
+    assert api.usage(line, at)["services"]["sms"]["used"] == 3
+
+
 def test_ingest_ndjson_all_good_then_again(tmp_path: Path, server: Server, api: Api) -> None:
     line = api.line(api.account())
     at = now_utc()
@@ -238,6 +258,42 @@ def test_ingest_csv_with_rejections(tmp_path: Path, server: Server, api: Api) ->
     assert summary(done.stdout) == (4, 2, 0, 2)
     assert re.search(rf"line 3: {prefix}-2: quantity", done.stdout), done.stdout
     assert re.search(rf"line 4: {prefix}-3: at", done.stdout), done.stdout
+
+
+def test_ingest_csv_broken_rows_are_rejected_alone(tmp_path: Path, server: Server,
+                                                   api: Api) -> None:
+    line = api.line(api.account())
+    at = now_utc().isoformat()
+    prefix = new_id("csv")
+    path = tmp_path / "records.csv"
+    path.write_text(
+        CSV_HEADER
+        + f"{prefix}-1,{line},sms,1,{at},,,\n"
+        + f'{prefix}-2,"{line},sms,1,{at},,,\n'           # a quote left open
+        + f"{prefix}-3,{line},sms,1,{at},,,\n"
+        + f"{prefix}-4,{line},sms,1,{at},,,,extra\n"       # a column too many
+        + f"{prefix}-5,{line},sms,1,{at},,,\n"
+    )
+    done = conso("ingest", str(path), "--url", server.base_url, "--key", OPERATOR_KEY,
+                 cwd=tmp_path)
+    assert done.returncode == 3, (done.stdout, done.stderr)
+    assert summary(done.stdout) == (5, 3, 0, 2)
+    assert re.search(r"line 3: -: record: not a CSV row: a quoted field is not closed",
+                     done.stdout), done.stdout
+    assert re.search(rf"line 5: {prefix}-4: record: 9 columns, the header names 8",
+                     done.stdout), done.stdout
+    assert api.usage(line)["services"]["sms"]["used"] == 3
+
+
+def test_ingest_csv_with_an_unreadable_header_fails_before_sending(
+        tmp_path: Path, server: Server) -> None:
+    path = tmp_path / "records.csv"
+    path.write_bytes(b'id,"line,service\n' + f"{new_id('h')},{new_number()},sms\n".encode())
+    done = conso("ingest", str(path), "--url", server.base_url, "--key", OPERATOR_KEY,
+                 "--quiet", cwd=tmp_path)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "line 1: the CSV header cannot be read" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_ingest_csv_with_byte_order_mark(tmp_path: Path, server: Server, api: Api) -> None:

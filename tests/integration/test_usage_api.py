@@ -299,6 +299,37 @@ def test_duplicates_across_batches_count_once(api: Api, at: datetime) -> None:
     assert api.usage(line, at) == before
 
 
+def test_an_id_sent_again_with_other_content_is_an_id_conflict(api: Api, at: datetime) -> None:
+    line = api.line(api.account())
+    other_line = api.line(api.account())
+    first = record(line, "voice", 100, at=at)
+    assert api.feed([first]) == {"accepted": 1, "duplicates": 0, "rejected": []}
+    # The same record again (its time written with another offset) is a duplicate; the
+    # same id with another quantity, or on another line, is rejected by its index.
+    again = dict(first, at=at.astimezone(BRUSSELS).isoformat())
+    result = api.feed_ndjson([again, dict(first, quantity=200), dict(first, line=other_line)])
+    assert (result["accepted"], result["duplicates"]) == (0, 1)
+    assert [(r["index"], r["id"]) for r in result["rejected"]] == [(1, first["id"]),
+                                                                 (2, first["id"])]
+    quantity, other = (r["error"] for r in result["rejected"])
+    assert quantity.startswith(f"id_conflict: id '{first['id']}' was sent before with other "
+                               "content ("), quantity
+    assert "quantity: 100 before, 200 now" in quantity and "line" not in quantity
+    assert f"line: '{line}' before, '{other_line}' now" in other and "quantity" not in other
+    assert services(api.usage(line, at))["voice"]["used"] == 100
+    assert services(api.usage(other_line, at))["voice"]["used"] == 0
+
+
+def test_an_id_conflict_within_a_batch_keeps_the_first_record(api: Api, at: datetime) -> None:
+    line = api.line(api.account())
+    first = record(line, "sms", 2, at=at)
+    result = api.feed([first, dict(first, quantity=3), dict(first)])
+    assert (result["accepted"], result["duplicates"]) == (1, 1)
+    assert [(r["index"], r["error"].split(":")[0]) for r in result["rejected"]] == [
+        (1, "id_conflict")]
+    assert services(api.usage(line, at))["sms"]["used"] == 2
+
+
 def test_rejected_record_can_be_sent_again_once_corrected(api: Api, at: datetime) -> None:
     account = api.account()
     number = new_number()

@@ -272,3 +272,7 @@ def test_a_record_under_a_used_id_is_a_duplicate_exactly_when_it_is_the_same_rec
         assert error.startswith(f"{ID_CONFLICT}: id 'r1' ")
         for name in differing_fields(sent, counted):
             assert f"{name}: " in error
+
+
+def test_a_line_with_a_lone_surrogate_is_rejected() -> None:
+    assert rejected_field(record(line="+3247\udc00")) == "line"

@@ -85,7 +85,19 @@ def _text(obj: dict[str, Any], key: str, max_length: int) -> str:
         raise RecordError(key, "must be a non-empty string")
     if len(value) > max_length:
         raise RecordError(key, f"is longer than {max_length} characters")
+    if not value.isascii() and not _unicode(value):
+        raise RecordError(key, f"is not valid Unicode (a lone surrogate): {value!r}")
     return value
+
+
+def _unicode(text: str) -> bool:
+    """Whether text is Unicode a store can keep: a JSON decoder that lets "\\ud800"
+    through gives strings no UTF-8 encodes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_time(value: Any, key: str = "at") -> datetime:

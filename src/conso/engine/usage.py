@@ -128,8 +128,13 @@ def _as_record(stored: StoredRecord) -> UsageRecord:
 
 
 def _record_id(obj: Any) -> str | None:
+    """A rejected record's id as sent, when it is text a store can keep."""
     if isinstance(obj, dict):
         value = obj.get("id")
         if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:      # a lone surrogate
+                return None
             return value
     return None
