@@ -62,3 +62,17 @@ def test_message_rows_show_brussels_time_and_the_state_as_api_md_names_it() -> N
     assert (first.status, first.created, first.changed) == ("queued", "01/07 23:30",
                                                             "01/07 23:30")
     assert (second.status, second.changed) == ("delivered", "02/07 00:05")
+
+
+def test_bar_lengths_are_classes_each_with_its_css_rule() -> None:
+    # The pages' Content-Security-Policy allows no style attribute: a bar's length is a
+    # class, one per whole percent, clamped to 0..100, each defined in app.css.
+    from pathlib import Path
+
+    from conso.web import routes
+    from conso.web.routes import pct_class
+
+    assert [pct_class(p) for p in (-5, 0, 42, 100, 250)] == [
+        "pct-0", "pct-0", "pct-42", "pct-100", "pct-100"]
+    css = (Path(routes.__file__).parent / "static" / "app.css").read_text()
+    assert all(f".pct-{n} {{ --pct: {n}%; }}" in css for n in range(101))

@@ -130,7 +130,8 @@ def login(request: Request, svc: ServicesDep, login: Annotated[str, Form()] = ""
     if not csrf_ok(request.cookies.get(PRE_SESSION_COOKIE), csrf):
         return RedirectResponse("/portal/login", status_code=303)
     try:
-        issued = svc.auth.login(login.strip(), password)
+        issued = svc.auth.login(login.strip(), password,
+                                client=request.client.host if request.client else None)
     except Unauthorized as exc:
         svc.metrics.logins.labels("refused").inc()
         pre = pre_session(request)

@@ -1,0 +1,67 @@
+"""Security headers on every HTTP answer: the portal's pages, /docs and the API alike.
+
+An HTML page gets a strict Content-Security-Policy (scripts, styles and everything else
+from this origin only, no inline script or style, never framed, forms posted only
+here); any other answer (JSON, CSV, scripts, style sheets) gets `default-src 'none'`,
+which lets a browser that opens it run nothing. Every answer also says `nosniff`,
+`X-Frame-Options: DENY` and `Referrer-Policy: no-referrer`, and, when the request
+came over HTTPS, `Strict-Transport-Security`.
+
+HTTPS is read from the ASGI scope's scheme only. Uvicorn sets it from
+`X-Forwarded-Proto` when the request comes from a proxy it trusts
+(`--forwarded-allow-ips` / `FORWARDED_ALLOW_IPS`, by default 127.0.0.1 alone), so a
+client elsewhere cannot claim HTTPS; a browser ignores the header over plain HTTP anyway.
+
+A header the answer already carries is kept. This module sets headers and nothing
+else: no routing, no authentication.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
+               "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; "
+               "base-uri 'none'; form-action 'self'")
+OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'"
+HSTS = "max-age=31536000; includeSubDomains"
+
+_COMMON = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
+_CSP = b"content-security-policy"
+_HSTS = b"strict-transport-security"
+
+
+def _added(headers: list[tuple[bytes, bytes]], https: bool) -> list[tuple[bytes, bytes]]:
+    present = {name.lower() for name, _ in headers}
+    content_type = next((value for name, value in headers
+                         if name.lower() == b"content-type"), b"")
+    policy = PAGE_POLICY if content_type.lower().startswith(b"text/html") else OTHER_POLICY
+    wanted = [*_COMMON, (_CSP, policy.encode())]
+    if https:
+        wanted.append((_HSTS, HSTS.encode()))
+    return [(name, value) for name, value in wanted if name not in present]
+
+
+class SecurityHeaders:
+    """ASGI middleware adding the headers above to every HTTP answer of `app`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        https = scope.get("scheme") == "https"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                message["headers"] = headers + _added(headers, https)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
