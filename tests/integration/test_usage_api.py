@@ -404,6 +404,28 @@ def test_bad_records_are_rejected_and_the_good_ones_kept(api: Api, at: datetime)
     assert (got["sms"]["used"], got["voice"]["used"]) == (1, 42)
 
 
+def test_nul_and_control_characters_are_rejected_records_on_every_store(
+        api: Api, at: datetime) -> None:
+    """PostgreSQL refuses NUL in text: once the whole batch answered 500."""
+    line = api.line(api.account())
+    batch: list[Any] = [
+        record(line, "sms", 1, at=at),                                     # 0 ok
+        {**record(line, "sms", 1, at=at), "id": "cdr\u0000nul"},           # 1 id
+        {**record(line, "sms", 1, at=at), "line": line + "\u0000"},        # 2 line
+        {**record(line, "sms", 1, at=at), "line": "+3247\u001b[0m"},       # 3 line
+        {**record(line, "sms", 1, at=at), "country": "B\u0000"},           # 4 country
+        record(line, "sms", 2, at=at),                                     # 5 ok
+    ]
+    result = api.feed(batch)
+    assert result["accepted"] == 2
+    rejected = {r["index"]: r for r in result["rejected"]}
+    assert sorted(rejected) == [1, 2, 3, 4]
+    assert rejected[1]["id"] is None                 # not kept as it came: no store can
+    for index, field in ((1, "id"), (2, "line"), (3, "line"), (4, "country")):
+        assert field in rejected[index]["error"], rejected[index]
+    assert services(api.usage(line, at))["sms"]["used"] == 3
+
+
 @pytest.mark.parametrize(("cycle_day", "when"), [
     (15, "0001-01-02T00:00:00Z"),
     (1, "0001-01-01T00:00:00+01:00"),

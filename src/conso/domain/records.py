@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from conso.domain.text import text_problem
 from conso.domain.units import MICROS_PER_CENT, Direction, Service
 
 MAX_ID_LENGTH = 128
@@ -85,19 +86,10 @@ def _text(obj: dict[str, Any], key: str, max_length: int) -> str:
         raise RecordError(key, "must be a non-empty string")
     if len(value) > max_length:
         raise RecordError(key, f"is longer than {max_length} characters")
-    if not value.isascii() and not _unicode(value):
-        raise RecordError(key, f"is not valid Unicode (a lone surrogate): {value!r}")
+    problem = text_problem(value)      # NUL, control characters, lone surrogates
+    if problem is not None:
+        raise RecordError(key, problem)
     return value
-
-
-def _unicode(text: str) -> bool:
-    """Whether text is Unicode a store can keep: a JSON decoder that lets "\\ud800"
-    through gives strings no UTF-8 encodes."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def parse_time(value: Any, key: str = "at") -> datetime:

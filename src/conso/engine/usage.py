@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from conso.domain.records import RecordError, UsageRecord, id_conflict, parse_record
+from conso.domain.text import is_clean_text
 from conso.domain.units import Direction, Service
 from conso.engine.uow import BatchResult, Rejection, kept, unknown_line
 from conso.errors import InvalidInput
@@ -131,10 +132,7 @@ def _record_id(obj: Any) -> str | None:
     """A rejected record's id as sent, when it is text a store can keep."""
     if isinstance(obj, dict):
         value = obj.get("id")
-        if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:      # a lone surrogate
-                return None
+        # NUL, other control characters or a lone surrogate: no store keeps them alike.
+        if isinstance(value, str) and is_clean_text(value):
             return value
     return None
