@@ -12,16 +12,20 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from conso.auth import TooManyAttempts
 from conso.domain.catalog import CatalogError
-from conso.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from conso.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge, Unauthorized
 from conso.store.base import StoreError
 from conso.stream.errors import StreamError
 
 log = logging.getLogger("conso.api")
 
 PROBLEM_TYPE = "https://conso.dev/problems/"
+
+# The store is away (restarting, disk full): nothing was done; ask again in a moment.
+STORE_RETRY_AFTER = {"Retry-After": "1"}
 
 
 def problem(status: int, detail: str, *, errors: list[dict[str, Any]] | None = None,
@@ -37,6 +41,14 @@ def problem(status: int, detail: str, *, errors: list[dict[str, Any]] | None = N
         body["errors"] = errors
     return JSONResponse(body, status_code=status, media_type="application/problem+json",
                         headers=headers)
+
+
+def unexpected(exc: BaseException) -> JSONResponse:
+    """The answer to an error nobody foresaw (logged by the caller): 503 when the
+    database went away or is locked (nothing was committed; retry), 500 otherwise."""
+    if isinstance(exc, StoreError | sqlite3.OperationalError | psycopg.OperationalError):
+        return problem(503, "the store is unavailable; retry later", headers=STORE_RETRY_AFTER)
+    return problem(500, "internal error; it has been logged")
 
 
 def _loc(parts: Any) -> list[str | int]:
@@ -58,7 +70,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Unauthorized)
     async def _unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
         if isinstance(exc, TooManyAttempts):
-            return problem(429, str(exc), headers={"Retry-After": "900"})
+            return problem(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
         return problem(401, str(exc), headers={"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(Forbidden)
@@ -73,17 +85,38 @@ def install(app: FastAPI) -> None:
     async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
         return problem(409, str(exc))
 
+    @app.exception_handler(TooLarge)
+    async def _too_large(_: Request, exc: TooLarge) -> JSONResponse:
+        return problem(413, str(exc))
+
+    @app.exception_handler(psycopg.DataError)
+    async def _data(request: Request, exc: psycopg.DataError) -> JSONResponse:
+        # PostgreSQL refused a value (a NUL in a text, a number out of range) that the
+        # edge should have refused first (domain/text.py): still the caller's input.
+        log.error("input not checked at the edge, refused by PostgreSQL on %s %s: %s",
+                  request.method, request.url.path, exc)
+        return problem(422, "a value of the request cannot be stored",
+                       errors=[{"loc": [], "msg": "cannot be stored"}])
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _: ClientDisconnect) -> JSONResponse:
+        # The client left (or was cut off for sending too slowly) before its body was
+        # read: nobody reads this answer.
+        log.info("client gone before its request was read: %s %s", request.method,
+                 request.url.path)
+        return problem(400, "the request was not received in full")
+
     @app.exception_handler(StoreError)
     async def _store(_: Request, exc: StoreError) -> JSONResponse:
         log.error("store error: %s", exc)
-        return problem(503, "the store is unavailable; retry later")
+        return problem(503, "the store is unavailable; retry later", headers=STORE_RETRY_AFTER)
 
     @app.exception_handler(sqlite3.OperationalError)
     @app.exception_handler(psycopg.OperationalError)
     async def _database(_: Request, exc: Exception) -> JSONResponse:
         # The database went away or is locked: nothing was committed, the caller retries.
         log.error("database unavailable: %s", exc)
-        return problem(503, "the store is unavailable; retry later")
+        return problem(503, "the store is unavailable; retry later", headers=STORE_RETRY_AFTER)
 
     @app.exception_handler(StreamError)
     async def _stream(_: Request, exc: StreamError) -> JSONResponse:

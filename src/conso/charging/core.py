@@ -353,6 +353,8 @@ class Charging:
             if rating is None:
                 continue
             session.charge(asked.group, rating.charge_micros)
+            if record.quantity <= granted:
+                continue   # within its grant: the hot path stops here
             usage = uow.cycle_usage(line, record.at)
             over = overshoot(session, asked.group, granted, record,
                              plan=uow.plan(line, record.at), catalog=self.catalog, usage=usage)

@@ -11,7 +11,9 @@ answer and counts nothing twice.
       └──── not heard from within its validity ────► expired
 
 Only an open session changes; closing or expiring releases every reservation.
-What a report costs is the core's to rate (it returns the usage record to rate).
+What a report costs is the core's to rate (it returns the usage record to rate). A
+report of more than its group's grant is charged all the same; `overshoot` says by how
+much and what those units cost (the network's overshoot, kept with the line's cycle).
 No I/O here, no clock: time comes in as an argument.
 """
 

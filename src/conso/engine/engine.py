@@ -36,7 +36,7 @@ from conso.engine.uow import BatchResult, UnitOfWork
 from conso.errors import Busy
 from conso.notify.compose import Recipient
 from conso.notify.email_body import DEFAULT_PORTAL_URL
-from conso.store.base import Store
+from conso.store.base import CommitInDoubt, Store
 
 log = logging.getLogger("conso.engine")
 
@@ -83,6 +83,9 @@ class Engine:
         self.portal_url = portal_url  # links in e-mails to a line's page
         self.state = HotState()
         self._lock = threading.RLock()
+        # After a commit in doubt, what is in memory may lack what that commit wrote: it
+        # is forgotten, and an exclusive engine reads its open sessions again (next use).
+        self._reload_sessions = False
         if not shared:  # an exclusive engine tracks every open session
             for session in store.sessions.open():
                 self.state.track(session)
@@ -94,15 +97,31 @@ class Engine:
         """One command (see uow.py). A shared engine first locks the rows of `line_ids`
         and forgets what it read before, so the command sees what others committed."""
         with self._lock:
-            with self.store.transaction() as tx:
-                if self.shared:
-                    tx.lines.lock(sorted(set(line_ids)))  # sorted: no deadlock
-                    self.state.forget()
-                uow = UnitOfWork(self, tx, self.clock())
-                yield uow
-                uow.flush()
+            self._recover()
+            try:
+                with self.store.transaction() as tx:
+                    if self.shared:
+                        tx.lines.lock(sorted(set(line_ids)))  # sorted: no deadlock
+                        self.state.forget()
+                    uow = UnitOfWork(self, tx, self.clock())
+                    yield uow
+                    uow.flush()
+            except CommitInDoubt:
+                # All of it or none of it is stored: read it all again before trusting
+                # the caches (a record that took is found by its id when sent again).
+                self.state.forget()
+                self._reload_sessions = not self.shared
+                raise
             uow.publish_locked()
         self._published(uow)
+
+    def _recover(self) -> None:
+        """After a commit in doubt: the open sessions again, from the store (the lock is
+        held; while the store is still away this raises and is tried at the next use)."""
+        if self._reload_sessions:
+            for session in self.store.sessions.open():
+                self.state.track(session)
+            self._reload_sessions = False
 
     def _published(self, uow: UnitOfWork) -> None:
         """After the commit, outside the lock: wake the dispatcher, count the batch."""
@@ -200,6 +219,9 @@ class Engine:
         if not self._lock.acquire(blocking=wait):
             raise Busy
         try:
+            if self._reload_sessions and not wait:
+                raise Busy   # reading them again is I/O: not on the caller's event loop
+            self._recover()
             line = self._load_line(line_id)
             if line is None:
                 return None
@@ -229,6 +251,7 @@ class Engine:
         if self.shared:
             return self.store.sessions.open()
         with self._lock:
+            self._recover()
             return list(self.state.sessions.values())
 
     def open_session_count(self) -> int:

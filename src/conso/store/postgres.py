@@ -8,23 +8,41 @@ on connections borrowed from a pool for one statement each. Several conso
 processes may share the database: write transactions lock the rows of the lines
 they change (`row_locks`), and migrations run under an advisory lock. No query of
 its own beyond those locks: the SQL of the tables is sql/'s.
+
+A server that restarts is recovered from without a background task: a broken writer is
+replaced at the next transaction, a broken read connection at the next read (see
+`_begin_write` and `_PooledReader`); meanwhile callers get the driver's
+OperationalError or `StoreUnavailable` (the API answers 503). Nothing waits unbounded.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg.pq import TransactionStatus
 
-from conso.store.base import StoreError
+from conso.store.base import StoreUnavailable
 from conso.store.sql.connection import Connection, Cursor
 from conso.store.sql.store import SqlStore
 
+log = logging.getLogger("conso.store")
+
 # Read connections a process keeps at most (each is borrowed for one statement).
 POOL_SIZE = 8
+# How long a read waits for a free read connection before the store counts as unavailable.
+POOL_WAIT_S = 10.0
+# Every connection: how long connecting may take, and TCP keepalives so that a server
+# that vanished without closing its connections is noticed within about half a minute.
+CONNECT_OPTIONS: dict[str, Any] = {
+    "autocommit": True, "connect_timeout": 5,
+    "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
+}
 
 _INSERT_OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.IGNORECASE)
 
@@ -84,22 +102,78 @@ class _Rows:
 
 
 class _PooledReader:
-    """Reads, each on a connection borrowed from the pool for that one statement."""
+    """Reads, each on a connection borrowed for that one statement: at most `size` at
+    once, idle ones kept for the next read.
 
-    def __init__(self, pool: ConnectionPool[Any]) -> None:
-        self._pool = pool
+    Recovery without a background task: a connection found broken is dropped, and a
+    read that failed on a kept connection (the server restarted while it was idle) runs
+    once more on a new one (a read changes nothing). While the server is down a read
+    fails at once (connection refused: the API answers 503), and the first read after
+    it is back connects again. Waiting for a free connection is bounded too."""
+
+    def __init__(self, connect: Callable[[], psycopg.Connection[Any]], size: int,
+                 wait: float) -> None:
+        self._connect = connect
+        self._slots = threading.BoundedSemaphore(size)
+        self._wait = wait
+        self._idle: list[psycopg.Connection[Any]] = []
+        self._lock = threading.Lock()
+        self._closed = False
 
     def execute(self, sql: str, parameters: Any = (), /) -> Cursor:
-        with self._pool.connection() as conn, conn.cursor() as cursor:
-            cursor.execute(pg_sql(sql), tuple(parameters) if parameters else None)
-            rows = cursor.fetchall() if cursor.description else []
-            return _Rows(rows, cursor.rowcount)
+        if not self._slots.acquire(timeout=self._wait):
+            raise StoreUnavailable(f"no read connection free within {self._wait:g} s")
+        try:
+            return self._read(pg_sql(sql), tuple(parameters) if parameters else None)
+        finally:
+            self._slots.release()
+
+    def _read(self, sql: str, params: tuple[Any, ...] | None) -> _Rows:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        kept = conn is not None
+        while True:
+            if conn is None:
+                conn = self._connect()
+            try:
+                with conn.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    rows = _Rows(cursor.fetchall() if cursor.description else [],
+                                 cursor.rowcount)
+            except BaseException:
+                if usable(conn):
+                    self._give_back(conn)
+                    raise
+                conn.close()
+                if not kept:
+                    raise
+                conn, kept = None, False   # it died while idle: once more, connected anew
+                continue
+            self._give_back(conn)
+            return rows
+
+    def _give_back(self, conn: psycopg.Connection[Any]) -> None:
+        with self._lock:
+            if not self._closed:
+                self._idle.append(conn)
+                return
+        conn.close()
 
     def executemany(self, sql: str, parameters: Sequence[Sequence[Any]], /) -> None:
         raise TypeError("reads only")
 
     def close(self) -> None:
-        self._pool.close()
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+def usable(conn: psycopg.Connection[Any]) -> bool:
+    """Open, not broken, and outside any transaction (autocommit connections are)."""
+    return not conn.closed and not conn.broken \
+        and conn.info.transaction_status == TransactionStatus.IDLE
 
 
 class _PgConnection:
@@ -107,6 +181,10 @@ class _PgConnection:
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
+
+    @property
+    def usable(self) -> bool:
+        return usable(self._conn)
 
     def execute(self, sql: str, parameters: Any = (), /) -> Cursor:
         cursor = self._conn.cursor()
@@ -123,6 +201,21 @@ class _PgConnection:
         self._conn.close()
 
 
+class _Closed:
+    """The writer while the server cannot be reached: the next transaction reconnects."""
+
+    usable = False
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Cursor:
+        raise StoreUnavailable("not connected")
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any:
+        raise StoreUnavailable("not connected")
+
+    def close(self) -> None:
+        pass
+
+
 class PostgresStore(SqlStore):
     begin = "BEGIN"
     dialect = "postgres"
@@ -133,24 +226,50 @@ class PostgresStore(SqlStore):
         self.url = url
         self.dsn = url
         super().__init__()
-        try:
-            self._pool: ConnectionPool[Any] = ConnectionPool(
-                self.dsn, min_size=1, max_size=POOL_SIZE, open=True, timeout=30,
-                kwargs={"autocommit": True, "connect_timeout": 10},
-                name="conso-readers")
-        except self.errors as exc:
-            self.close()
-            raise StoreError(f"cannot open {self.redacted_url()}: {exc}") from exc
-        self._pooled = _PooledReader(self._pool)
+        self._pooled = _PooledReader(self._connect_raw, POOL_SIZE, POOL_WAIT_S)
 
     def _reader(self) -> Connection:
         return self._pooled
 
     def close(self) -> None:
         super().close()
-        pool = getattr(self, "_pool", None)
-        if pool is not None:
-            pool.close()
+        pooled = getattr(self, "_pooled", None)
+        if pooled is not None:
+            pooled.close()
+
+    def _begin_write(self) -> Connection:
+        """The writer inside a transaction just begun (the write lock is held).
+
+        A writer known broken is replaced first. One that broke unseen (the server
+        restarted while it was idle) fails its BEGIN: it is replaced then, and BEGIN is
+        sent once more (a BEGIN has done nothing). While the server is down this raises
+        StoreUnavailable; the first transaction after it is back connects again."""
+        writer = self._writer
+        if not (isinstance(writer, _PgConnection) and writer.usable):
+            writer = self._replace_writer()
+        try:
+            writer.execute(self.begin)
+        except psycopg.OperationalError:
+            if isinstance(writer, _PgConnection) and writer.usable:
+                raise
+            writer = self._replace_writer()
+            writer.execute(self.begin)
+        return writer
+
+    def _replace_writer(self) -> Connection:
+        old = self._writer
+        with self._all_lock:
+            if old in self._all:
+                self._all.remove(old)
+        with contextlib.suppress(Exception):
+            old.close()
+        try:
+            self._writer = self._connect()
+        except psycopg.OperationalError as exc:
+            self._writer = _Closed()
+            raise StoreUnavailable(f"cannot reach {self.redacted_url()}: {exc}") from exc
+        log.warning("store %s: writer connection replaced", self.redacted_url())
+        return self._writer
 
     def migrate(self) -> list[str]:
         """Migrate under an advisory lock: processes starting together migrate once."""
@@ -166,7 +285,10 @@ class PostgresStore(SqlStore):
         return cls(url)
 
     def _open(self) -> Connection:
-        return _PgConnection(psycopg.connect(self.dsn, autocommit=True, connect_timeout=10))
+        return _PgConnection(self._connect_raw())
+
+    def _connect_raw(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.dsn, **CONNECT_OPTIONS)
 
     def schema(self, sql: str) -> str:
         return pg_schema(sql)

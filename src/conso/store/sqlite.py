@@ -118,6 +118,16 @@ class SQLiteStore(SqlStore):
         with super().transaction() as tx:
             yield tx
 
+    def _begin_write(self) -> Connection:
+        """BEGIN IMMEDIATE on the writer. A transaction that a failure left open (a
+        ROLLBACK that could not run) is ended first: it committed nothing."""
+        writer = self._writer
+        if isinstance(writer, sqlite3.Connection) and writer.in_transaction:
+            log.warning("store %s: a failed transaction was still open; rolled back", self.path)
+            writer.execute("ROLLBACK")
+        writer.execute(self.begin)
+        return writer
+
     def _tx(self, conn: Connection) -> SqlTx:
         return SqlTx(conn, row_locks=self.row_locks, inbox="usage_recent",
                      on_records=self._noted)

@@ -81,13 +81,15 @@ def in_transaction(conn: Connection, begin: str,
 
 class LazyWriter:
     """The writer connection as one transaction sees it: the write lock is taken and
-    the transaction begun at the first statement, and released when it ends."""
+    the transaction begun at the first statement, and released when it ends.
 
-    __slots__ = ("_begin", "_conn", "_lock", "_writer")
+    `begin` is called with the lock held and returns the writer inside a transaction
+    it began: the store may hand out a new connection there when the old one broke."""
 
-    def __init__(self, lock: threading.Lock, writer: Connection, begin: str) -> None:
+    __slots__ = ("_begin", "_conn", "_lock")
+
+    def __init__(self, lock: threading.Lock, begin: Callable[[], Connection]) -> None:
         self._lock = lock
-        self._writer = writer
         self._begin = begin
         self._conn: Connection | None = None
 
@@ -95,11 +97,10 @@ class LazyWriter:
         if self._conn is None:
             self._lock.acquire()
             try:
-                self._writer.execute(self._begin)
+                self._conn = self._begin()
             except BaseException:
                 self._lock.release()
                 raise
-            self._conn = self._writer
         return self._conn
 
     def execute(self, sql: str, parameters: Any = (), /) -> Cursor:
@@ -110,6 +111,10 @@ class LazyWriter:
 
     def close(self) -> None:
         raise TypeError("a transaction's writer is closed by its store")
+
+    @property
+    def begun(self) -> bool:
+        return self._conn is not None
 
     def end(self, how: str) -> None:
         """COMMIT or ROLLBACK what was begun, and let the writer go."""

@@ -4,20 +4,22 @@ One writer connection, guarded by a lock, runs `BEGIN ... COMMIT` transactions;
 readers use one connection per thread. The SQL is written once, in the portable
 subset both databases speak (`?` placeholders and `INSERT OR IGNORE` are rewritten
 for PostgreSQL by its connection adapter), in one module per aggregate (accounts,
-lines, usage, outbox, sessions, tokens, offsets). This module connects, migrates and
-runs transactions, and hands out those modules' repositories: the reads as the
-store's attributes, the writes as a transaction's. A subclass says how to connect.
+lines, usage, outbox, sessions, tokens, offsets, logins). This module connects,
+migrates and runs transactions, and hands out those modules' repositories: the reads
+as the store's attributes, the writes as a transaction's. A subclass says how to connect.
 No SQL about a table here.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from conso.store.base import StoredRecord, StoreError
+from conso.store.base import CommitInDoubt, StoredRecord, StoreError
 from conso.store.migrations import load_migrations
 from conso.store.sql.accounts import (
     SqlAccountReads,
@@ -27,19 +29,22 @@ from conso.store.sql.accounts import (
 )
 from conso.store.sql.connection import Connection, LazyWriter, in_transaction, iso
 from conso.store.sql.lines import SqlLineReads, SqlLineWrites
+from conso.store.sql.logins import SqlLoginReads, SqlLoginWrites
 from conso.store.sql.offsets import SqlOffsetReads, SqlOffsetWrites
 from conso.store.sql.outbox import SqlOutboxReads, SqlOutboxWrites
 from conso.store.sql.sessions import SqlSessionReads, SqlSessionWrites
 from conso.store.sql.tokens import SqlTokenReads, SqlTokenWrites
 from conso.store.sql.usage import SqlUsageReads, SqlUsageWrites
 
+log = logging.getLogger("conso.store")
+
 
 class SqlTx:
     """One write transaction: its repositories, all on the transaction's writer.
     Built once per transaction (a batch of records is one)."""
 
-    __slots__ = ("accounts", "lines", "offsets", "outbox", "sessions", "tokens", "usage",
-                 "users")
+    __slots__ = ("accounts", "lines", "logins", "offsets", "outbox", "sessions", "tokens",
+                 "usage", "users")
 
     def __init__(self, conn: Connection, *, row_locks: bool = False,
                  inbox: str = "usage_records",
@@ -52,6 +57,7 @@ class SqlTx:
         self.sessions = SqlSessionWrites(conn)
         self.tokens = SqlTokenWrites(conn)
         self.offsets = SqlOffsetWrites(conn)
+        self.logins = SqlLoginWrites(conn)
 
 
 class SqlStore:
@@ -84,6 +90,7 @@ class SqlStore:
         self.sessions = SqlSessionReads(reader)
         self.tokens = SqlTokenReads(reader)
         self.offsets = SqlOffsetReads(reader)
+        self.logins = SqlLoginReads(reader)
 
     def _open(self) -> Connection:
         raise NotImplementedError
@@ -110,6 +117,10 @@ class SqlStore:
             for conn in self._all:
                 conn.close()
             self._all.clear()
+
+    def redacted_url(self) -> str:
+        """The URL without secrets, for logs."""
+        return self.url
 
     def ping(self) -> None:
         try:
@@ -147,6 +158,12 @@ class SqlStore:
     def _tx(self, conn: Connection) -> SqlTx:
         return SqlTx(conn, row_locks=self.row_locks)
 
+    def _begin_write(self) -> Connection:
+        """The writer inside a transaction just begun (the write lock is held). A store
+        whose connections can break (PostgreSQL) replaces the writer here."""
+        self._writer.execute(self.begin)
+        return self._writer
+
     def _maybe_recent(self, line_ids: Sequence[str]) -> list[str]:
         """Of these lines, those that may have records still in usage_recent, not yet
         merged into usage_records (SQLite only; see sqlite.py)."""
@@ -159,13 +176,24 @@ class SqlStore:
         SQLite merge, or another thread's commit, has it), and one that writes nothing
         commits nothing. Reads never go through the writer, so they see the same
         committed state either way."""
-        writer = LazyWriter(self._write_lock, self._writer, self.begin)
+        writer = LazyWriter(self._write_lock, self._begin_write)
         try:
             yield self._tx(writer)
         except BaseException:
-            writer.end("ROLLBACK")
+            # What went wrong is the error to raise, not a ROLLBACK that cannot run (the
+            # database ended the transaction itself, or the connection is gone: a broken
+            # writer is replaced at the next BEGIN).
+            with contextlib.suppress(*self.errors):
+                writer.end("ROLLBACK")
             raise
-        writer.end("COMMIT")
+        begun = writer.begun
+        try:
+            writer.end("COMMIT")
+        except self.errors as exc:
+            if not begun:
+                raise
+            log.error("commit failed on %s: %s", self.redacted_url(), exc)
+            raise CommitInDoubt(f"commit failed: {exc}") from exc
 
 
 def _statements(sql: str) -> list[str]:
