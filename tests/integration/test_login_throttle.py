@@ -76,7 +76,7 @@ def test_the_eleventh_failed_login_is_refused_even_with_the_right_password(
         assert_problem(attempt(anon, login, "wrong-password", address(network, n)), 401)
     blocked = attempt(anon, login, PASSWORD, address(network, 99))
     assert_refused(blocked)
-    assert int(blocked.headers["retry-after"]) > WINDOW_SECONDS - 60
+    assert int(blocked.headers["retry-after"]) > WINDOW_SECONDS - 300  # the window began
     # Another login is not affected.
     assert attempt(anon, other, PASSWORD, address(network, 99)).status_code == 200
 

@@ -7,19 +7,21 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from conso.access import Role, require_account
-from conso.api.deps import CallerDep, ServicesDep
+from conso.api.deps import TEXT_PARAMETERS, CallerDep, ServicesDep
 from conso.api.schemas import LoginIn
 from conso.api.views import usage_view
 from conso.charging.views import limit_view
 from conso.errors import Unauthorized
 
-router = APIRouter(prefix="/api/v1", tags=["self-care"])
+router = APIRouter(prefix="/api/v1", tags=["self-care"], dependencies=TEXT_PARAMETERS)
 
 
 @router.post("/auth/login", summary="Exchange a login and password for a token")
-def login(body: LoginIn, svc: ServicesDep) -> dict[str, Any]:
+def login(body: LoginIn, request: Request, svc: ServicesDep) -> dict[str, Any]:
+    # The client's address, as uvicorn gives it (X-Forwarded-For from a trusted proxy).
+    client = request.client.host if request.client else None
     try:
-        issued = svc.auth.login(body.login, body.password)
+        issued = svc.auth.login(body.login, body.password, client=client)
     except Unauthorized:
         svc.metrics.logins.labels("refused").inc()
         raise

@@ -1,7 +1,8 @@
 """The store interface: what the engine and the API need from persistence.
 
 Reads may happen from any thread. Writes happen only inside `transaction()`,
-and only the engine (the one write path) and login-token bookkeeping open one.
+and only the engine (the one write path) and login bookkeeping (tokens, and the
+attempts that throttle logins) open one.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from conso.domain.alerts import AlertSettings
@@ -25,6 +26,17 @@ class StaleOffset(RuntimeError):
 
 class StoreError(RuntimeError):
     """The store is unreachable or refused an operation."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or cannot write right now (it went away, is
+    restarting, its disk is full): nothing was done; the same call later may succeed."""
+
+
+class CommitInDoubt(StoreUnavailable):
+    """A COMMIT failed without saying whether it took (the connection broke while it was
+    sent). The transaction is all there or not at all, never in part; what was read
+    before it must be read again (its records are found by their ids if it took)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +94,15 @@ class AuditEntry:
     action: str
     before: Any
     after: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Attempts:
+    """The login attempts of one subject (a login name, a client address) in its current
+    window: how many (the one just counted included), and when that window began."""
+
+    count: int
+    window_start: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +227,26 @@ class OffsetWrites(Protocol):
     def advance(self, part: int, seq: int, expected: int, now: datetime) -> None: ...
 
 
+class LoginReads(Protocol):
+    def attempts(self, scope: str, subject: str) -> Attempts | None: ...
+    def last_success(self, login: str, client: str) -> datetime | None: ...
+
+
+class LoginWrites(Protocol):
+    # One attempt counted and the count answered by one statement, atomic under
+    # concurrency: a window begun at or before `now - window` starts again at `now`, and
+    # the count stops growing at `cap`. What it means (allowed or not) is auth.py's.
+    def count_attempt(self, scope: str, subject: str, now: datetime, window: timedelta,
+                      cap: int) -> Attempts: ...
+    def return_attempt(self, scope: str, subject: str) -> None: ...
+    def clear_attempts(self, scope: str, subject: str) -> None: ...
+    def last_success(self, login: str, client: str) -> datetime | None: ...
+    def succeeded(self, login: str, client: str, now: datetime) -> None: ...
+    # Attempts whose window began at or before `attempts_before`, and successes at or
+    # before `successes_before`; answers how many rows went.
+    def prune(self, attempts_before: datetime, successes_before: datetime) -> int: ...
+
+
 class StoreTransaction(Protocol):
     """One write transaction: its repositories write into it; it commits as a whole."""
 
@@ -225,6 +266,8 @@ class StoreTransaction(Protocol):
     def tokens(self) -> TokenWrites: ...
     @property
     def offsets(self) -> OffsetWrites: ...
+    @property
+    def logins(self) -> LoginWrites: ...
 
 
 class Store(Protocol):
@@ -253,3 +296,5 @@ class Store(Protocol):
     def tokens(self) -> TokenReads: ...
     @property
     def offsets(self) -> OffsetReads: ...
+    @property
+    def logins(self) -> LoginReads: ...

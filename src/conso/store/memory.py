@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import orjson
@@ -33,6 +33,7 @@ from conso.domain.rating import CycleUsage, NetworkOvershoot
 from conso.domain.sessions import CreditSession, Status
 from conso.store.base import (
     Account,
+    Attempts,
     AuditEntry,
     RejectedRecord,
     StaleOffset,
@@ -83,11 +84,13 @@ class _State:
         self.sessions: dict[str, CreditSession] = {}
         self.tokens: dict[str, Token] = {}
         self.offsets: dict[int, int] = {}
+        self.login_attempts: dict[tuple[str, str], Attempts] = {}    # (scope, subject)
+        self.login_clients: dict[tuple[str, str], datetime] = {}     # (login, client)
 
 
 class _Pending:
     """One transaction's writes, not applied yet, over the state they will change.
-    `None` in `alerts` and `tokens` means deleted."""
+    `None` in `alerts`, `tokens` and the login tables means deleted."""
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -108,6 +111,8 @@ class _Pending:
         self.sessions: dict[str, CreditSession] = {}
         self.tokens: dict[str, Token | None] = {}
         self.offsets: dict[int, int] = {}
+        self.login_attempts: dict[tuple[str, str], Attempts | None] = {}
+        self.login_clients: dict[tuple[str, str], datetime | None] = {}
 
     def write(self) -> _State:
         """Take the writer at the first write. Holding it, this transaction is the only
@@ -166,11 +171,22 @@ class _Pending:
             else:
                 state.tokens[token_hash] = token
         state.offsets.update(self.offsets)
+        _apply(self.login_attempts, state.login_attempts)
+        _apply(self.login_clients, state.login_clients)
 
     def end(self) -> None:
         if self.holds_writer:
             self.holds_writer = False
             self._store._write_lock.release()
+
+
+def _apply(mine: Mapping[K, V | None], committed: dict[K, V]) -> None:
+    """A transaction's rows into the committed ones (None: deleted)."""
+    for key, value in mine.items():
+        if value is None:
+            committed.pop(key, None)
+        else:
+            committed[key] = value
 
 
 def _seen(mine: Mapping[K, V | None], committed: Mapping[K, V], key: K) -> V | None:
@@ -412,6 +428,18 @@ class MemoryOffsetReads(_Reads):
     def all(self) -> dict[int, int]:
         with self._lock:
             return dict(self._state.offsets)
+
+
+class MemoryLoginReads(_Reads):
+    __slots__ = ()
+
+    def attempts(self, scope: str, subject: str) -> Attempts | None:
+        with self._lock:
+            return self._state.login_attempts.get((scope, subject))
+
+    def last_success(self, login: str, client: str) -> datetime | None:
+        with self._lock:
+            return self._state.login_clients.get((login, client))
 
 
 # -- writes: into a transaction's buffer ------------------------------------------
@@ -666,11 +694,68 @@ class MemoryOffsetWrites(_Writes):
         tx.offsets[part] = seq
 
 
+class MemoryLoginWrites(_Writes):
+    """As sql/logins.py: a count is read and written under the writer, which one
+    transaction holds at a time, so concurrent attempts each get a count of their own."""
+
+    __slots__ = ()
+
+    def _attempts(self, key: tuple[str, str]) -> Attempts | None:
+        tx = self._tx
+        return _seen(tx.login_attempts, tx.write().login_attempts, key)
+
+    def count_attempt(self, scope: str, subject: str, now: datetime, window: timedelta,
+                      cap: int) -> Attempts:
+        key = (scope, subject)
+        current = self._attempts(key)
+        if current is None or current.window_start <= now - window:
+            counted = Attempts(1, now)
+        elif current.count < cap:
+            counted = Attempts(current.count + 1, current.window_start)
+        else:
+            counted = current
+        self._tx.login_attempts[key] = counted
+        return counted
+
+    def return_attempt(self, scope: str, subject: str) -> None:
+        key = (scope, subject)
+        current = self._attempts(key)
+        if current is not None and current.count > 0:
+            self._tx.login_attempts[key] = Attempts(current.count - 1, current.window_start)
+
+    def clear_attempts(self, scope: str, subject: str) -> None:
+        self._tx.write()
+        self._tx.login_attempts[(scope, subject)] = None
+
+    def last_success(self, login: str, client: str) -> datetime | None:
+        tx = self._tx
+        return _seen(tx.login_clients, tx.write().login_clients, (login, client))
+
+    def succeeded(self, login: str, client: str, now: datetime) -> None:
+        self._tx.write()
+        self._tx.login_clients[(login, client)] = now
+
+    def prune(self, attempts_before: datetime, successes_before: datetime) -> int:
+        tx = self._tx
+        state = tx.write()
+        attempts = [key for key in {**state.login_attempts, **tx.login_attempts}
+                    if (a := self._attempts(key)) is not None
+                    and a.window_start <= attempts_before]
+        clients = [key for key in {**state.login_clients, **tx.login_clients}
+                   if (at := _seen(tx.login_clients, state.login_clients, key)) is not None
+                   and at <= successes_before]
+        for key in attempts:
+            tx.login_attempts[key] = None
+        for client in clients:
+            tx.login_clients[client] = None
+        return len(attempts) + len(clients)
+
+
 class MemoryTx:
     """One transaction's repositories, writing into its buffer."""
 
-    __slots__ = ("accounts", "lines", "offsets", "outbox", "sessions", "tokens", "usage",
-                 "users")
+    __slots__ = ("accounts", "lines", "logins", "offsets", "outbox", "sessions", "tokens",
+                 "usage", "users")
 
     def __init__(self, pending: _Pending) -> None:
         self.accounts = MemoryAccountWrites(pending)
@@ -681,6 +766,7 @@ class MemoryTx:
         self.sessions = MemorySessionWrites(pending)
         self.tokens = MemoryTokenWrites(pending)
         self.offsets = MemoryOffsetWrites(pending)
+        self.logins = MemoryLoginWrites(pending)
 
 
 class MemoryStore:
@@ -699,6 +785,7 @@ class MemoryStore:
         self.sessions = MemorySessionReads(self)
         self.tokens = MemoryTokenReads(self)
         self.offsets = MemoryOffsetReads(self)
+        self.logins = MemoryLoginReads(self)
 
     def migrate(self) -> list[str]:
         """Nothing to migrate: the state has the shape of the code."""
