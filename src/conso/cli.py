@@ -14,6 +14,7 @@ from conso.domain.catalog import CatalogError
 from conso.store.base import StoreError
 
 if TYPE_CHECKING:
+    from conso.api.limits import HttpLimits
     from conso.bootstrap import Services, Settings
 
 log = logging.getLogger("conso")
@@ -29,16 +30,15 @@ def _setup_logging(level: str) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    import uvicorn
-
     from conso import demo
-    from conso.api.app import create_app
-    from conso.api.fastpath import FastPath
     from conso.bootstrap import Settings, build
     from conso.runtime.address import parse_listen
     from conso.store.postgres import redacted
     from conso.stream.jetstream import StreamError
 
+    limits = _http_limits(args)
+    if limits is None:
+        return 2
     settings = _with_sharing(Settings.from_env(db=args.db, catalog=args.catalog), args)
     if args.diameter:
         settings = replace(settings, diameter=args.diameter)
@@ -82,15 +82,44 @@ def _serve(args: argparse.Namespace) -> int:
                 line = f"  line {user.line} ({user.plan})" if user.line else ""
                 print(f"  {user.role:<5} {user.login:<6} password {user.password}{line}",
                       flush=True)
-        app = FastPath(create_app(services), services)
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(),
-                    access_log=args.access_log, timeout_graceful_shutdown=10)
+        _listen(services, limits, args)
     except StreamError as exc:
         print(f"conso serve: stream: {exc}", file=sys.stderr)
         return 2
     finally:
         services.close()
     return 0
+
+
+def _http_limits(args: argparse.Namespace) -> HttpLimits | None:
+    """The API listener's limits from CONSO_* and --max-connections; None (and said on
+    stderr) when a setting is not a positive number."""
+    from conso.api.limits import HttpLimits
+
+    try:
+        return HttpLimits.from_env(os.environ, max_connections=args.max_connections)
+    except ValueError as exc:
+        print(f"conso serve: {exc}", file=sys.stderr)
+        return None
+
+
+def _listen(services: Services, limits: HttpLimits, args: argparse.Namespace) -> None:
+    """Serve the API (fast path, routes, portal) with its limits (api/limits.py) until
+    SIGTERM or SIGINT."""
+    import uvicorn
+
+    from conso.api.app import create_app
+    from conso.api.fastpath import FastPath
+    from conso.api.limits import BodyLimit
+    from conso.api.listener import uvicorn_options
+
+    # Counted once the store and the front ends hold their file descriptors.
+    limits = limits.within_file_limit()
+    print(f"http limits: {limits.describe()}", flush=True)
+    app = BodyLimit(FastPath(create_app(services), services), limits)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(),
+                access_log=args.access_log, timeout_graceful_shutdown=10,
+                **uvicorn_options(limits))
 
 
 def _print_front_ends(services: Services) -> None:
@@ -340,6 +369,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true",
                        help="seed a demo business account and print its logins")
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    serve.add_argument("--max-connections", type=int, metavar="N",
+                       help="open connections at most; more are answered 503 (default 1000, "
+                            "or CONSO_MAX_CONNECTIONS; lowered to fit `ulimit -n`). Other "
+                            "limits: CONSO_MAX_HEADER_BYTES, CONSO_MAX_HEADERS, "
+                            "CONSO_HEADER_TIMEOUT, CONSO_BODY_TIMEOUT, CONSO_KEEPALIVE_TIMEOUT, "
+                            "CONSO_MAX_BODY_BYTES, CONSO_BACKLOG")
     serve.add_argument("--nchf", metavar="HOST:PORT",
                        help="serve 5G Nchf_ConvergedCharging (HTTP/2 h2c and HTTP/1.1) on this "
                             "address, e.g. 127.0.0.1:8443 (or CONSO_NCHF; TLS with "

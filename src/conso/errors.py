@@ -32,5 +32,13 @@ class Unauthorized(ConsoError):
     """No valid credentials (HTTP 401)."""
 
 
+class TooLarge(ConsoError):
+    """The request's body is over the size a route takes (HTTP 413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the body is over {limit} bytes; send less at a time")
+        self.limit = limit
+
+
 class Busy(ConsoError):
     """A call that was asked not to wait found the engine busy with a command."""

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Query, Response
 from pydantic import Field
 
 from conso.access import require_admin_of, require_line, require_operator
-from conso.api.deps import CallerDep, ServicesDep
+from conso.api.deps import TEXT_PARAMETERS, CallerDep, ServicesDep
 from conso.api.locations import located_in_request
 from conso.api.schemas import BarringIn
 from conso.api.schemas import Body as StrictBody
@@ -30,7 +30,7 @@ from conso.domain.control import barring_view
 from conso.domain.units import MICROS_PER_CENT, Direction, Service
 from conso.errors import Conflict
 
-router = APIRouter(prefix="/api/v1", tags=["network control"])
+router = APIRouter(prefix="/api/v1", tags=["network control"], dependencies=TEXT_PARAMETERS)
 
 _COUNTRY = r"^[A-Za-z]{2}$"
 

@@ -1,4 +1,4 @@
-"""Dependencies shared by the routes: the services and the caller."""
+"""Dependencies shared by the routes: the services, the caller, and text-only parameters."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from conso.access import Principal
 from conso.bootstrap import Services
+from conso.domain.text import text_problem
+from conso.errors import InvalidInput
 
 _bearer = HTTPBearer(auto_error=False, description="operator key or a token from /auth/login")
 
@@ -26,5 +28,18 @@ def caller(
     return svc.auth.principal(None if credentials is None else credentials.credentials)
 
 
+def text_parameters(request: Request) -> None:
+    """Path segments and query parameters are text (domain/text.py): a line id such as
+    `a%00b` is a 422 at `["path", "line_id"]` before anything looks it up, whatever the
+    store. Every router of the API depends on it."""
+    for name, value in request.path_params.items():
+        if isinstance(value, str) and (problem := text_problem(value)) is not None:
+            raise InvalidInput(("path", name), problem)
+    for name, value in request.query_params.multi_items():
+        if (problem := text_problem(value)) is not None:
+            raise InvalidInput(("query", name), problem)
+
+
 ServicesDep = Annotated[Services, Depends(services)]
 CallerDep = Annotated[Principal, Depends(caller)]
+TEXT_PARAMETERS = [Depends(text_parameters)]

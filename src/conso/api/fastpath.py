@@ -4,7 +4,9 @@ The network asks these thousands of times a second, where FastAPI's dependency
 injection, validation and thread hop cost more than the decision itself. This
 ASGI layer answers the well-formed requests of the operator directly, with the
 same charging-core calls and the same JSON; anything else (a bad body, another
-caller, an error) is replayed to the FastAPI app, which answers as for any route.
+caller, an error, a line or session id that is not text) is replayed to the FastAPI
+app, which answers as for any route; an error nobody foresaw is a problem+json 500 (or
+503 when the store is away), never uvicorn's plain text.
 An authorize runs on the event loop only when the core can answer at once
 (`wait=False`); otherwise it waits in a worker thread, so a usage batch never
 stalls the loop.
@@ -13,6 +15,7 @@ stalls the loop.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -21,10 +24,12 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 
 from conso.api.control import session_update
+from conso.api.problems import unexpected
 from conso.bootstrap import Services
 from conso.charging.ports import Busy, SessionAnswer, UseRequest
 from conso.charging.views import grant_view
 from conso.domain.control import Decision
+from conso.domain.text import is_clean_text
 from conso.domain.units import MICROS_PER_CENT, Direction, Service
 from conso.errors import ConsoError
 from conso.security import same_secret
@@ -35,6 +40,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger("conso.api")
 
 _UPDATE = re.compile(r"^/api/v1/sessions/([^/]{1,128})/update$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}\Z")
@@ -69,7 +76,8 @@ class FastPath:
             return
         path = scope["path"]
         update = _UPDATE.match(path) if path.startswith("/api/v1/sessions/") else None
-        if path != "/api/v1/authorize" and update is None:
+        if (path != "/api/v1/authorize" and update is None) or (
+                update is not None and not is_clean_text(update.group(1))):
             await self.app(scope, receive, send)
             return
         body, more = await _read(receive)
@@ -84,6 +92,10 @@ class FastPath:
         except (_Fallback, orjson.JSONDecodeError, ConsoError, StoreError):
             # The routes answer the same request with their problem+json errors.
             await self.app(scope, _replay(body, more, receive), send)
+            return
+        except Exception as exc:
+            log.exception("fast path: unexpected error on POST %s", path)
+            await unexpected(exc)(scope, receive, send)
             return
         await _respond(send, answer)
 
@@ -103,7 +115,7 @@ class FastPath:
         direction = _DIRECTIONS.get(_text(data.get("direction", "out")))
         country, amount = data.get("country"), data.get("amount_cents")
         if not isinstance(line, str) or not 1 <= len(line) <= 64 or service is None \
-                or direction is None:
+                or direction is None or not is_clean_text(line):
             raise _Fallback
         if country is not None and (not isinstance(country, str) or not _COUNTRY.match(country)):
             raise _Fallback

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 
 from conso.access import require_line, require_operator
-from conso.api.deps import CallerDep, ServicesDep
+from conso.api.deps import TEXT_PARAMETERS, CallerDep, ServicesDep
 from conso.api.locations import located_in_request
 from conso.api.schemas import AlertsIn
 from conso.api.views import alerts_view, message_view
@@ -17,7 +17,7 @@ from conso.domain.outbox import OutboxMessage
 from conso.domain.records import RecordError, parse_time
 from conso.errors import InvalidInput
 
-router = APIRouter(prefix="/api/v1", tags=["notifications"])
+router = APIRouter(prefix="/api/v1", tags=["notifications"], dependencies=TEXT_PARAMETERS)
 
 _ALERTS_EXAMPLE = {
     "rules": [{"kind": "included_pct", "value": 75}, {"kind": "extra_eur", "value": 10}],

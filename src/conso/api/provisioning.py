@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from conso.access import require_line, require_operator
-from conso.api.deps import CallerDep, ServicesDep
+from conso.api.deps import TEXT_PARAMETERS, CallerDep, ServicesDep
 from conso.api.schemas import AccountIn, LineIn, UserIn
 from conso.api.views import account_view, line_view, plan_view, user_view
 
-router = APIRouter(prefix="/api/v1", tags=["provisioning"])
+router = APIRouter(prefix="/api/v1", tags=["provisioning"], dependencies=TEXT_PARAMETERS)
 
 
 def _status(response: Response, created: bool) -> None:

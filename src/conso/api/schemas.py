@@ -5,7 +5,7 @@ value may be for a line is the domain's to check, not theirs."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -20,10 +20,33 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from conso.domain.alerts import AlertsChoice, ChannelChoice, RuleChoice
+from conso.domain.text import text_problem
 
 
 class Body(BaseModel):
+    """A JSON object of a request. Every string in it is text (domain/text.py): a NUL or
+    another control character is refused at its key, on SQLite as on PostgreSQL. The keys
+    named in `multiline` may hold tabs and line breaks (free text such as an SMS); those
+    in `secrets` anything (a password: hashed, never stored nor shown)."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
+    multiline: ClassVar[frozenset[str]] = frozenset()
+    secrets: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_only(cls, data: Any) -> Any:
+        # Nested objects are bodies too and check their own strings.
+        if isinstance(data, dict):
+            errors = [
+                InitErrorDetails(type=PydanticCustomError("control_character", problem),
+                                 loc=(key,), input=value)
+                for key, value in data.items()
+                if isinstance(value, str) and key not in cls.secrets and (
+                    problem := text_problem(value, multiline=key in cls.multiline)) is not None]
+            if errors:
+                raise ValidationError.from_exception_data(cls.__name__, errors)
+        return data
 
 
 class AccountIn(Body):
@@ -32,6 +55,8 @@ class AccountIn(Body):
 
 
 class UserIn(Body):
+    secrets = frozenset({"password"})
+
     password: str | None = Field(default=None, min_length=8, max_length=256)
     role: Literal["admin", "user"]
     email: str | None = Field(default=None, max_length=254)
@@ -48,6 +73,8 @@ class LineIn(Body):
 
 
 class LoginIn(Body):
+    secrets = frozenset({"password"})
+
     login: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
 

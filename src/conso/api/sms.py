@@ -8,13 +8,15 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from conso.access import require_operator
-from conso.api.deps import CallerDep, ServicesDep
+from conso.api.deps import TEXT_PARAMETERS, CallerDep, ServicesDep
 from conso.api.schemas import Body
 
-router = APIRouter(prefix="/api/v1", tags=["sms"])
+router = APIRouter(prefix="/api/v1", tags=["sms"], dependencies=TEXT_PARAMETERS)
 
 
 class InboundIn(Body):
+    multiline = frozenset({"text"})
+
     from_: str = Field(alias="from", min_length=1, max_length=32)
     to: str = Field(min_length=1, max_length=32)
     text: str = Field(max_length=2000)

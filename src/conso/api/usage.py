@@ -10,15 +10,16 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from conso.access import require_line, require_operator
-from conso.api.deps import CallerDep, ServicesDep
+from conso.api.deps import TEXT_PARAMETERS, CallerDep, ServicesDep
 from conso.api.views import usage_view
 from conso.charging.views import limit_view
 from conso.domain.records import RecordError, parse_time
 from conso.engine import MAX_BATCH, BatchResult
-from conso.errors import InvalidInput
+from conso.errors import InvalidInput, TooLarge
 
-router = APIRouter(prefix="/api/v1", tags=["usage"])
+router = APIRouter(prefix="/api/v1", tags=["usage"], dependencies=TEXT_PARAMETERS)
 
+# 10,000 records of up to ~3 KB; api/limits.py refuses a larger body before it is read.
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
 def _decode(body: bytes, content_type: str) -> list[Any]:
@@ -71,7 +72,7 @@ async def post_usage(request: Request, svc: ServicesDep, who: CallerDep) -> dict
     require_operator(who)
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
-        raise InvalidInput(("body",), f"larger than {MAX_BODY_BYTES} bytes; send smaller batches")
+        raise TooLarge(MAX_BODY_BYTES)
     records = _decode(body, request.headers.get("content-type", ""))
     if len(records) > MAX_BATCH:
         raise InvalidInput(("body",), f"{len(records)} records; at most {MAX_BATCH} a call")
