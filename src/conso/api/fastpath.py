@@ -3,10 +3,10 @@
 The network asks these thousands of times a second, where FastAPI's dependency
 injection, validation and thread hop cost more than the decision itself. This
 ASGI layer answers the well-formed requests of the operator directly, with the
-same charging-core calls and the same JSON; anything else (a bad body, another
-caller, an error, a line or session id that is not text) is replayed to the FastAPI
-app, which answers as for any route; an error nobody foresaw is a problem+json 500 (or
-503 when the store is away), never uvicorn's plain text.
+same charging-core calls and the same JSON; anything else (a bad body, a body not
+said to be JSON, another caller, an error, a line or session id that is not text) is
+replayed to the FastAPI app, which answers as for any route; an error nobody foresaw
+is a problem+json 500 (or 503 when the store is away), never uvicorn's plain text.
 An authorize runs on the event loop only when the core can answer at once
 (`wait=False`); otherwise it waits in a worker thread, so a usage batch never
 stalls the loop.
@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from starlette.concurrency import run_in_threadpool
 
-from conso.api.control import session_update
+from conso.api.control import MAX_REQUEST_NUMBER, session_update
 from conso.api.problems import unexpected
 from conso.bootstrap import Services
 from conso.charging.ports import Busy, SessionAnswer, UseRequest
@@ -34,6 +34,7 @@ from conso.domain.units import MICROS_PER_CENT, Direction, Service
 from conso.errors import ConsoError
 from conso.security import same_secret
 from conso.store.base import StoreError
+from conso.web.headers import secured_send
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -80,9 +81,10 @@ class FastPath:
                 update is not None and not is_clean_text(update.group(1))):
             await self.app(scope, receive, send)
             return
+        send = secured_send(scope, send)   # its own answers bypass the app's headers
         body, more = await _read(receive)
         try:
-            if more or not self._operator(scope):
+            if more or not self._operator(scope) or not _json_body(scope):
                 raise _Fallback
             data = orjson.loads(body)
             if not isinstance(data, dict):
@@ -136,12 +138,23 @@ class FastPath:
         requested = _int(data.get("requested"), 0, _UNITS)
         number = data.get("request_number")
         if number is not None:
-            number = _int(number, 0, 2**63 - 1)
+            number = _int(number, 0, MAX_REQUEST_NUMBER)
         # Group commit: the report waits for the commit it shares with its neighbours.
         future = self.services.reports.submit(
             session_update(session_id, used, requested, number))
         answer: SessionAnswer = await asyncio.wrap_future(future)
         return orjson.dumps(grant_view(answer.first))
+
+
+def _json_body(scope: Scope) -> bool:
+    """Whether the body is said to be JSON, as FastAPI reads it: application/json or
+    application/*+json. Another (or none) is the routes' 422, whatever the body holds."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            media: bytes = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or (
+                media.startswith(b"application/") and media.endswith(b"+json"))
+    return False
 
 
 async def _read(receive: Receive) -> tuple[bytes, bool]:

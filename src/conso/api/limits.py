@@ -37,6 +37,7 @@ from starlette.exceptions import HTTPException
 
 from conso.api.problems import problem, unexpected
 from conso.api.usage import MAX_BODY_BYTES as USAGE_MAX_BODY_BYTES
+from conso.web.headers import secured_send
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -157,7 +158,7 @@ class BodyLimit:
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await problem(413, f"the body is over {limit} bytes; send less at a time")(
-                scope, receive, send)
+                scope, receive, secured_send(scope, send))
             return
         received = 0
         started = False
@@ -182,12 +183,12 @@ class BodyLimit:
         except BodyTooLarge as exc:
             if started:
                 raise
-            await problem(413, str(exc.detail))(scope, receive, send)
+            await problem(413, str(exc.detail))(scope, receive, secured_send(scope, send))
         except Exception as exc:
             if started:
                 raise
             log.exception("unexpected error on %s %s", scope.get("method"), scope["path"])
-            await unexpected(exc)(scope, receive, send)
+            await unexpected(exc)(scope, receive, secured_send(scope, send))
 
 
 def _content_length(scope: Scope) -> int | None:

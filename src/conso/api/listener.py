@@ -34,6 +34,7 @@ from uvicorn.server import ServerState
 
 from conso.api.limits import HttpLimits
 from conso.api.problems import problem
+from conso.web.headers import security_headers
 
 log = logging.getLogger("conso.api")
 
@@ -247,8 +248,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def _answer(self, status: int, detail: str, headers: dict[str, str]) -> bytes:
         response = problem(status, detail, headers=headers)
         content = [STATUS_LINE[status]]
+        secured = security_headers(response.raw_headers, https=self.scheme == "https")
         for name, value in [*self.server_state.default_headers, *response.raw_headers,
-                            (b"connection", b"close")]:
+                            *secured, (b"connection", b"close")]:
             content.extend([name, b": ", value, b"\r\n"])
         content.extend([b"\r\n", bytes(response.body)])
         return b"".join(content)

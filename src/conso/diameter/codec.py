@@ -28,6 +28,7 @@ from conso.diameter.dictionary import (
     Type,
     type_of,
 )
+from conso.domain.text import is_clean_text, text_problem
 
 HEADER = 20
 _HEADER = struct.Struct(">IIIII")
@@ -97,11 +98,17 @@ class Avp:
         return value
 
     def text(self) -> str:
+        """The payload as text (a UTF8String, a DiameterIdentity, an OctetString read as
+        one): UTF-8 and no control character (domain/text.py), else 5004 naming the AVP."""
         try:
-            return self.data.decode("utf-8")
+            value = self.data.decode("utf-8")
         except UnicodeDecodeError:
             raise ProtocolError(Result.INVALID_AVP_VALUE,
                                 f"AVP {self.code} is not UTF-8", self.raw) from None
+        if not is_clean_text(value):
+            raise ProtocolError(Result.INVALID_AVP_VALUE,
+                                f"AVP {self.code} {text_problem(value)}", self.raw)
+        return value
 
     def group(self) -> Group:
         """The AVPs inside (split once: checking and reading a message both walk them)."""

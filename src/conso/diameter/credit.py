@@ -11,7 +11,8 @@ Result codes: the command's is 2001 when at least one MSCC was granted (or it ca
 none), else the first MSCC's; an MSCC's is 2001, 4012 (the money left buys nothing),
 4010 (barred, or roaming refused under a limit) or 5031 (a rating group the catalogue
 does not map, or a service the plan lacks); 5030 an unknown subscriber, 5002 a session
-conso does not hold.
+conso does not hold, 5004 a value conso cannot use (a Session-Id or Subscription-Id-Data
+with a control character, codec.Avp.text), 3004 the store unavailable (nothing done).
 """
 
 from __future__ import annotations
@@ -120,6 +121,16 @@ class CreditControl:
             self.server.refusals.warn(connection.name, "diameter CCR from %s refused (%d): %s",
                                       connection.name, exc.result, exc.reason)
             return self._refusal(message, exc)
+        except Exception as exc:
+            if not store_unavailable(exc):
+                raise   # conso's own failure: 5012, logged (peer.py)
+            # Nothing was done; the peer may send it again, here or elsewhere (RFC 6733
+            # §7.1.3): the answer is not kept for retransmissions.
+            self.server.refusals.warn(connection.name, "diameter CCR from %s answered 3004: "
+                                      "the store is unavailable: %s", connection.name, exc)
+            self.server.duplicates.drop((connection.peer_host, message.end_to_end))
+            return self._refusal(message, ProtocolError(
+                Result.TOO_BUSY, "the store is unavailable; retry later"))
 
     async def _handle(self, message: Message, connection: Connection) -> bytes:
         avps = message.avps
@@ -398,6 +409,22 @@ class CreditControl:
 
 
 # -- pure helpers -----------------------------------------------------------------------------
+
+# The errors that say the store is away for a moment (nothing was done; the same request
+# later may succeed), as the HTTP API reads them: conso.store.base.StoreUnavailable (and
+# CommitInDoubt, a kind of it) and the drivers' OperationalError. A network front end
+# imports no store (test_import_contracts.py), so they are known by module and name;
+# tests/unit/test_store_unavailable_names.py holds them to the real classes.
+STORE_UNAVAILABLE = frozenset({("conso.store.base", "StoreUnavailable"),
+                               ("psycopg", "OperationalError"),
+                               ("sqlite3", "OperationalError")})
+
+
+def store_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the store is unavailable (3004 DIAMETER_TOO_BUSY)."""
+    return any((kind.__module__, kind.__qualname__) in STORE_UNAVAILABLE
+               for kind in type(exc).__mro__)
+
 
 def result_of(reason: str | None) -> int:
     """The MSCC Result-Code of a core's refusal reason (charging.md, "How a front end plugs in")."""

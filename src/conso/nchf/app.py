@@ -26,6 +26,23 @@ from conso.ratelimit import RateLimiter
 log = logging.getLogger("conso.nchf")
 
 PROBLEM = "application/problem+json"
+# A 503's Retry-After, seconds (the HTTP API's too).
+STORE_RETRY_AFTER = {"Retry-After": "1"}
+
+# The errors that say the store is away for a moment (nothing was done; the same request
+# later may succeed), as the HTTP API reads them: conso.store.base.StoreUnavailable (and
+# CommitInDoubt, a kind of it) and the drivers' OperationalError. A network front end
+# imports no store (test_import_contracts.py), so they are known by module and name;
+# tests/unit/test_store_unavailable_names.py holds them to the real classes.
+STORE_UNAVAILABLE = frozenset({("conso.store.base", "StoreUnavailable"),
+                               ("psycopg", "OperationalError"),
+                               ("sqlite3", "OperationalError")})
+
+
+def store_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the store is unavailable (503 with Retry-After)."""
+    return any((kind.__module__, kind.__qualname__) in STORE_UNAVAILABLE
+               for kind in type(exc).__mro__)
 
 
 def problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> Response:
@@ -109,6 +126,15 @@ class NchfApp:
                 log.info("nchf %s refused (%d %s): %s", request.url.path, problem.status,
                          problem.cause, problem.detail)
             return problem_response(problem)
+        except Exception as exc:
+            if not store_unavailable(exc):
+                raise   # conso's own failure: 500, logged (_crash)
+            client = request.client.host if request.client else "?"
+            if self._warnings.allow(client, datetime.now(UTC)):
+                log.warning("nchf %s from %s answered 503: the store is unavailable: %s",
+                            request.url.path, client, exc)
+            return problem_response(Problem(503, None, "the store is unavailable; retry later"),
+                                    STORE_RETRY_AFTER)
         headers = outcome.headers
         location = headers.get("Location")
         if location is not None and location.startswith("/"):

@@ -40,6 +40,7 @@ from conso.charging.ports import (
 from conso.domain.control import Grant, Reason
 from conso.domain.e212 import country_of_mcc
 from conso.domain.sessions import SESSION_SERVICES
+from conso.domain.text import is_clean_text, text_problem
 from conso.domain.units import Direction, Service
 from conso.errors import Conflict, InvalidInput, NotFound
 from conso.nchf.config import API_ROOT, NchfConfig
@@ -161,10 +162,11 @@ class ConvergedCharging:
         return Outcome(201, response, location)
 
     async def update(self, ref: str, request: ChargingDataRequest) -> Outcome:
+        session = held_session(ref)
         asked = self._asked(request.multiple_unit_usage)
         units = [Units(str(a.group), a.service, Direction.OUT, a.used, a.requested)
                  for a in asked if a.service in SESSION_SERVICES]
-        update = SessionUpdate(session_of(ref), units,
+        update = SessionUpdate(session, units,
                                request_number=request.invocation_sequence_number)
         try:
             if self.submit_update is not None:
@@ -178,10 +180,11 @@ class ConvergedCharging:
         return Outcome(200, self._response(request, asked, answer))
 
     async def release(self, ref: str, request: ChargingDataRequest) -> Outcome:
+        session = held_session(ref)
         asked = self._asked(request.multiple_unit_usage)
         units = [Units(str(a.group), a.service, used=a.used) for a in asked
                  if a.service in SESSION_SERVICES]
-        end = SessionEnd(session_of(ref), units, request.invocation_sequence_number)
+        end = SessionEnd(session, units, request.invocation_sequence_number)
         try:
             await self._run(partial(self.core.end, end))
         except (NotFound, Conflict):
@@ -327,6 +330,14 @@ def reference(request: ChargingDataRequest) -> str:
 
 def session_of(ref: str) -> str:
     return f"nchf:{ref}"
+
+
+def held_session(ref: str) -> str:
+    """The core session of the ref of an update or release path. A ref that is not
+    text (domain/text.py) names no resource conso could hold: 404, before the core."""
+    if not is_clean_text(ref):
+        raise Problem(404, None, f"no charging data: the ref {text_problem(ref)}")
+    return session_of(ref)
 
 
 def _units(container: object, service: Service | None) -> int | None:

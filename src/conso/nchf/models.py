@@ -20,7 +20,10 @@ says, what it accepts and what the standard says agree, all checked by pydantic'
 - NfInstanceId is a UUID in its 8-4-4-4-12 hexadecimal form;
 - patterns are TS 29.571's, with ECMA 262's meaning (`\\d` is an ASCII digit);
 - 3GPP's enumerations are open (`anyOf: [enum, string]`): any string is read, the
-  known values are documented.
+  known values are documented;
+- a string that reaches the charging core or the store (the SUPI, the GPSI, notifyUri) is
+  text (domain/text.py): a control character is refused at its member (`Text`, the one
+  check written in Python; the document keeps 3GPP's pattern).
 The answers conso writes are built in Python (None: left out when serialized with
 exclude_none) and never hold a null.
 """
@@ -31,6 +34,7 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -38,7 +42,9 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
-from pydantic_core import CoreSchema, core_schema
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
+
+from conso.domain.text import is_clean_text, text_problem
 
 UINT32_MAX = 4_294_967_295
 UINT64_MAX = 18_446_744_073_709_551_615
@@ -94,6 +100,16 @@ def _ecma(pattern: str) -> WithJsonSchema:
     return WithJsonSchema({"type": "string", "pattern": pattern})
 
 
+def _text(value: str) -> str:
+    if not is_clean_text(value):
+        raise PydanticCustomError("control_character", text_problem(value) or "not text")
+    return value
+
+
+# A string conso hands to the charging core or keeps: no control character, no lone
+# surrogate (domain/text.py). The JSON schema is unchanged.
+Text = AfterValidator(_text)
+
 Mcc = Annotated[str, StringConstraints(pattern=r"^[0-9]{3}$"), _ecma(r"^\d{3}$")]
 Mnc = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,3}$"), _ecma(r"^\d{2,3}$")]
 Tac = Annotated[str, StringConstraints(pattern=r"(^[A-Fa-f0-9]{4}$)|(^[A-Fa-f0-9]{6}$)")]
@@ -103,8 +119,11 @@ SupportedFeatures = Annotated[str, StringConstraints(pattern=r"^[A-Fa-f0-9]*$")]
 # SUPI, GPSI, PEI: 3GPP's alternatives end in `.+`, so any one-line string is valid;
 # which forms name a line (imsi-…, msisdn-…) is conso's rule, not the schema's.
 Supi = Annotated[str, StringConstraints(
-    pattern=r"^(imsi-[0-9]{5,15}|nai-.+|gci-.+|gli-.+|.+)$")]
-Gpsi = Annotated[str, StringConstraints(pattern=r"^(msisdn-[0-9]{5,15}|extid-[^@]+@[^@]+|.+)$")]
+    pattern=r"^(imsi-[0-9]{5,15}|nai-.+|gci-.+|gli-.+|.+)$"), Text]
+Gpsi = Annotated[str, StringConstraints(pattern=r"^(msisdn-[0-9]{5,15}|extid-[^@]+@[^@]+|.+)$"),
+                 Text]
+# TS 29.571 Uri: any string; conso keeps it (where notifications go).
+Uri = Annotated[str, Text]
 Pei = Annotated[str, StringConstraints(
     pattern=r"^(imei-[0-9]{15}|imeisv-[0-9]{16}|mac((-[0-9a-fA-F]{2}){6})(-untrusted)?"
             r"|eui((-[0-9a-fA-F]{2}){8})|.+)$")]
@@ -261,7 +280,7 @@ class ChargingDataRequest(_Open):
     retransmission_indicator: Opt[bool] = Field(None, alias="retransmissionIndicator")
     one_time_event: Opt[bool] = Field(None, alias="oneTimeEvent")
     one_time_event_type: Opt[OneTimeEventType] = Field(None, alias="oneTimeEventType")
-    notify_uri: Opt[str] = Field(None, alias="notifyUri")
+    notify_uri: Opt[Uri] = Field(None, alias="notifyUri")
     supported_features: Opt[SupportedFeatures] = Field(None, alias="supportedFeatures")
     multiple_unit_usage: Opt[list[MultipleUnitUsage]] = Field(None,
                                                               alias="multipleUnitUsage")

@@ -13,7 +13,9 @@ HTTPS is read from the ASGI scope's scheme only. Uvicorn sets it from
 client elsewhere cannot claim HTTPS; a browser ignores the header over plain HTTP anyway.
 
 A header the answer already carries is kept. This module sets headers and nothing
-else: no routing, no authentication.
+else: no routing, no authentication. `SecurityHeaders` wraps the FastAPI app; answers
+written outside it (the API's fast path, its body limit and its listener's refusals) add
+the same headers with `secured_send` or `security_headers`.
 """
 
 from __future__ import annotations
@@ -35,7 +37,10 @@ _CSP = b"content-security-policy"
 _HSTS = b"strict-transport-security"
 
 
-def _added(headers: list[tuple[bytes, bytes]], https: bool) -> list[tuple[bytes, bytes]]:
+def security_headers(headers: list[tuple[bytes, bytes]], *,
+                     https: bool = False) -> list[tuple[bytes, bytes]]:
+    """The headers to add to an answer that carries `headers` (raw ASGI pairs): those of
+    the module docstring it does not carry yet, the policy after its content type."""
     present = {name.lower() for name, _ in headers}
     content_type = next((value for name, value in headers
                          if name.lower() == b"content-type"), b"")
@@ -44,6 +49,20 @@ def _added(headers: list[tuple[bytes, bytes]], https: bool) -> list[tuple[bytes,
     if https:
         wanted.append((_HSTS, HSTS.encode()))
     return [(name, value) for name, value in wanted if name not in present]
+
+
+def secured_send(scope: Scope, send: Send) -> Send:
+    """`send` adding the security headers to the answer it starts (HSTS when the
+    request of `scope` came over HTTPS)."""
+    https = scope.get("scheme") == "https"
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            message["headers"] = headers + security_headers(headers, https=https)
+        await send(message)
+
+    return send_with_headers
 
 
 class SecurityHeaders:
@@ -56,12 +75,4 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        https = scope.get("scheme") == "https"
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                message["headers"] = headers + _added(headers, https)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, secured_send(scope, send))

@@ -2,10 +2,16 @@
 
 Thin like the API: parse the form, authorize, call the engine, render. Every
 change goes through the same engine commands as the API.
+
+Every path segment, query parameter and form field is text (domain/text.py) before
+anything looks it up or keeps it, on SQLite as on PostgreSQL: a page answers 422 with
+the error page naming it, a fragment a bare 422, a form is shown again with the error
+in its section, and the login form says the usual "wrong login or password".
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,6 +37,7 @@ from conso.domain.alerts import (
 from conso.domain.catalog import PlanKind
 from conso.domain.control import BARRING_FUNCTIONS
 from conso.domain.line import Line
+from conso.domain.text import is_clean_text
 from conso.errors import Conflict, Forbidden, InvalidInput, Unauthorized
 from conso.notify.templates import money
 from conso.web import views
@@ -101,6 +108,32 @@ def _to_login() -> RedirectResponse:
     return RedirectResponse("/portal/login", status_code=303)
 
 
+# The page's word for a value, when it has one (else the parameter's own name).
+_LABELS = {"line_id": "line", "q": "search", "login": "username", "email": "email",
+           "second_number": "second_number", "amount_eur": "limit"}
+
+
+def _not_text(page: _Page, values: Iterable[tuple[str, Any]]) -> str | None:
+    """What to say about the first of `values` that is not text (domain/text.py), in
+    the page's language; None when every one is."""
+    for name, value in values:
+        if isinstance(value, str) and not is_clean_text(value):
+            label = page.t.get(_LABELS.get(name, ""), name)
+            return f"{label}: {page.t['err_text']}"
+    return None
+
+
+def _request_not_text(page: _Page) -> str | None:
+    """`_not_text` of the request's path segments and query parameters."""
+    request = page.request
+    return _not_text(page, [*request.path_params.items(),
+                            *request.query_params.multi_items()])
+
+
+def _not_text_page(page: _Page, message: str) -> Response:
+    return page.render("error.html", status=422, message=message)
+
+
 def _line_for(page: _Page, line_id: str) -> Line | None:
     line = page.svc.engine.line(line_id)
     if line is None or page.who is None or not can_see_line(page.who, line):
@@ -129,7 +162,13 @@ def login(request: Request, svc: ServicesDep, login: Annotated[str, Form()] = ""
     page = _Page(request, svc)
     if not csrf_ok(request.cookies.get(PRE_SESSION_COOKIE), csrf):
         return RedirectResponse("/portal/login", status_code=303)
+    text = is_clean_text(login)
     try:
+        if not text:
+            # No login holds a control character, and none is looked up or counted (a
+            # store may not keep it): refused as a wrong password. The password is a
+            # secret, never stored nor shown: anything is checked.
+            raise Unauthorized("wrong login or password")
         issued = svc.auth.login(login.strip(), password,
                                 client=request.client.host if request.client else None)
     except Unauthorized as exc:
@@ -137,8 +176,8 @@ def login(request: Request, svc: ServicesDep, login: Annotated[str, Form()] = ""
         pre = pre_session(request)
         blocked = isinstance(exc, TooManyAttempts)
         return page.render("login.html", status=429 if blocked else 401, csrf=csrf_for(pre),
-                           error=page.t["too_many" if blocked else "bad_login"], login=login,
-                           demo_users=svc.demo_users)
+                           error=page.t["too_many" if blocked else "bad_login"],
+                           login=login if text else "", demo_users=svc.demo_users)
     svc.metrics.logins.labels("ok").inc()
     response = RedirectResponse("/portal", status_code=303)
     set_cookie(request, response, SESSION_COOKIE, issued.token, 12 * 3600)
@@ -159,7 +198,7 @@ def logout(request: Request, svc: ServicesDep, csrf: Annotated[str, Form()] = ""
 @router.post("/portal/language")
 def set_language(request: Request, language: Annotated[str, Form()] = "en",
                  back: Annotated[str, Form()] = "/portal") -> Response:
-    target = back if back.startswith("/portal") else "/portal"
+    target = back if back.startswith("/portal") and is_clean_text(back) else "/portal"
     response = RedirectResponse(target, status_code=303)
     if language in LANGUAGES:
         set_cookie(request, response, LANGUAGE_COOKIE, language, 365 * 24 * 3600)
@@ -195,6 +234,8 @@ def dashboard(request: Request, svc: ServicesDep, q: str = "", sort: str = "line
     page = _Page(request, svc)
     if page.who is None:
         return _to_login()
+    if (not_text := _request_not_text(page)) is not None:
+        return _not_text_page(page, not_text)
     rows = _fleet(page, q, sort, order)
     if page.who.role is Role.USER and len(rows) == 1 and not q:
         return RedirectResponse(f"/portal/lines/{quote(rows[0].line)}", status_code=303)
@@ -207,6 +248,8 @@ def fleet_live(request: Request, svc: ServicesDep, q: str = "", sort: str = "lin
     page = _Page(request, svc)
     if page.who is None:
         return Response(status_code=401)
+    if _request_not_text(page) is not None:
+        return Response(status_code=422)
     return page.render("_fleet_rows.html", rows=_fleet(page, q, sort, order))
 
 
@@ -245,6 +288,8 @@ def line_page(request: Request, line_id: str, svc: ServicesDep, saved: str = "")
     page = _Page(request, svc)
     if page.who is None:
         return _to_login()
+    if (not_text := _request_not_text(page)) is not None:
+        return _not_text_page(page, not_text)
     line = _line_for(page, line_id)
     if line is None:
         return page.render("error.html", status=404, message=f"{page.t['line']} {line_id}?")
@@ -254,6 +299,8 @@ def line_page(request: Request, line_id: str, svc: ServicesDep, saved: str = "")
 @router.get("/portal/lines/{line_id}/live")
 def line_live(request: Request, line_id: str, svc: ServicesDep) -> Response:
     page = _Page(request, svc)
+    if page.who is not None and _request_not_text(page) is not None:
+        return Response(status_code=422)
     line = _line_for(page, line_id) if page.who else None
     if line is None:
         return Response(status_code=404)
@@ -271,21 +318,27 @@ def _form_error(page: _Page, line: Line, section: str, message: str,
                        **_line_context(page, line))
 
 
-async def _open_form(request: Request, line_id: str,
-                     svc: Services) -> tuple[_Page, Line, FormData] | Response:
-    """The page, the line and the posted form, once the caller and the CSRF token check out."""
+async def _open_form(request: Request, line_id: str, svc: Services,
+                     section: str) -> tuple[_Page, Line, FormData] | Response:
+    """The page, the line and the posted form, once the caller, the CSRF token and the
+    text of every field check out (a field that is not text: the form of `section`
+    shown again with its error)."""
     page = _Page(request, svc)
+    if page.who is not None and (not_text := _request_not_text(page)) is not None:
+        return _not_text_page(page, not_text)
     line = _line_for(page, line_id) if page.who else None
     if line is None:
         return _to_login() if page.who is None else Response(status_code=404)
     form = await request.form()
     page.check_csrf(str(form.get("csrf", "")))
+    if (not_text := _not_text(page, form.multi_items())) is not None:
+        return _form_error(page, line, section, not_text)
     return page, line, form
 
 
 @router.post("/portal/lines/{line_id}/alerts")
 async def save_alerts(request: Request, line_id: str, svc: ServicesDep) -> Response:
-    opened = await _open_form(request, line_id, svc)
+    opened = await _open_form(request, line_id, svc, "alerts")
     if isinstance(opened, Response):
         return opened
     page, line, form = opened
@@ -308,7 +361,7 @@ async def save_alerts(request: Request, line_id: str, svc: ServicesDep) -> Respo
 
 @router.post("/portal/lines/{line_id}/barring")
 async def save_barring(request: Request, line_id: str, svc: ServicesDep) -> Response:
-    opened = await _open_form(request, line_id, svc)
+    opened = await _open_form(request, line_id, svc, "barring")
     if isinstance(opened, Response):
         return opened
     page, line, form = opened
@@ -326,7 +379,7 @@ async def save_barring(request: Request, line_id: str, svc: ServicesDep) -> Resp
 
 @router.post("/portal/lines/{line_id}/spending-limit")
 async def save_limit(request: Request, line_id: str, svc: ServicesDep) -> Response:
-    opened = await _open_form(request, line_id, svc)
+    opened = await _open_form(request, line_id, svc, "limit")
     if isinstance(opened, Response):
         return opened
     page, line, form = opened

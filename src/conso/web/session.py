@@ -14,6 +14,8 @@ import secrets
 
 from fastapi import Request, Response
 
+from conso.domain.text import is_clean_text
+
 SESSION_COOKIE = "conso_session"
 PRE_SESSION_COOKIE = "conso_pre"      # binds the login form's CSRF token before a session
 LANGUAGE_COOKIE = "conso_lang"
@@ -24,7 +26,9 @@ def csrf_for(secret: str) -> str:
 
 
 def csrf_ok(secret: str | None, given: str | None) -> bool:
-    return bool(secret and given) and hmac.compare_digest(csrf_for(secret or ""), given or "")
+    # compare_digest takes str of ASCII only: a token with any other character is wrong.
+    return bool(secret and given) and (given or "").isascii() and hmac.compare_digest(
+        csrf_for(secret or ""), given or "")
 
 
 def _secure(request: Request) -> bool:
@@ -39,4 +43,7 @@ def set_cookie(request: Request, response: Response, name: str, value: str,
 
 
 def pre_session(request: Request) -> str:
-    return request.cookies.get(PRE_SESSION_COOKIE) or secrets.token_urlsafe(24)
+    """The login form's pre-session secret: the cookie's, when it is text
+    (domain/text.py), else a new one."""
+    given = request.cookies.get(PRE_SESSION_COOKIE)
+    return given if given and is_clean_text(given) else secrets.token_urlsafe(24)
