@@ -42,3 +42,21 @@ class TooLarge(ConsoError):
 
 class Busy(ConsoError):
     """A call that was asked not to wait found the engine busy with a command."""
+
+
+class Unavailable(Exception):
+    """Something conso depends on is away for a moment (the store restarting, its disk
+    full): nothing was done, and the same call later may succeed. Every front end
+    answers it as "busy, retry" (HTTP 503 with Retry-After, DIAMETER_TOO_BUSY)."""
+
+
+# The database drivers' own "away for a moment", known by module and name so that a front
+# end needs no driver import; tests/unit/test_store_unavailable_names.py holds the names
+# to the real classes.
+_DRIVERS_AWAY = frozenset({("psycopg", "OperationalError"), ("sqlite3", "OperationalError")})
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the store (or another dependency) is away for a moment."""
+    return isinstance(exc, Unavailable) or any(
+        (kind.__module__, kind.__qualname__) in _DRIVERS_AWAY for kind in type(exc).__mro__)

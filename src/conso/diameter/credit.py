@@ -55,7 +55,7 @@ from conso.domain.control import Grant, Reason
 from conso.domain.e212 import country_of_mcc_mnc
 from conso.domain.sessions import SESSION_SERVICES
 from conso.domain.units import Direction, Service
-from conso.errors import Conflict, InvalidInput, NotFound
+from conso.errors import Conflict, InvalidInput, NotFound, is_unavailable
 from conso.runtime.batch import LoopBatch
 
 log = logging.getLogger("conso.diameter")
@@ -122,7 +122,7 @@ class CreditControl:
                                       connection.name, exc.result, exc.reason)
             return self._refusal(message, exc)
         except Exception as exc:
-            if not store_unavailable(exc):
+            if not is_unavailable(exc):
                 raise   # conso's own failure: 5012, logged (peer.py)
             # Nothing was done; the peer may send it again, here or elsewhere (RFC 6733
             # §7.1.3): the answer is not kept for retransmissions.
@@ -409,22 +409,6 @@ class CreditControl:
 
 
 # -- pure helpers -----------------------------------------------------------------------------
-
-# The errors that say the store is away for a moment (nothing was done; the same request
-# later may succeed), as the HTTP API reads them: conso.store.base.StoreUnavailable (and
-# CommitInDoubt, a kind of it) and the drivers' OperationalError. A network front end
-# imports no store (test_import_contracts.py), so they are known by module and name;
-# tests/unit/test_store_unavailable_names.py holds them to the real classes.
-STORE_UNAVAILABLE = frozenset({("conso.store.base", "StoreUnavailable"),
-                               ("psycopg", "OperationalError"),
-                               ("sqlite3", "OperationalError")})
-
-
-def store_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` says the store is unavailable (3004 DIAMETER_TOO_BUSY)."""
-    return any((kind.__module__, kind.__qualname__) in STORE_UNAVAILABLE
-               for kind in type(exc).__mro__)
-
 
 def result_of(reason: str | None) -> int:
     """The MSCC Result-Code of a core's refusal reason (charging.md, "How a front end plugs in")."""

@@ -17,6 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from conso.errors import is_unavailable
 from conso.nchf.charging import ConvergedCharging, Outcome, Problem
 from conso.nchf.config import API_ROOT, NchfConfig
 from conso.nchf.models import ChargingDataRequest, InvalidParam, ProblemDetails
@@ -28,22 +29,6 @@ log = logging.getLogger("conso.nchf")
 PROBLEM = "application/problem+json"
 # A 503's Retry-After, seconds (the HTTP API's too).
 STORE_RETRY_AFTER = {"Retry-After": "1"}
-
-# The errors that say the store is away for a moment (nothing was done; the same request
-# later may succeed), as the HTTP API reads them: conso.store.base.StoreUnavailable (and
-# CommitInDoubt, a kind of it) and the drivers' OperationalError. A network front end
-# imports no store (test_import_contracts.py), so they are known by module and name;
-# tests/unit/test_store_unavailable_names.py holds them to the real classes.
-STORE_UNAVAILABLE = frozenset({("conso.store.base", "StoreUnavailable"),
-                               ("psycopg", "OperationalError"),
-                               ("sqlite3", "OperationalError")})
-
-
-def store_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` says the store is unavailable (503 with Retry-After)."""
-    return any((kind.__module__, kind.__qualname__) in STORE_UNAVAILABLE
-               for kind in type(exc).__mro__)
-
 
 def problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> Response:
     body = ProblemDetails(status=problem.status, detail=problem.detail, cause=problem.cause,
@@ -127,7 +112,7 @@ class NchfApp:
                          problem.cause, problem.detail)
             return problem_response(problem)
         except Exception as exc:
-            if not store_unavailable(exc):
+            if not is_unavailable(exc):
                 raise   # conso's own failure: 500, logged (_crash)
             client = request.client.host if request.client else "?"
             if self._warnings.allow(client, datetime.now(UTC)):

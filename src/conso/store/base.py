@@ -18,6 +18,7 @@ from conso.domain.line import Line
 from conso.domain.outbox import OutboxMessage, SentPart, StatusChange
 from conso.domain.rating import CycleUsage
 from conso.domain.sessions import CreditSession
+from conso.errors import Unavailable
 
 
 class StaleOffset(RuntimeError):
@@ -28,7 +29,7 @@ class StoreError(RuntimeError):
     """The store is unreachable or refused an operation."""
 
 
-class StoreUnavailable(StoreError):
+class StoreUnavailable(StoreError, Unavailable):
     """The database cannot be reached or cannot write right now (it went away, is
     restarting, its disk is full): nothing was done; the same call later may succeed."""
 
