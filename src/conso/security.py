@@ -29,6 +29,10 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, encoded: str) -> bool:
+    if "\x00" in password:
+        # scrypt's HMAC pads a short key with NULs, so "secret\x00" would pass for
+        # "secret"; no password is set with a NUL (engine/provisioning.py).
+        return False
     try:
         scheme, n, r, p, salt, digest = encoded.split("$")
         if scheme != "scrypt":

@@ -109,13 +109,15 @@ def test_put_user_without_password_keeps_the_old_one(
     ("body", "field"),
     [
         ({"password": "short", "role": "user"}, "password"),
+        ({"password": PASSWORD + "\u0000", "role": "user"}, "password"),
         ({"password": PASSWORD, "role": "boss"}, "role"),
         ({"password": PASSWORD, "role": "user", "language": "de"}, "language"),
         ({"password": PASSWORD, "role": "user", "email": "not-an-address"}, "email"),
         ({"password": PASSWORD, "role": "user", "phone": "+32470000000"}, "phone"),
         ({"role": "user"}, "password"),
     ],
-    ids=["short-password", "bad-role", "bad-language", "bad-email", "unknown-field",
+    ids=["short-password", "nul-in-password", "bad-role", "bad-language", "bad-email",
+         "unknown-field",
          "new-user-without-password"],
 )
 def test_put_user_rejects_bad_body(op: httpx.Client, api: Api, body: dict[str, Any],

@@ -84,6 +84,9 @@ def put_user(
     ):
         raise InvalidInput(("body", "password"),
                            f"must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters")
+    if password is not None and "\x00" in password:
+        # scrypt's HMAC pads a key with NULs: "secret\x00" would be "secret".
+        raise InvalidInput(("body", "password"), "must not contain NUL (U+0000)")
     # The same password again is no change (a provisioning run repeats its PUTs): it
     # keeps the stored hash, and the user's sessions.
     before = None if password is None else engine.store.users.get(login)
