@@ -17,11 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conso.api.control import MAX_REQUEST_NUMBER, session_update
 from conso.api.problems import unexpected
@@ -35,12 +35,6 @@ from conso.errors import ConsoError
 from conso.security import same_secret
 from conso.store.base import StoreError
 from conso.web.headers import secured_send
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("conso.api")
 

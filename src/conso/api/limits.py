@@ -29,21 +29,16 @@ from __future__ import annotations
 import logging
 import os
 import resource
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conso.api.problems import problem, unexpected
 from conso.api.usage import MAX_BODY_BYTES as USAGE_MAX_BODY_BYTES
 from conso.web.headers import secured_send
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("conso.api")
 
