@@ -14,6 +14,7 @@ from conso import __version__
 from conso.api import (
     control,
     notifications,
+    openapi,
     ops,
     problems,
     provisioning,
@@ -55,6 +56,7 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     problems.install(app)
+    openapi.install(app, services.catalog)
     for module in (provisioning, usage, selfcare, notifications, control, sms, ops):
         app.include_router(module.router)
     app.include_router(web.router)

@@ -12,9 +12,20 @@ from fastapi import APIRouter, Body, Query, Response
 from pydantic import Field
 
 from conso.access import require_admin_of, require_line, require_operator
+from conso.api.answers import (
+    API,
+    AuditAnswer,
+    BarringAnswer,
+    CostAnswer,
+    DecisionAnswer,
+    GrantAnswer,
+    LimitAnswer,
+    ok,
+    problems,
+)
 from conso.api.deps import TEXT_PARAMETERS, CallerDep, ServicesDep
 from conso.api.locations import located_in_request
-from conso.api.schemas import BarringIn
+from conso.api.schemas import BarringIn, LineIdPath, SessionIdPath
 from conso.api.schemas import Body as StrictBody
 from conso.charging.ports import (
     SINGLE_GROUP,
@@ -30,9 +41,11 @@ from conso.domain.control import barring_view
 from conso.domain.units import MICROS_PER_CENT, Direction, Service
 from conso.errors import Conflict
 
-router = APIRouter(prefix="/api/v1", tags=["network control"], dependencies=TEXT_PARAMETERS)
+router = APIRouter(prefix="/api/v1", tags=["network control"], dependencies=TEXT_PARAMETERS,
+                   responses=API)
 
 _COUNTRY = r"^[A-Za-z]{2}$"
+MAX_REQUEST_NUMBER = 2**32 - 1
 
 
 class AuthorizeIn(StrictBody):
@@ -55,7 +68,8 @@ class SessionStartIn(StrictBody):
 class SessionUpdateIn(StrictBody):
     used: int = Field(ge=0, le=10**12)
     requested: int = Field(ge=0, le=10**12)
-    request_number: int | None = Field(default=None, ge=0,
+    # CC-Request-Number is an Unsigned32 (RFC 4006 8.2); the fast path bounds it alike.
+    request_number: int | None = Field(default=None, ge=0, le=MAX_REQUEST_NUMBER,
                                        description="CC-Request-Number: a retry is counted once")
 
 
@@ -64,11 +78,14 @@ class SessionTerminateIn(StrictBody):
 
 
 class SpendingLimitIn(StrictBody):
+    # The amounts the catalogue's pay-per-use plans offer are added to the document
+    # (api/openapi.py); another is a 422.
     amount_eur: int
 
 
-@router.get("/lines/{line_id}/barring", summary="Which functions are barred on a line")
-def get_barring(line_id: str, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
+@router.get("/lines/{line_id}/barring", summary="Which functions are barred on a line",
+            response_model=None, responses={**ok(BarringAnswer), **problems(401, 404)})
+def get_barring(line_id: LineIdPath, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
     line = require_line(who, svc.engine.line(line_id), line_id)
     view: dict[str, Any] = barring_view(line.barred)
     last = svc.store.lines.audit_log(line.id, 50)
@@ -78,8 +95,10 @@ def get_barring(line_id: str, svc: ServicesDep, who: CallerDep) -> dict[str, Any
     return view
 
 
-@router.put("/lines/{line_id}/barring", summary="Bar or lift functions (admin)")
-def put_barring(line_id: str, svc: ServicesDep, who: CallerDep,
+@router.put("/lines/{line_id}/barring", summary="Bar or lift functions (admin)",
+            response_model=None,
+            responses={**ok(BarringAnswer), **problems(401, 403, 404, 409)})
+def put_barring(line_id: LineIdPath, svc: ServicesDep, who: CallerDep,
                 body: Annotated[BarringIn, Body(examples=[{"data": True,
                                                            "premium": True}])],
                 ) -> dict[str, Any]:
@@ -90,8 +109,10 @@ def put_barring(line_id: str, svc: ServicesDep, who: CallerDep,
     return get_barring(line_id, svc, who)
 
 
-@router.get("/lines/{line_id}/barring/audit", summary="Who changed barring and limit, when")
-def barring_audit(line_id: str, svc: ServicesDep, who: CallerDep,
+@router.get("/lines/{line_id}/barring/audit", summary="Who changed barring and limit, when",
+            response_model=None,
+            responses={**ok(list[AuditAnswer]), **problems(401, 403, 404)})
+def barring_audit(line_id: LineIdPath, svc: ServicesDep, who: CallerDep,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
     line = require_line(who, svc.engine.line(line_id), line_id)
     require_admin_of(who, line)
@@ -106,16 +127,19 @@ def _limit_answer(svc: ServicesDep, line_id: str) -> dict[str, Any]:
     return limit_answer(line, usage.spend_micros)
 
 
-@router.get("/lines/{line_id}/spending-limit", summary="A pay-per-use line's spending limit")
-def get_limit(line_id: str, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
+@router.get("/lines/{line_id}/spending-limit", summary="A pay-per-use line's spending limit",
+            response_model=None, responses={**ok(LimitAnswer), **problems(401, 404, 409)})
+def get_limit(line_id: LineIdPath, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
     line = require_line(who, svc.engine.line(line_id), line_id)
     if svc.catalog.plans[line.plan_id].kind is not PlanKind.PAYG:
         raise Conflict("a spending limit is for pay-per-use lines only")
     return _limit_answer(svc, line.id)
 
 
-@router.put("/lines/{line_id}/spending-limit", summary="Set a spending limit (admin)")
-def put_limit(line_id: str, body: SpendingLimitIn, svc: ServicesDep,
+@router.put("/lines/{line_id}/spending-limit", summary="Set a spending limit (admin)",
+            response_model=None,
+            responses={**ok(LimitAnswer), **problems(401, 403, 404, 409)})
+def put_limit(line_id: LineIdPath, body: SpendingLimitIn, svc: ServicesDep,
               who: CallerDep) -> dict[str, Any]:
     line = require_line(who, svc.engine.line(line_id), line_id)
     require_admin_of(who, line)
@@ -125,15 +149,17 @@ def put_limit(line_id: str, body: SpendingLimitIn, svc: ServicesDep,
 
 
 @router.delete("/lines/{line_id}/spending-limit", status_code=204,
-               summary="Remove the spending limit (admin)")
-def delete_limit(line_id: str, svc: ServicesDep, who: CallerDep) -> Response:
+               summary="Remove the spending limit (admin)",
+               responses=problems(401, 403, 404, 409))
+def delete_limit(line_id: LineIdPath, svc: ServicesDep, who: CallerDep) -> Response:
     line = require_line(who, svc.engine.line(line_id), line_id)
     require_admin_of(who, line)
     svc.control.remove_spending_limit(line, who.login or "operator")
     return Response(status_code=204)
 
 
-@router.post("/authorize", summary="May this line use this service now?")
+@router.post("/authorize", summary="May this line use this service now?",
+             response_model=None, responses={**ok(DecisionAnswer), **problems(401, 403)})
 def authorize(body: AuthorizeIn, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
     require_operator(who)
     decision = svc.charging.authorize(use_request(
@@ -156,7 +182,8 @@ def session_update(session_id: str, used: int, requested: int,
                          request_number)
 
 
-@router.post("/sessions", summary="Start a credit-control session (CCR-Initial)")
+@router.post("/sessions", summary="Start a credit-control session (CCR-Initial)",
+             response_model=None, responses={**ok(GrantAnswer), **problems(401, 403, 409)})
 def start_session(body: SessionStartIn, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
     require_operator(who)
     units = Units(SINGLE_GROUP, Service(body.service), Direction(body.direction),
@@ -168,8 +195,10 @@ def start_session(body: SessionStartIn, svc: ServicesDep, who: CallerDep) -> dic
     return grant_view(answer.first)
 
 
-@router.post("/sessions/{session_id}/update", summary="Report use, ask for more (CCR-Update)")
-def update_session(session_id: str, body: SessionUpdateIn, svc: ServicesDep,
+@router.post("/sessions/{session_id}/update", summary="Report use, ask for more (CCR-Update)",
+             response_model=None,
+             responses={**ok(GrantAnswer), **problems(401, 403, 404, 409)})
+def update_session(session_id: SessionIdPath, body: SessionUpdateIn, svc: ServicesDep,
                    who: CallerDep) -> dict[str, Any]:
     require_operator(who)
     update = session_update(session_id, body.used, body.requested, body.request_number)
@@ -178,8 +207,10 @@ def update_session(session_id: str, body: SessionUpdateIn, svc: ServicesDep,
     return grant_view(answer.first)
 
 
-@router.post("/sessions/{session_id}/terminate", summary="Report the last use (CCR-Terminate)")
-def terminate_session(session_id: str, body: SessionTerminateIn, svc: ServicesDep,
+@router.post("/sessions/{session_id}/terminate", summary="Report the last use (CCR-Terminate)",
+             response_model=None,
+             responses={**ok(CostAnswer), **problems(401, 403, 404, 409)})
+def terminate_session(session_id: SessionIdPath, body: SessionTerminateIn, svc: ServicesDep,
                       who: CallerDep) -> dict[str, Any]:
     require_operator(who)
     with located_in_request():

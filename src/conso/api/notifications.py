@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
 from conso.access import require_line, require_operator
-from conso.api.deps import TEXT_PARAMETERS, CallerDep, ServicesDep
+from conso.api.answers import API, AlertsAnswer, MessageAnswer, ok, problems
+from conso.api.deps import TEXT_PARAMETERS, CallerDep, ServicesDep, query_time
 from conso.api.locations import located_in_request
-from conso.api.schemas import AlertsIn
+from conso.api.schemas import AlertsIn, LineIdPath, TextQuery, TimeQuery
 from conso.api.views import alerts_view, message_view
 from conso.bootstrap import Services
 from conso.domain.outbox import OutboxMessage
-from conso.domain.records import RecordError, parse_time
-from conso.errors import InvalidInput
 
-router = APIRouter(prefix="/api/v1", tags=["notifications"], dependencies=TEXT_PARAMETERS)
+router = APIRouter(prefix="/api/v1", tags=["notifications"], dependencies=TEXT_PARAMETERS,
+                   responses=API)
 
 _ALERTS_EXAMPLE = {
     "rules": [{"kind": "included_pct", "value": 75}, {"kind": "extra_eur", "value": 10}],
@@ -25,15 +24,17 @@ _ALERTS_EXAMPLE = {
 }
 
 
-@router.get("/lines/{line_id}/alerts", summary="A line's notification rules and channels")
-def get_alerts(line_id: str, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
+@router.get("/lines/{line_id}/alerts", summary="A line's notification rules and channels",
+            response_model=None, responses={**ok(AlertsAnswer), **problems(401, 404)})
+def get_alerts(line_id: LineIdPath, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
     line = require_line(who, svc.engine.line(line_id), line_id)
     return alerts_view(svc.engine.alert_settings(line))
 
 
-@router.put("/lines/{line_id}/alerts", summary="Choose a line's notifications (at most five)")
+@router.put("/lines/{line_id}/alerts", summary="Choose a line's notifications (at most five)",
+            response_model=None, responses={**ok(AlertsAnswer), **problems(401, 404)})
 def put_alerts(
-    line_id: str, svc: ServicesDep, who: CallerDep,
+    line_id: LineIdPath, svc: ServicesDep, who: CallerDep,
     body: Annotated[AlertsIn, Body(examples=[_ALERTS_EXAMPLE])],
 ) -> dict[str, Any]:
     # A user sets their own line's notifications, an admin any line of the account.
@@ -43,18 +44,10 @@ def put_alerts(
     return alerts_view(settings)
 
 
-def _since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_time(value, "since")
-    except RecordError as exc:
-        raise InvalidInput(("query", "since"), exc.problem) from None
-
-
-@router.get("/lines/{line_id}/messages", summary="Notifications sent for a line, newest first")
+@router.get("/lines/{line_id}/messages", summary="Notifications sent for a line, newest first",
+            response_model=None, responses={**ok(list[MessageAnswer]), **problems(401, 404)})
 def line_messages(
-    line_id: str, svc: ServicesDep, who: CallerDep,
+    line_id: LineIdPath, svc: ServicesDep, who: CallerDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     line = require_line(who, svc.engine.line(line_id), line_id)
@@ -62,15 +55,17 @@ def line_messages(
                                                          newest_first=True))
 
 
-@router.get("/messages", summary="The outbox, oldest first (operator)")
+@router.get("/messages", summary="The outbox, oldest first (operator)", response_model=None,
+            responses={**ok(list[MessageAnswer]), **problems(401, 403)})
 def messages(
     svc: ServicesDep, who: CallerDep, *,
-    to: str | None = None, line: str | None = None, since: str | None = None,
+    to: TextQuery = None, line: TextQuery = None, since: TimeQuery = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[dict[str, Any]]:
     require_operator(who)
-    return _with_history(svc, svc.store.outbox.messages(to=to, line_id=line,
-                                                         since=_since(since), limit=limit))
+    after = query_time("since", since)
+    return _with_history(svc, svc.store.outbox.messages(to=to, line_id=line, since=after,
+                                                         limit=limit))
 
 
 def _with_history(svc: Services, found: list[OutboxMessage]) -> list[dict[str, Any]]:

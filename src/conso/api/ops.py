@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from conso.api.answers import TRANSPORT
 from conso.api.deps import ServicesDep
 from conso.api.problems import problem
 from conso.store.base import StoreError
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], responses=TRANSPORT)
+
+# The Prometheus text exposition format, version 0.0.4.
+METRICS_TYPE = "text/plain; version=0.0.4"
 
 
-@router.get("/healthz", summary="200 when the store is reachable")
+@router.get("/healthz", summary="200 when the store is reachable", response_class=Response,
+            responses={200: {"description": "the store answers",
+                             "content": {"application/json": {"schema": {
+                                 "type": "object", "required": ["status"],
+                                 "properties": {"status": {"type": "string",
+                                                           "enum": ["ok"]}}}}}}})
 def healthz(svc: ServicesDep) -> Response:
     try:
         svc.store.ping()
@@ -20,7 +29,9 @@ def healthz(svc: ServicesDep) -> Response:
     return Response(b'{"status":"ok"}', media_type="application/json")
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response,
+            responses={200: {"description": "counters and gauges, no auth",
+                             "content": {METRICS_TYPE: {"schema": {"type": "string"}}}}})
 def metrics(svc: ServicesDep) -> Response:
     by_channel = svc.store.outbox.channel_counts()
     outbox: dict[str, int] = {}
@@ -28,4 +39,4 @@ def metrics(svc: ServicesDep) -> Response:
         outbox[status] = outbox.get(status, 0) + count
     svc.metrics.refresh(outbox, svc.engine.open_session_count(),
                         svc.engine.cached_line_count(), by_channel)
-    return Response(svc.metrics.render(), media_type="text/plain; version=0.0.4")
+    return Response(svc.metrics.render(), media_type=METRICS_TYPE)

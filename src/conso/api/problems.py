@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 
 from conso.auth import TooManyAttempts
 from conso.domain.catalog import CatalogError
@@ -49,6 +50,19 @@ def unexpected(exc: BaseException) -> JSONResponse:
     if isinstance(exc, StoreError | sqlite3.OperationalError | psycopg.OperationalError):
         return problem(503, "the store is unavailable; retry later", headers=STORE_RETRY_AFTER)
     return problem(500, "internal error; it has been logged")
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (RFC 9110 15.5.6), for a 405: Starlette
+    names only those of the first route that matched the path, and conso has a route a
+    method. Asked of the router itself, so that included routers are searched too."""
+    routes = request.app.router.routes
+    return ", ".join(method for method in _METHODS if any(
+        route.matches({**request.scope, "method": method})[0] is Match.FULL
+        for route in routes))
 
 
 def _loc(parts: Any) -> list[str | int]:
@@ -130,9 +144,12 @@ def install(app: FastAPI) -> None:
         return problem(500, "catalogue error")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-        return problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
+        return problem(exc.status_code, detail, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -7,25 +7,30 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from conso.access import require_line, require_operator
+from conso.api.answers import API, AccountAnswer, LineAnswer, PlanAnswer, UserAnswer, ok, problems
 from conso.api.deps import TEXT_PARAMETERS, CallerDep, ServicesDep
-from conso.api.schemas import AccountIn, LineIn, UserIn
+from conso.api.schemas import AccountIdPath, AccountIn, LineIdPath, LineIn, LoginPath, UserIn
 from conso.api.views import account_view, line_view, plan_view, user_view
 
-router = APIRouter(prefix="/api/v1", tags=["provisioning"], dependencies=TEXT_PARAMETERS)
+router = APIRouter(prefix="/api/v1", tags=["provisioning"], dependencies=TEXT_PARAMETERS,
+                   responses=API)
 
 
 def _status(response: Response, created: bool) -> None:
     response.status_code = 201 if created else 200
 
 
-@router.get("/plans", summary="The plan catalogue")
+@router.get("/plans", summary="The plan catalogue", response_model=None,
+            responses={**ok(list[PlanAnswer]), **problems(401, 403)})
 def list_plans(svc: ServicesDep, who: CallerDep) -> list[dict[str, Any]]:
     require_operator(who)
     return [plan_view(plan) for plan in svc.catalog.plans.values()]
 
 
-@router.put("/accounts/{account_id}", summary="Create or update an account")
-def put_account(account_id: str, body: AccountIn, response: Response,
+@router.put("/accounts/{account_id}", summary="Create or update an account",
+            response_model=None,
+            responses={**ok(AccountAnswer, created=True), **problems(401, 403)})
+def put_account(account_id: AccountIdPath, body: AccountIn, response: Response,
                 svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
     require_operator(who)
     put = svc.engine.put_account(account_id, name=body.name, kind=body.kind)
@@ -33,8 +38,10 @@ def put_account(account_id: str, body: AccountIn, response: Response,
     return account_view(put.value)
 
 
-@router.put("/accounts/{account_id}/users/{login}", summary="Create or update a user")
-def put_user(account_id: str, login: str, *, body: UserIn, response: Response,
+@router.put("/accounts/{account_id}/users/{login}", summary="Create or update a user",
+            response_model=None,
+            responses={**ok(UserAnswer, created=True), **problems(401, 403, 409)})
+def put_user(account_id: AccountIdPath, login: LoginPath, *, body: UserIn, response: Response,
              svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
     require_operator(who)
     put = svc.engine.put_user(account_id, login, password=body.password, role=body.role,
@@ -43,8 +50,10 @@ def put_user(account_id: str, login: str, *, body: UserIn, response: Response,
     return user_view(put.value)
 
 
-@router.put("/lines/{line_id}", summary="Create a line, or change its plan, user or cycle day")
-def put_line(line_id: str, body: LineIn, response: Response,
+@router.put("/lines/{line_id}", summary="Create a line, or change its plan, user or cycle day",
+            response_model=None,
+            responses={**ok(LineAnswer, created=True), **problems(401, 403, 409)})
+def put_line(line_id: LineIdPath, body: LineIn, response: Response,
              svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
     require_operator(who)
     # Leaving `user` out keeps the line's user; `"user": null` unassigns it.
@@ -58,6 +67,7 @@ def put_line(line_id: str, body: LineIn, response: Response,
     return line_view(put.value)
 
 
-@router.get("/lines/{line_id}", summary="A line's settings")
-def get_line(line_id: str, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
+@router.get("/lines/{line_id}", summary="A line's settings", response_model=None,
+            responses={**ok(LineAnswer), **problems(401, 404)})
+def get_line(line_id: LineIdPath, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
     return line_view(require_line(who, svc.engine.line(line_id), line_id))

@@ -1,26 +1,86 @@
-"""Request bodies of the API (answers are plain dicts built in views.py).
+"""Request bodies and parameters of the API (answers are plain dicts built in views.py,
+documented in answers.py).
 
 They check JSON types and say so in the API's words (`errors[].loc` and `msg`); what a
-value may be for a line is the domain's to check, not theirs."""
+value may be for a line is the domain's to check, not theirs. Their JSON schemas, in the
+OpenAPI document, also say what the domain and deps.text_parameters refuse (patterns,
+enums), so that a client knows it before it asks."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
+from fastapi import Path, Query
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     Strict,
     ValidationError,
     ValidatorFunctionWrapHandler,
+    WithJsonSchema,
     WrapValidator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError
 
-from conso.domain.alerts import AlertsChoice, ChannelChoice, RuleChoice
+from conso.domain.alerts import (
+    EXTRA_EUR_CHOICES,
+    HEAVY_USER_PCT,
+    INCLUDED_PCT_CHOICES,
+    MAX_RULES,
+    AlertsChoice,
+    ChannelChoice,
+    RuleChoice,
+)
+from conso.domain.control import BARRING_FUNCTIONS
 from conso.domain.text import text_problem
+
+# -- what the OpenAPI document says of strings (ECMA-262 and Python regular expressions) --
+# They describe what the server checks (domain/text.py, domain/ids.py) so that a client, or
+# schemathesis, knows which values are refused; where a check belongs to the domain the
+# pattern is documentation only (json_schema_extra) and the domain's error stays the answer.
+
+# Text: no control character (domain/text.py; lone surrogates cannot be sent as UTF-8).
+TEXT = r"^[^\x00-\x1F\x7F-\x9F]*$"
+MULTILINE_TEXT = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+_C = r"\x00-\x1F\x7F-\x9F"
+NAME = rf"^[^{_C}]*[^\s{_C}][^{_C}]*$"           # text that is not only white space
+ACCOUNT_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+LOGIN = r"^[a-z0-9][a-z0-9._@+-]{0,63}$"
+E164 = r"^\+[1-9][0-9]{6,14}$"
+LINE_ID = r"^(\+[1-9][0-9]{6,14}|[A-Za-z0-9][A-Za-z0-9._:-]{0,63})$"   # mobile | internet
+EMAIL = rf"^[^@\s{_C}]+@[^@\s{_C}]+\.[^@\s{_C}]+$"
+# An instant with its offset, years 2000 to 2999 (domain/records.py parse_time).
+RFC3339 = (r"^2[0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3])"
+           r":[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$")
+
+
+# Path and query parameters, as the document shows them. The patterns are documentation:
+# a path segment or query value with a control character is a 422 (deps.text_parameters),
+# an id of another shape names nothing (404), or is refused by the domain (422) on a PUT.
+LineIdPath = Annotated[str, Path(json_schema_extra={"pattern": LINE_ID}, description=(
+    "an E.164 number (mobile line) or a free id of letters, digits and . _ : - "
+    "(internet line)"))]
+AccountIdPath = Annotated[str, Path(json_schema_extra={"pattern": ACCOUNT_ID},
+                                    description="letters, digits, '.', '_' and '-', at most 64")]
+LoginPath = Annotated[str, Path(json_schema_extra={"pattern": LOGIN}, description=(
+    "lower-case letters, digits and . _ @ + -, at most 64"))]
+SessionIdPath = Annotated[str, Path(json_schema_extra={"pattern": TEXT, "minLength": 1,
+                                                       "maxLength": 128})]
+TextQuery = Annotated[str | None, Query(json_schema_extra={"pattern": TEXT})]
+TimeQuery = Annotated[str | None, Query(json_schema_extra={"pattern": RFC3339,
+                                                           "format": "date-time"},
+                                        description="an RFC 3339 instant with its offset")]
+
+
+def _with_pattern(schema: dict[str, Any], pattern: str) -> None:
+    """`pattern` on a string schema (or the string branches of an anyOf) without one."""
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("type") == "string" and "pattern" not in branch and "enum" not in branch:
+            branch["pattern"] = pattern
 
 
 class Body(BaseModel):
@@ -32,6 +92,17 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     multiline: ClassVar[frozenset[str]] = frozenset()
     secrets: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        # The document says what `_text_only` refuses: each string a pattern of text.
+        json_schema = handler(core_schema)
+        resolved = handler.resolve_ref_schema(json_schema)
+        for key, schema in resolved.get("properties", {}).items():
+            if key not in cls.secrets:
+                _with_pattern(schema, MULTILINE_TEXT if key in cls.multiline else TEXT)
+        return json_schema
 
     @model_validator(mode="before")
     @classmethod
@@ -50,26 +121,34 @@ class Body(BaseModel):
 
 
 class AccountIn(Body):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, json_schema_extra={"pattern": NAME})
     kind: Literal["business", "residential"]
 
 
 class UserIn(Body):
     secrets = frozenset({"password"})
 
-    password: str | None = Field(default=None, min_length=8, max_length=256)
+    # Any character but NUL (engine/provisioning.py: scrypt would ignore what follows it).
+    password: str | None = Field(default=None, min_length=8, max_length=256,
+                                 json_schema_extra={"pattern": r"^[^\x00]*$"},
+                                 description="required for a new user; left out, kept")
     role: Literal["admin", "user"]
-    email: str | None = Field(default=None, max_length=254)
+    email: str | None = Field(default=None, max_length=254, json_schema_extra={"pattern": EMAIL})
     language: Literal["en", "fr", "nl"] | None = None
 
 
 class LineIn(Body):
-    account_id: str = Field(min_length=1, max_length=64)
+    # The catalogue's plan ids are added to the document (api/openapi.py); the account
+    # and the user must exist (422 otherwise): the domain says so, by name.
+    account_id: str = Field(min_length=1, max_length=64, json_schema_extra={"pattern": ACCOUNT_ID})
     plan: str = Field(min_length=1, max_length=40)
-    user: str | None = Field(default=None, min_length=1, max_length=64)
+    user: str | None = Field(default=None, min_length=1, max_length=64,
+                             json_schema_extra={"pattern": LOGIN},
+                             description="a user of the account; null: none; left out: kept")
     cycle_day: int | None = Field(default=None, ge=1, le=28)
     imsi: str | None = Field(default=None, pattern=r"^[0-9]{6,15}$",
-                             description="the SIM's IMSI, 6 to 15 digits, unique")
+                             description="the SIM's IMSI, 6 to 15 digits, unique; "
+                                         "null: none; left out: kept")
 
 
 class LoginIn(Body):
@@ -128,10 +207,35 @@ class RuleIn(Body):
 
 
 class ChannelsIn(Body):
-    sms: Annotated[bool | None, _refused_as("must be true or false", null=True)] = None
+    # Left out, `sms` is the plan's default; it may not be null.
+    sms: Annotated[bool | None, _refused_as("must be true or false", null=True),
+                   WithJsonSchema({"type": "boolean"})] = None
     second_number: Annotated[str | None, _refused_as(
-        "must be an E.164 number such as +32470000001, or null")] = None
-    email: Annotated[str | None, _refused_as("must be an e-mail address, or null")] = None
+        "must be an E.164 number such as +32470000001, or null"),
+        WithJsonSchema({"anyOf": [{"type": "string", "pattern": E164}, {"type": "null"}]})
+    ] = None
+    email: Annotated[str | None, _refused_as("must be an e-mail address, or null"),
+                     WithJsonSchema({"anyOf": [{"type": "string", "maxLength": 254,
+                                                "pattern": EMAIL}, {"type": "null"}]})] = None
+
+
+# Which rules a line takes depends on its plan (domain/alerts.py): included_pct and
+# extra_eur for mobile lines (included_pct not on pay-per-use), volume_pct (or
+# included_pct) on an internet line with a volume, heavy_user on an unlimited one.
+_RULE_VALUES = {"included_pct": INCLUDED_PCT_CHOICES, "extra_eur": EXTRA_EUR_CHOICES,
+                "volume_pct": INCLUDED_PCT_CHOICES,
+                "heavy_user": (*INCLUDED_PCT_CHOICES, HEAVY_USER_PCT)}
+RULES_SCHEMA: dict[str, Any] = {
+    "type": "array", "maxItems": MAX_RULES, "uniqueItems": True,
+    "description": "at most five rules, each once; included_pct and extra_eur for mobile "
+                   "lines (not included_pct on pay-per-use), volume_pct for an internet "
+                   "line with a volume, heavy_user for an unlimited one: another is a 422",
+    "items": {"oneOf": [
+        {"type": "object", "required": ["kind", "value"], "additionalProperties": False,
+         "properties": {"kind": {"type": "string", "enum": [kind]},
+                        "value": {"type": "integer", "enum": sorted(set(values))}}}
+        for kind, values in _RULE_VALUES.items()]},
+}
 
 
 class AlertsIn(Body):
@@ -140,7 +244,7 @@ class AlertsIn(Body):
     # The JSON types only: what the line's plan allows is domain/alerts.py's to check.
     rules: Annotated[list[Annotated[RuleIn, _refused_as("must be an object {kind, value}",
                                                         whole=("missing", "extra_forbidden"))]],
-                     _refused_as("must be a list of {kind, value}")]
+                     _refused_as("must be a list of {kind, value}"), WithJsonSchema(RULES_SCHEMA)]
     channels: Annotated[ChannelsIn, _unknown_key("unknown channel"),
                         _refused_as("must be an object {sms, second_number, email}")
                         ] = Field(default_factory=ChannelsIn)
@@ -164,4 +268,10 @@ class AlertsIn(Body):
 
 # Functions to bar (true) or lift (false): which functions exist is the domain's to say
 # (control.parse_barring), so an unknown one is refused there, naming it.
-BarringIn = dict[str, Annotated[bool, Strict(), _refused_as("must be true or false")]]
+BarringIn = Annotated[
+    dict[str, Annotated[bool, Strict(), _refused_as("must be true or false")]],
+    WithJsonSchema({"type": "object", "additionalProperties": False,
+                    "description": "functions to bar (true) or lift (false); those left "
+                                   "out keep their setting",
+                    "properties": {function: {"type": "boolean"}
+                                   for function in BARRING_FUNCTIONS}})]

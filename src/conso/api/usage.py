@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -10,14 +9,16 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from conso.access import require_line, require_operator
-from conso.api.deps import TEXT_PARAMETERS, CallerDep, ServicesDep
+from conso.api.answers import API, BatchAnswer, RejectedAnswer, UsageAnswer, ok, problems
+from conso.api.deps import TEXT_PARAMETERS, CallerDep, ServicesDep, query_time
+from conso.api.schemas import LineIdPath, TimeQuery
 from conso.api.views import usage_view
 from conso.charging.views import limit_view
-from conso.domain.records import RecordError, parse_time
 from conso.engine import MAX_BATCH, BatchResult
 from conso.errors import InvalidInput, TooLarge
 
-router = APIRouter(prefix="/api/v1", tags=["usage"], dependencies=TEXT_PARAMETERS)
+router = APIRouter(prefix="/api/v1", tags=["usage"], dependencies=TEXT_PARAMETERS,
+                   responses=API)
 
 # 10,000 records of up to ~3 KB; api/limits.py refuses a larger body before it is read.
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -63,9 +64,22 @@ def _answer(result: BatchResult) -> dict[str, Any]:
 @router.post(
     "/usage",
     summary="Feed usage records (JSON array or NDJSON, up to 10,000 a call)",
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
-        "application/x-ndjson": {"schema": {"type": "string"}},
+    response_model=None,
+    responses={**ok(BatchAnswer), **problems(401, 403)},
+    # Any item is taken: a record that is not one (not an object, a bad field, an unknown
+    # line) is a rejected record of a 200, not a refused batch (api.md). An empty body is
+    # an empty batch.
+    openapi_extra={"requestBody": {"required": False, "content": {
+        "application/json": {"schema": {
+            "type": "array", "maxItems": MAX_BATCH, "items": {},
+            "description": "usage records {id, line, service, quantity, at, direction?, "
+                           "amount_cents?, country?}"},
+            "example": [{"id": "cdr-000123", "line": "+32470000001", "service": "data",
+                         "quantity": 2500000, "at": "2026-11-24T10:15:00+01:00",
+                         "country": "BE"}]},
+        "application/x-ndjson": {"schema": {
+            "type": "string", "description": "one record a line; a line that is not JSON "
+                                             "is a rejected record"}},
     }}},
 )
 async def post_usage(request: Request, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
@@ -82,23 +96,21 @@ async def post_usage(request: Request, svc: ServicesDep, who: CallerDep) -> dict
     return _answer(result)
 
 
-@router.get("/lines/{line_id}/usage", summary="What is left this cycle, and the extra spend")
+@router.get("/lines/{line_id}/usage", summary="What is left this cycle, and the extra spend",
+            response_model=None, responses={**ok(UsageAnswer), **problems(401, 404)})
 def get_usage(
-    line_id: str, svc: ServicesDep, who: CallerDep,
-    at: Annotated[str | None, Query(description="an RFC 3339 instant: show its cycle")] = None,
+    line_id: LineIdPath, svc: ServicesDep, who: CallerDep,
+    at: TimeQuery = None,
 ) -> dict[str, Any]:
+    """`at`: show the cycle that contains this instant (default: now)."""
     line = require_line(who, svc.engine.line(line_id), line_id)
-    when: datetime | None = None
-    if at is not None:
-        try:
-            when = parse_time(at)
-        except RecordError as exc:
-            raise InvalidInput(("query", "at"), exc.problem) from None
-    summary = svc.engine.usage_summary(line, when)
+    summary = svc.engine.usage_summary(line, query_time("at", at))
     return usage_view(summary, limit_view(line, summary.extra_micros))
 
 
-@router.get("/usage/rejected", summary="The latest rejected records, as received, with why")
+@router.get("/usage/rejected", summary="The latest rejected records, as received, with why",
+            response_model=None,
+            responses={**ok(list[RejectedAnswer]), **problems(401, 403)})
 def rejected_records(
     svc: ServicesDep, who: CallerDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
