@@ -93,6 +93,10 @@ class WindowedSender:
     def _run_claimer(self) -> None:
         name = self.channel.name
         while not self._stop.is_set():
+            # Not ready (no link bound, or all throttled): wait on the channel, which a
+            # bind wakes, never on the idle timer.
+            if not self.channel.wait_ready(0.5):
+                continue
             try:
                 claimed = self.claim_due()
             except Exception:
@@ -106,8 +110,6 @@ class WindowedSender:
     def claim_due(self) -> int:
         """Claim what is due (one transaction) for the sender; how many were claimed.
         At most a batch waits claimed and not yet sent."""
-        if not self.channel.wait_ready(0.5):
-            return 0
         room = self._claimed.maxsize - self._claimed.qsize()
         if room <= 0:
             self._stop.wait(0.005)

@@ -142,14 +142,15 @@ class SmppChannel:
             self._ready.notify_all()
 
     def wait_ready(self, timeout: float) -> bool:
-        """Whether some link can take a message, waiting up to `timeout` for one."""
+        """Whether some link takes messages (bound, not paused), waiting up to `timeout`
+        for one; its window may be full: the next batch is claimed meanwhile."""
         deadline = time.monotonic() + timeout
         with self._ready:
             while not any(link.ready for link in self.links):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                # Links signal a new bind; a freed slot is seen at the next look.
+                # Links signal a new bind; the end of a pause is seen at the next look.
                 self._ready.wait(min(remaining, 0.05))
         return True
 

@@ -151,10 +151,10 @@ class SmppClient:
 
     @property
     def ready(self) -> bool:
-        """Bound and able to take a message now (a free slot, not paused)."""
+        """Bound and not paused by throttling: it will take messages (waiting for a
+        slot of its window when it is full)."""
         with self._lock:
-            return (self._bound and len(self._inflight) < self._window_now
-                    and time.monotonic() >= self._paused_until)
+            return self._bound and time.monotonic() >= self._paused_until
 
     @property
     def free_slots(self) -> int:
