@@ -8,7 +8,6 @@ import asyncio
 import signal
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
@@ -19,6 +18,7 @@ from conso.bench.report import delivery_table
 from conso.bench.run import BenchConfig, Progress, Results, run
 from conso.sms.smpp import pdu as p
 from conso.sms.smpp.encoding import submit_sm
+from support.aio import run_apart
 
 pytestmark = pytest.mark.slow
 
@@ -79,8 +79,7 @@ async def _exchange(port: int) -> list[p.Pdu]:
 def test_the_bench_smsc_answers_and_records(tmp_path: Path) -> None:
     smsc = Smsc(tmp_path, 0.05)
     try:
-        with ThreadPoolExecutor(1) as apart:       # a loop of the suite's may be running here
-            answers = apart.submit(asyncio.run, _exchange(smsc.port)).result()
+        answers = run_apart(_exchange(smsc.port))
         assert smsc.wait_answered(2, 10)
     finally:
         records = smsc.stop()

@@ -6,7 +6,6 @@ test_raw_answer_headers.py, over a real server.)"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +24,7 @@ from conso.web.headers import (
     SecurityHeaders,
     security_headers,
 )
+from support.aio import run_apart
 
 LINE = "+32470000077"
 KEY = "k"
@@ -58,7 +58,7 @@ def _post(app: Any, path: str, *, https: bool = False, **options: Any) -> httpx.
                                      base_url=base) as client:
             return await client.post(path, **options)
 
-    return asyncio.run(run())
+    return run_apart(run())
 
 
 def assert_api_headers(answer: httpx.Response, *, https: bool = False) -> None:
