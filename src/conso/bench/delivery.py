@@ -47,7 +47,7 @@ from conso.bench.server import BenchServer, cpu_seconds
 from conso.domain.alerts import AlertRule, AlertSettings, Channels, RuleKind
 from conso.domain.line import Line, PlanPeriod
 from conso.sms.smpp import pdu as p
-from conso.sms.smpp.encoding import segments
+from conso.sms.smpp.encoding import segments, submit_part
 from conso.store import open_store
 from conso.store.base import Account, Store
 
@@ -369,9 +369,7 @@ def floor_delivery(workdir: Path, config: DeliveryConfig, text: str) -> dict[str
     for n, line in enumerate(burst_lines(config.sms)):
         for part in segments(text, reference=n & 0xFFFF):   # as the SMS channel codes it
             sequence += 1
-            body = p.SubmitSm(p.to_address("8644"), p.to_address(line), part.short_message,
-                              part.data_coding, esm_class=part.esm_class,
-                              registered_delivery=1, tlvs=part.tlvs)
+            body = submit_part(p.to_address("8644"), p.to_address(line), part)
             pdus.append(p.encode_pdu(p.Pdu(body, sequence)))
     smsc = Smsc(workdir, config.smsc_delay, name="smsc-floor")
     try:

@@ -37,7 +37,7 @@ from conso.notify.channels.base import (
 )
 from conso.sms.reassembly import Reassembler
 from conso.sms.smpp import pdu
-from conso.sms.smpp.encoding import LONG_MODES, LongMode, segments
+from conso.sms.smpp.encoding import LONG_MODES, LongMode, segments, submit_part
 from conso.sms.smpp.errors import SmppUnavailable
 from conso.sms.smpp.receipts import Receipt
 from conso.sms.smpp.session import Answer, DeliverHandler, ReceiptHandler, SmppClient
@@ -64,12 +64,15 @@ TEMPORARY_STATUSES = frozenset({
 })
 
 
+# How a receipt is answered once the dispatcher has (or has not) recorded it.
+_RECEIPT_ANSWERS = {"recorded": pdu.ESME_ROK, "unknown": pdu.ESME_RX_P_APPN,
+                    "later": pdu.ESME_RX_T_APPN}
+
+
 class _Parts:
     """The answers to one message's parts, reported once all are in."""
 
-    def __init__(self, message: OutboxMessage, link: str, count: int,
-                 done: Callable[[Outcome], None]) -> None:
-        self.message = message
+    def __init__(self, link: str, count: int, done: Callable[[Outcome], None]) -> None:
         self.link = link
         self.done = done
         self._lock = threading.Lock()
@@ -115,7 +118,6 @@ class SmppChannel:
         self.links = [links] if isinstance(links, SmppClient) else list(links)
         if not self.links:
             raise ValueError("an SMS channel needs at least one SMPP link")
-        self.client = self.links[0]
         self.long_mode = long_mode_of(long_mode)
         self._references = itertools.count(int(time.time()) & 0xFFFF)
         self._sink: Callable[[ReceiptEvent], None] | None = None
@@ -132,10 +134,8 @@ class SmppChannel:
         if sink is None:     # not started yet: the SMSC will deliver the receipt again
             answer(pdu.ESME_RX_T_APPN)
             return
-        statuses = {"recorded": pdu.ESME_ROK, "unknown": pdu.ESME_RX_P_APPN,
-                    "later": pdu.ESME_RX_T_APPN}
         sink(ReceiptEvent(link, receipt.message_id, receipt.state, receipt.stat,
-                          lambda outcome: answer(statuses[outcome])))
+                          lambda outcome: answer(_RECEIPT_ANSWERS[outcome])))
 
     def link_bound(self) -> None:
         with self._ready:
@@ -170,13 +170,11 @@ class SmppChannel:
                                 for link in self.links)
             done(Retry(f"no SMPP link is bound ({reasons})"))
             return
-        answers = _Parts(message, link.name, len(parts), done)
+        answers = _Parts(link.name, len(parts), done)
         for number, part in enumerate(parts, start=1):
-            body = pdu.SubmitSm(sender, to, part.short_message, part.data_coding,
-                                esm_class=part.esm_class, registered_delivery=1,
-                                tlvs=part.tlvs)
             try:
-                link.submit_async(body, functools.partial(answers.answer, number))
+                link.submit_async(submit_part(sender, to, part),
+                                  functools.partial(answers.answer, number))
             except SmppUnavailable as exc:
                 answers.not_sent(number, len(parts), str(exc))
                 return

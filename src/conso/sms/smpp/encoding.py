@@ -350,12 +350,15 @@ def _whole(text: str) -> Segment:
     return segment
 
 
+def submit_part(source: pdu.Address, destination: pdu.Address, part: Segment) -> pdu.SubmitSm:
+    """The submit_sm of one segment, asking for a final delivery receipt (sms.md)."""
+    return pdu.SubmitSm(source, destination, part.short_message, part.data_coding,
+                        esm_class=part.esm_class, registered_delivery=1, tlvs=part.tlvs)
+
+
 def submit_sm(source: str, destination: str, text: str) -> pdu.SubmitSm:
     """A submit_sm for one whole text asking for a receipt (long: in message_payload)."""
-    part = _whole(text)
-    return pdu.SubmitSm(pdu.to_address(source), pdu.to_address(destination),
-                        part.short_message, part.data_coding, esm_class=part.esm_class,
-                        registered_delivery=1, tlvs=part.tlvs)
+    return submit_part(pdu.to_address(source), pdu.to_address(destination), _whole(text))
 
 
 def deliver_sm(source: str, destination: str, text: str) -> pdu.DeliverSm:

@@ -193,7 +193,7 @@ class SmppClient:
         conn, sequence = self._take_slot(self._timeout if wait is None else wait)
 
         def finished(future: Future[p.Pdu]) -> None:
-            self._release(sequence, conn)
+            self._release(sequence)
             error = future.exception()
             if error is not None:
                 on_response(error)
@@ -205,7 +205,7 @@ class SmppClient:
         try:
             conn.request(p.Pdu(body, sequence), finished)
         except BaseException:
-            self._release(sequence, conn)
+            self._release(sequence)
             raise
 
     def close(self) -> None:
@@ -248,16 +248,16 @@ class SmppClient:
                 if now >= deadline:
                     raise NotBound(f"SMPP link to {self._peer} busy: its window of "
                                    f"{self._window_now} is full")
-                self._state.wait(min(deadline, start if start > now else deadline) - now
-                                 or 0.001)
-            self._sequence = self._sequence % p.MAX_SEQUENCE + 1
-            sequence = self._sequence
+                # Until a slot frees (notified), the pause or pacing ends, or the deadline.
+                until = min(deadline, start) if start > now else deadline
+                self._state.wait(max(until - now, 0.001))
+            sequence = self._advance_sequence()
             self._inflight[sequence] = now
             if self._interval:
                 self._next_send = max(now, self._next_send) + self._interval
             return self._conn, sequence
 
-    def _release(self, sequence: int, conn: Connection) -> None:
+    def _release(self, sequence: int) -> None:
         with self._state:
             if self._inflight.pop(sequence, None) is not None:
                 self._state.notify_all()
@@ -291,8 +291,12 @@ class SmppClient:
 
     def _next_sequence(self) -> int:
         with self._lock:
-            self._sequence = self._sequence % p.MAX_SEQUENCE + 1
-            return self._sequence
+            return self._advance_sequence()
+
+    def _advance_sequence(self) -> int:
+        """The next sequence number (the caller holds the lock)."""
+        self._sequence = self._sequence % p.MAX_SEQUENCE + 1
+        return self._sequence
 
     # ------------------------------------------------------------------ session thread
 
