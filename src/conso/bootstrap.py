@@ -69,6 +69,9 @@ class Settings:
     stream_url: str | None = None
     stream_partitions: int = 16
     stream_name: str = "CONSO_USAGE"
+    # How long a publish waits for JetStream's acks before its 503 (fails at once while
+    # NATS is disconnected).
+    stream_publish_timeout: float = 2.0
     # The Diameter Gy/Ro listener, HOST:PORT (diameter.md); None: off.
     diameter: str | None = None
     # The Nchf (5G CHF) listener, HOST:PORT (nchf.md); None: off.
@@ -98,6 +101,7 @@ class Settings:
             stream_url=env.get("CONSO_STREAM") or None,
             stream_partitions=int(env.get("CONSO_STREAM_PARTITIONS") or 16),
             stream_name=env.get("CONSO_STREAM_NAME") or "CONSO_USAGE",
+            stream_publish_timeout=float(env.get("CONSO_STREAM_PUBLISH_TIMEOUT") or 2.0),
             diameter=env.get("CONSO_DIAMETER") or None,
             nchf=env.get("CONSO_NCHF") or None,
         )

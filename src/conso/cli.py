@@ -60,7 +60,8 @@ def _serve(args: argparse.Namespace) -> int:
 
             stream = JetStream.connect(settings.stream_url, stream=settings.stream_name,
                                        prefix=settings.stream_prefix,
-                                       partitions=settings.stream_partitions)
+                                       partitions=settings.stream_partitions,
+                                       publish_timeout=settings.stream_publish_timeout)
             services.intake = StreamIntake(services.engine, stream)
             print(f"stream: {stream.where} ({stream.partitions} partitions); "
                   "usage is applied by `conso worker`", flush=True)

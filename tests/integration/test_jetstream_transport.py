@@ -17,6 +17,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -259,3 +260,29 @@ def test_publish_rejects_unknown_partition(js: JetStream) -> None:
     with pytest.raises(ValueError, match="partition"):
         js.consumer(-1, after_seq=0)
     assert js.publish([]) == []
+
+
+def test_lag_counts_what_waits_in_a_partition_and_dates_the_oldest(js: JetStream) -> None:
+    """The worker's lag metrics (pending count, oldest unapplied age) come from here."""
+    before = datetime.now(UTC)
+    js.publish([(1, f"m{i}".encode(), f"lag-{i}") for i in range(5)] + [(2, b"x", "lag-x")])
+    assert js.lag(1).pending == 0                    # no consumer yet: nothing counted as its
+    consumer = js.consumer(1, after_seq=0, batch=10)
+    waiting = js.lag(1)
+    assert waiting.pending == 5
+    assert waiting.oldest is not None
+    assert before - timedelta(seconds=5) <= waiting.oldest <= datetime.now(UTC) + timedelta(
+        seconds=5)
+    assert waiting.age_seconds(waiting.oldest + timedelta(seconds=3)) == 3.0
+    got = []
+    while len(got) < 5:
+        deliveries = consumer.fetch(timeout=2.0)
+        assert deliveries
+        got += deliveries
+    assert js.lag(1).pending == 5                    # fetched, not acked: still waiting
+    consumer.ack(got)
+    drained = js.lag(1)
+    assert (drained.pending, drained.oldest) == (0, None)
+    assert drained.age_seconds(datetime.now(UTC)) == 0.0
+    assert js.lag(2).oldest is not None              # another partition's message is its own
+    consumer.close()

@@ -150,6 +150,13 @@ def test_a_worker_killed_mid_stream_loses_nothing_and_counts_nothing_twice(
         metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
         assert _metric(metrics, "conso_worker_partitions_owned") > 0
         assert _metric(metrics, 'conso_worker_records_total{outcome="accepted"}') > 0
+        # Drained: every owned partition's lag (from JetStream) is nothing, and fresh.
+        pending = [row for row in metrics.splitlines()
+                   if row.startswith("conso_worker_partition_pending{")]
+        ages = [row for row in metrics.splitlines()
+                if row.startswith("conso_worker_partition_oldest_unapplied_seconds{")]
+        assert pending and len(pending) == len(ages)
+        assert all(float(row.rsplit(" ", 1)[1]) == 0 for row in pending + ages), pending + ages
         outbox = _outbox(op, lines)
 
     expected_outbox = _reference(tmp_path, account, applied_usage, batches)
@@ -222,8 +229,10 @@ NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 
 
 def test_usage_is_refused_with_503_while_the_stream_is_away(tmp_path: Path) -> None:
-    """A private JetStream server is stopped under a running API: POST /usage answers
-    503 (nothing accepted that is not stored) while authorize goes on; a server that is
+    """A private JetStream server is frozen, then stopped under a running API: POST
+    /usage answers 503 (nothing accepted that is not stored) while authorize goes on.
+    Frozen, a publish gives up after CONSO_STREAM_PUBLISH_TIMEOUT (here 0.5 s: the
+    answer names it); stopped, at once, saying NATS is not connected. A server that is
     not there at start-up is a clear error, not a traceback."""
     _require_nats()
     if not Path(NATS_SERVER).exists():
@@ -237,17 +246,26 @@ def test_usage_is_refused_with_503_while_the_stream_is_away(tmp_path: Path) -> N
         wait_for(lambda: _listening(port), "the private nats-server", deadline=20)
         with fresh_database() as db:
             api = start_server(tmp_path, tmp_path / "unused.db", db_url=db,
-                               extra_args=("--stream", url))
+                               extra_args=("--stream", url),
+                               env={"CONSO_STREAM_PUBLISH_TIMEOUT": "0.5"})
             try:
                 with api.operator() as op:
                     client = Api(op)
                     line = client.line(client.account(), plan="payg")
                     assert client.feed([record(line, "sms", 1)])["accepted"] == 1
+                    nats.send_signal(signal.SIGSTOP)
+                    try:
+                        frozen = op.post("/api/v1/usage", json=[record(line, "sms", 1)])
+                    finally:
+                        nats.send_signal(signal.SIGCONT)
+                    assert frozen.status_code == 503, frozen.text
+                    assert "within 0.5 s" in api.stderr(), api.stderr()[-1000:]
                     nats.terminate()
                     nats.wait(10)
                     refused = op.post("/api/v1/usage", json=[record(line, "sms", 1)])
                     assert refused.status_code == 503, refused.text
                     assert "stream" in refused.json()["detail"]
+                    assert "not connected" in api.stderr(), api.stderr()[-1000:]
                     allowed = op.post("/api/v1/authorize", json={"line": line, "service": "sms"})
                     assert allowed.json() == {"allowed": True, "reason": None}
             finally:

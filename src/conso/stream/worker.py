@@ -16,6 +16,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -24,7 +25,7 @@ from conso.bootstrap import Services
 from conso.engine import MAX_BATCH
 from conso.store.base import StaleOffset, StoreTransaction
 from conso.stream.intake import decode_message
-from conso.stream.jetstream import Delivery, JetStream
+from conso.stream.jetstream import Delivery, JetStream, StreamError
 from conso.stream.ownership import PartitionLocks, fair_share
 
 log = logging.getLogger("conso.worker")
@@ -159,6 +160,30 @@ class WorkerCollector:
         batches = CounterMetricFamily("conso_worker_batches", "Engine batches committed")
         batches.add_metric([], worker.batches)
         yield batches
+        yield from self._lag()
+
+    def _lag(self) -> Iterator[Metric]:
+        """Per owned partition, from JetStream: what waits, and how old the oldest is."""
+        worker = self.worker
+        pending = GaugeMetricFamily(
+            "conso_worker_partition_pending",
+            "Messages of the partition not applied yet (JetStream num_pending + "
+            "num_ack_pending)", labels=["partition"])
+        age = GaugeMetricFamily(
+            "conso_worker_partition_oldest_unapplied_seconds",
+            "Age of the oldest message of the partition not applied yet (0: none waits)",
+            labels=["partition"])
+        now = datetime.now(UTC)
+        for partition in sorted(worker.runners):
+            try:
+                lag = worker.stream.lag(partition)
+            except StreamError as exc:
+                log.warning("metrics: %s", exc)
+                continue
+            pending.add_metric([str(partition)], lag.pending)
+            age.add_metric([str(partition)], lag.age_seconds(now))
+        yield pending
+        yield age
 
 
 class StreamWorker:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from conso.stream.jetstream.admin import DEFAULT_STREAM, ensure_stream, read_info
 from conso.stream.jetstream.connection import Connection, StreamError
 from conso.stream.jetstream.consume import PartitionConsumer, take_over
+from conso.stream.jetstream.lag import PartitionLag, read_lag
 from conso.stream.jetstream.publish import Publisher
 from conso.stream.partitions import SUBJECT_PREFIX, check_prefix, subject_of
 
@@ -36,8 +37,11 @@ class JetStream:
         partitions: int | None,
         timeout: float = 10.0,
         prefix: str = SUBJECT_PREFIX,
+        publish_timeout: float = 2.0,
     ) -> None:
-        """Connect and ensure the stream (see ``connect``; ``partitions=None`` reads the count)."""
+        """Connect and ensure the stream (see ``connect``; ``partitions=None`` reads the count).
+        ``timeout`` bounds connecting and administration; ``publish_timeout`` a publish's
+        wait for its acks (an API node's answer waits on it)."""
         check_prefix(prefix)
         if partitions is not None and partitions < 1:
             raise ValueError(f"partitions must be >= 1, not {partitions}")
@@ -48,7 +52,7 @@ class JetStream:
         self._consumers: set[PartitionConsumer] = set()
         self._lock = threading.Lock()
         self._conn = Connection(url, timeout, f"nats-loop-{stream}")
-        self._publisher = Publisher(self._conn, stream)
+        self._publisher = Publisher(self._conn, stream, timeout=publish_timeout)
         self.where = self._conn.where
         try:
             self.partitions = self.ensure_stream(partitions)
@@ -65,6 +69,7 @@ class JetStream:
         partitions: int | None = None,
         timeout: float = 10.0,
         prefix: str = SUBJECT_PREFIX,
+        publish_timeout: float = 2.0,
     ) -> JetStream:
         """Connect and ensure the stream.
 
@@ -73,7 +78,8 @@ class JetStream:
         on it, which ``partitions`` must then give. An existing stream keeps its count:
         ``partitions=None`` adopts it, a different count raises StreamError.
         """
-        return cls(url, stream=stream, partitions=partitions, timeout=timeout, prefix=prefix)
+        return cls(url, stream=stream, partitions=partitions, timeout=timeout, prefix=prefix,
+                   publish_timeout=publish_timeout)
 
     # -- stream ---------------------------------------------------------------------------
 
@@ -127,6 +133,11 @@ class JetStream:
                 raise StreamError(f"connection to {self.where} closed")
             self._consumers.add(taken)
         return taken
+
+    def lag(self, partition: int) -> PartitionLag:
+        """How far the partition's consumer is behind (JetStream's counts; metrics)."""
+        self._check_partition(partition)
+        return read_lag(self._conn, self.stream, partition, self.prefix)
 
     def _forget(self, consumer: PartitionConsumer) -> None:
         with self._lock:

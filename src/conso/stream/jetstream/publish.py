@@ -7,6 +7,9 @@ Guarantees and their limits:
   with the same message ids within the duplicate window (2 minutes) is stored once.
 * It returns only once JetStream acknowledged every item; a StreamError means some may
   be stored and others not, so the caller retries all with the same ids.
+* It fails fast: at once while the connection is down (nats-py reconnecting), and after
+  ``timeout`` (CONSO_STREAM_PUBLISH_TIMEOUT, 2 s by default) when acks do not come, so
+  that an API node answers 503 quickly instead of holding its client.
 
 This module must not choose partitions or subjects (the caller gives subjects, see
 ``conso.stream.partitions``), nor create or check the stream (admin.py).
@@ -28,9 +31,12 @@ __all__ = ["Publisher"]
 class Publisher:
     """Publishes to one stream over one connection; thread-safe, one sender at a time."""
 
-    def __init__(self, conn: Connection, stream: str) -> None:
+    def __init__(self, conn: Connection, stream: str, *, timeout: float = 2.0) -> None:
+        if timeout <= 0:
+            raise ValueError(f"publish timeout must be > 0, not {timeout}")
         self._conn = conn
         self.stream = stream
+        self.timeout = timeout
         self._lock: asyncio.Lock | None = None  # created on the loop
 
     def publish(self, items: Sequence[tuple[str, bytes, str]]) -> list[int]:
@@ -39,18 +45,21 @@ class Publisher:
         Returns their stream sequences, in the order of ``items``. The items are sent in
         order and acknowledged concurrently. ``msg_id`` goes in the Nats-Msg-Id header: a
         retry within the duplicate window is stored once (its ack carries the original
-        sequence). Raises StreamError if any item is not acknowledged within the
-        connection's timeout (the call as a whole waits up to twice that).
+        sequence). Raises StreamError at once when the connection is down, and when any
+        item is not acknowledged within the publish timeout.
         """
         if not items:
             return []
-        return self._conn.run(self._publish(list(items)),
-                              f"publishing {len(items)} message(s) to stream {self.stream}",
-                              timeout=2 * self._conn.timeout)
+        what = f"publishing {len(items)} message(s) to stream {self.stream}"
+        if not self._conn.nc.is_connected:
+            # Reconnecting: an ack cannot come before NATS is back; say so now.
+            raise StreamError(f"{what} at {self._conn.where}: not connected to NATS "
+                              "(reconnecting)")
+        return self._conn.run(self._publish(list(items)), what, timeout=self.timeout)
 
     async def _publish(self, items: list[tuple[str, bytes, str]]) -> list[int]:
         js = self._conn.js
-        timeout = self._conn.timeout
+        timeout = self.timeout
         where = self._conn.where
         if self._lock is None:
             self._lock = asyncio.Lock()
