@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint unit e2e browser tshark peers bench-quick clean
+.PHONY: install demo demo-reset test lint unit e2e browser tshark peers bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ bench-quick: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/conso serve --demo --port $(PORT) --diameter 127.0.0.1:3868 --nchf 127.0.0.1:8443
 
+# Start the demo afresh: deletes the demo's SQLite database (./conso.db and its -wal,
+# -shm and .operator-key files). It stops nothing: stop `make demo` first (Ctrl-C).
+demo-reset:
+	rm -f conso.db conso.db-wal conso.db-shm conso.db-journal conso.db.operator-key
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy --strict src
@@ -38,18 +43,33 @@ tshark:
 	bash scripts/ensure-tshark.sh
 
 # The SMS centre on the npm `smpp` package (tests/peers/smsc-node) and Debian's Exim,
-# the peers of the SMPP and e-mail tests; each installed once and reused.
+# the peers of the SMPP and e-mail tests, and the portal's audit tools (axe-core,
+# Lighthouse: tests/peers/portal-audit); each installed once and reused.
 peers:
 	bash scripts/ensure-node-peers.sh
 	bash scripts/ensure-exim.sh
 
+# `make test` runs pytest twice (README "Tests"): first the tests marked `serial`, which
+# measure the machine, alone (exit 5, none selected, is fine); then all the others on
+# TEST_WORKERS pytest-xdist workers (one per core), each test file on one worker
+# (--dist loadfile: a file's module and session fixtures start once), in collection
+# order: the long browser and integration files first, the many short unit files last.
+# Both always run; the first failure's status is the result. At most 4 workers: each
+# starts its own servers, PostgreSQL connections and Chromium.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -le 4 ] || n=4; echo $$n)
+
 test: lint browser tshark peers
-	$(BIN)/python -m pytest
+	status=0; \
+	$(BIN)/python -m pytest -p no:xdist -m serial || { code=$$?; [ $$code -eq 5 ] || status=$$code; }; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+	  -m "not serial" || { code=$$?; [ $$status -ne 0 ] || status=$$code; }; \
+	exit $$status
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
 e2e: $(STAMP) browser
+	bash scripts/ensure-node-peers.sh  # axe-core and Lighthouse (tests/peers/portal-audit)
 	$(BIN)/python -m pytest tests/e2e
 
 clean:

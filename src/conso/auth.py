@@ -135,6 +135,22 @@ class Authenticator:
             tx.logins.succeeded(subject, where, self._clock())
         return issued
 
+    def verify(self, login: str, password: str, *, client: str | None) -> None:
+        """Check a user's password as a login does, without issuing a token (a password
+        change asks for the current one): throttled and counted like a login, so that it
+        is no way round the limits. Unauthorized when wrong, TooManyAttempts when
+        throttled."""
+        where = client_key(client)
+        subject = login[:MAX_SUBJECT]
+        self._admit(subject, where)
+        user = self._store.users.get(login)
+        if user is None or not verify_password(password, user.password_hash):
+            log.info("password check refused for %r", login)
+            raise Unauthorized("wrong password")  # and the attempt stays counted
+        with self._store.transaction() as tx:
+            tx.logins.return_attempt(BY_CLIENT, where)
+            tx.logins.clear_attempts(BY_LOGIN, subject)
+
     def _admit(self, login: str, client: str) -> None:
         """Count this attempt for its address and its login, or refuse it (and count
         nothing: the transaction rolls back)."""

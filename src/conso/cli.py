@@ -1,4 +1,4 @@
-"""The `conso` command: serve, worker, ingest, check-catalog, bench, migrate."""
+"""The `conso` command: serve, worker, ingest, provision, check-catalog, bench, migrate."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from conso import __version__, gc_tuning
 from conso.domain.catalog import CatalogError
@@ -16,8 +17,10 @@ from conso.store.base import StoreError
 if TYPE_CHECKING:
     from conso.api.limits import HttpLimits
     from conso.bootstrap import Services, Settings
+    from conso.engine import Engine
 
 log = logging.getLogger("conso")
+T = TypeVar("T")
 
 
 def _setup_logging(level: str) -> None:
@@ -214,6 +217,30 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sink(args: argparse.Namespace, command: str, http: Callable[[str, str], T],
+          local: Callable[[Engine], T]) -> tuple[T, str, Services | None] | None:
+    """Where `conso ingest` / `conso provision` send a file: a running server (--url,
+    with the operator key) or the store itself through an engine (closed by the caller).
+    None, after saying why, when the arguments do not allow either."""
+    if args.url:
+        key = args.key or os.environ.get("CONSO_OPERATOR_KEY")
+        if not key:
+            print(f"conso {command}: --url needs --key or CONSO_OPERATOR_KEY", file=sys.stderr)
+            return None
+        return http(args.url, key), args.url, None
+    from conso.bootstrap import Settings, build
+
+    services = build(Settings.from_env(db=args.db, catalog=args.catalog))
+    return local(services.engine), services.store.url, services
+
+
+def _list_rejected(rejected: Sequence[str], show: int) -> None:
+    for text in rejected[:show]:
+        print(f"  {text}")
+    if len(rejected) > show:
+        print(f"  ... and {len(rejected) - show} more")
+
+
 def _ingest(args: argparse.Namespace) -> int:
     from conso.ingest import Progress, count_records, engine_sink, http_sink, ingest
 
@@ -221,20 +248,10 @@ def _ingest(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"conso ingest: no such file: {path}", file=sys.stderr)
         return 2
-    services = None
-    if args.url:
-        key = args.key or os.environ.get("CONSO_OPERATOR_KEY")
-        if not key:
-            print("conso ingest: --url needs --key or CONSO_OPERATOR_KEY", file=sys.stderr)
-            return 2
-        sink = http_sink(args.url, key)
-        target = args.url
-    else:
-        from conso.bootstrap import Settings, build
-
-        services = build(Settings.from_env(db=args.db, catalog=args.catalog))
-        sink = engine_sink(services.engine)
-        target = services.store.url
+    found = _sink(args, "ingest", http_sink, engine_sink)
+    if found is None:
+        return 2
+    sink, target, services = found
     try:
         progress = None if args.quiet else Progress(count_records(path))
         print(f"ingesting {path} into {target}", file=sys.stderr)
@@ -248,10 +265,38 @@ def _ingest(args: argparse.Namespace) -> int:
             services.close()
     print(f"{summary.records} records: {summary.accepted} accepted, "
           f"{summary.duplicates} duplicates, {len(summary.rejected)} rejected")
-    for line_number, rejection in summary.rejected[:args.show_rejected]:
-        print(f"  line {line_number}: {rejection.id or '-'}: {rejection.error}")
-    if len(summary.rejected) > args.show_rejected:
-        print(f"  ... and {len(summary.rejected) - args.show_rejected} more")
+    _list_rejected([f"line {number}: {r.id or '-'}: {r.error}"
+                    for number, r in summary.rejected], args.show_rejected)
+    return 0 if not summary.rejected else 3
+
+
+def _provision(args: argparse.Namespace) -> int:
+    from conso.ingest import Progress, count_records
+    from conso.provision_file import engine_sink, http_sink, provision_file
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"conso provision: no such file: {path}", file=sys.stderr)
+        return 2
+    found = _sink(args, "provision", http_sink, engine_sink)
+    if found is None:
+        return 2
+    sink, target, services = found
+    try:
+        progress = None if args.quiet else Progress(count_records(path), unit="items")
+        print(f"provisioning {path} into {target}", file=sys.stderr)
+        summary = provision_file(path, sink, batch_size=args.batch_size, fmt=args.format,
+                                 progress=progress)
+    except RuntimeError as exc:   # a server's refusal, a CSV header that cannot be read
+        print(f"conso provision: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if services is not None:
+            services.close()
+    print(f"{summary.items} items: {summary.created} created, {summary.updated} updated, "
+          f"{summary.unchanged} unchanged, {len(summary.rejected)} rejected")
+    _list_rejected([f"line {number}: {error}" for number, error in summary.rejected],
+                   args.show_rejected)
     return 0 if not summary.rejected else 3
 
 
@@ -345,6 +390,29 @@ def _add_worker(sub: Any) -> None:
     work.set_defaults(func=_worker)
 
 
+def _add_provision(sub: Any) -> None:
+    prov = sub.add_parser(
+        "provision", help="create or change accounts, users and lines from a file",
+        description="Apply an NDJSON or CSV file of provisioning items (the items of "
+                    "POST /api/v1/provision: type account, user or line) in batches of "
+                    "one transaction each. Idempotent: a file sent again changes nothing. "
+                    "Exit status: 0 all applied, 3 some items rejected (listed), 1 the "
+                    "server or store failed, 2 bad arguments.")
+    prov.add_argument("file", help="items, one JSON object a line (.ndjson) or CSV (.csv) "
+                                   "with a header naming the fields")
+    prov.add_argument("--url", help="a running conso server, e.g. http://127.0.0.1:8000")
+    prov.add_argument("--key", help="the operator key for --url (or CONSO_OPERATOR_KEY)")
+    prov.add_argument("--db", help="without --url: the store to write to")
+    prov.add_argument("--catalog", help="without --url: the catalogue the plans are in")
+    prov.add_argument("--format", choices=["auto", "ndjson", "csv"], default="auto")
+    prov.add_argument("--batch-size", type=int, default=10_000,
+                      help="items a batch, one transaction each (max 10000)")
+    prov.add_argument("--show-rejected", type=int, default=20, metavar="N",
+                      help="rejected items to list (default 20)")
+    prov.add_argument("--quiet", action="store_true", help="no progress bar")
+    prov.set_defaults(func=_provision)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="conso",
@@ -412,6 +480,8 @@ def parser() -> argparse.ArgumentParser:
                      help="list the first N rejected records (default 20)")
     ing.add_argument("--quiet", action="store_true", help="no progress bar")
     ing.set_defaults(func=_ingest)
+
+    _add_provision(sub)
 
     check = sub.add_parser("check-catalog", help="validate a catalogue file")
     check.add_argument("file", nargs="?", help="default: the reference catalogue")

@@ -53,12 +53,12 @@ class BadHeader(RuntimeError):
     """A CSV file whose first line cannot name its columns: no row can be read."""
 
 
-def _csv_record(row: dict[str, str]) -> dict[str, Any]:
+def _csv_record(row: dict[str, str], ints: tuple[str, ...] = _CSV_INTS) -> dict[str, Any]:
     record: dict[str, Any] = {}
     for key, value in row.items():
         if value == "":
             continue
-        if key in _CSV_INTS:
+        if key in ints:
             try:
                 record[key] = int(value)
             except ValueError:
@@ -95,8 +95,8 @@ def _csv_row(text: str) -> list[str] | str:
         return str(exc)
 
 
-def _csv_records(lines: Iterable[tuple[int, str | BadLine]],
-                 path: Path) -> Iterator[tuple[int, Any]]:
+def _csv_records(lines: Iterable[tuple[int, str | BadLine]], path: Path,
+                 ints: tuple[str, ...] = _CSV_INTS) -> Iterator[tuple[int, Any]]:
     columns: list[str] | None = None
     for number, text in lines:
         if columns is None:
@@ -119,7 +119,7 @@ def _csv_records(lines: Iterable[tuple[int, str | BadLine]],
                                   f"{len(columns)}", record_id or None)
             continue
         # A short row leaves its last columns empty (optional fields left off).
-        yield number, _csv_record(dict(zip(columns, row, strict=False)))
+        yield number, _csv_record(dict(zip(columns, row, strict=False)), ints)
 
 
 def _ndjson_records(lines: Iterable[tuple[int, str | BadLine]]) -> Iterator[tuple[int, Any]]:
@@ -135,14 +135,15 @@ def _ndjson_records(lines: Iterable[tuple[int, str | BadLine]]) -> Iterator[tupl
                                   f"{exc.colno} of the line)")
 
 
-def read_records(path: Path, fmt: str = "auto") -> Iterator[tuple[int, Any]]:
+def read_records(path: Path, fmt: str = "auto",
+                 ints: tuple[str, ...] = _CSV_INTS) -> Iterator[tuple[int, Any]]:
     """(line number, decoded record) pairs, one physical line each; a line that is no
-    record yields a `BadLine`. A CSV file whose header cannot be read raises
-    `BadHeader`."""
+    record yields a `BadLine`. CSV columns named in `ints` hold whole numbers (an empty
+    cell is left out). A CSV file whose header cannot be read raises `BadHeader`."""
     if fmt == "auto":
         fmt = "csv" if path.suffix.lower() == ".csv" else "ndjson"
     if fmt == "csv":
-        return _csv_records(_lines(path), path)
+        return _csv_records(_lines(path), path, ints)
     return _ndjson_records(_lines(path))
 
 
@@ -164,26 +165,33 @@ def engine_sink(engine: Engine) -> Sink:
     return engine.apply_usage
 
 
+def post_ndjson(endpoint: str, key: str, items: list[Any], timeout: float = 60.0) -> Any:
+    """POST items as NDJSON with the operator key; the decoded answer. A 5xx or a
+    network error is retried with backoff (a batch is idempotent); a 4xx, or the last
+    failure, raises RuntimeError saying what the server answered."""
+    body = b"\n".join(json.dumps(item).encode() for item in items)
+    for attempt in range(_RETRIES + 1):
+        request = urllib.request.Request(endpoint, data=body, method="POST", headers={
+            "Content-Type": "application/x-ndjson", "Authorization": f"Bearer {key}"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500 or attempt == _RETRIES:
+                detail = exc.read().decode(errors="replace")
+                raise RuntimeError(f"{endpoint} answered {exc.code}: {detail}") from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            if attempt == _RETRIES:
+                raise RuntimeError(f"cannot reach {endpoint}: {exc}") from None
+        time.sleep(0.5 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
 def http_sink(url: str, key: str, timeout: float = 60.0) -> Sink:
     endpoint = url.rstrip("/") + "/api/v1/usage"
 
     def send(records: list[Any]) -> BatchResult:
-        body = b"\n".join(json.dumps(r).encode() for r in records)
-        for attempt in range(_RETRIES + 1):
-            request = urllib.request.Request(endpoint, data=body, method="POST", headers={
-                "Content-Type": "application/x-ndjson", "Authorization": f"Bearer {key}"})
-            try:
-                with urllib.request.urlopen(request, timeout=timeout) as response:
-                    answer = json.loads(response.read())
-                break
-            except urllib.error.HTTPError as exc:
-                if exc.code < 500 or attempt == _RETRIES:
-                    detail = exc.read().decode(errors="replace")
-                    raise RuntimeError(f"{endpoint} answered {exc.code}: {detail}") from None
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-                if attempt == _RETRIES:
-                    raise RuntimeError(f"cannot reach {endpoint}: {exc}") from None
-            time.sleep(0.5 * 2**attempt)
+        answer = post_ndjson(endpoint, key, records, timeout)
         return BatchResult(
             accepted=answer["accepted"], duplicates=answer["duplicates"],
             rejected=[Rejection(r["index"], r.get("id"), r["error"]) for r in answer["rejected"]],
@@ -195,8 +203,10 @@ def http_sink(url: str, key: str, timeout: float = 60.0) -> Sink:
 class Progress:
     """A one-line progress bar on a terminal, a line every few seconds otherwise."""
 
-    def __init__(self, total: int | None, out: TextIO = sys.stderr) -> None:
+    def __init__(self, total: int | None, out: TextIO = sys.stderr, *,
+                 unit: str = "records") -> None:
         self.total = total
+        self.unit = unit
         self.out = out
         self.done = 0
         self.started = time.monotonic()
@@ -219,9 +229,10 @@ class Progress:
         if self.total:
             share = min(self.done / self.total, 1.0)
             bar = "#" * int(share * 30)
-            text = f"[{bar:<30}] {share:6.1%} {self.done:,}/{self.total:,} records {rate:,.0f}/s"
+            text = (f"[{bar:<30}] {share:6.1%} {self.done:,}/{self.total:,} {self.unit} "
+                    f"{rate:,.0f}/s")
         else:
-            text = f"{self.done:,} records {rate:,.0f}/s"
+            text = f"{self.done:,} {self.unit} {rate:,.0f}/s"
         if self._tty:
             self.out.write("\r" + text + ("\n" if final else ""))
         else:

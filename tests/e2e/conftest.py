@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ from typing import Any, NoReturn
 
 import httpx
 import pytest
+
+from support import ports
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -61,10 +62,8 @@ class PortalServer:
 
 
 def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    # Under pytest-xdist, from this worker's own range (tests/support/ports.py).
+    return ports.free_port()
 
 
 def _spawn(workdir: Path) -> PortalServer:
@@ -184,3 +183,19 @@ def page(context: Any) -> Any:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+# -- the audit tools (axe-core, Lighthouse) ----------------------------------------
+
+AUDIT_PEER = REPO_ROOT / "tests" / "peers" / "portal-audit"
+
+
+@pytest.fixture(scope="session")
+def audit_peer() -> Path:
+    """tests/peers/portal-audit with its npm packages (axe-core, lighthouse), which
+    scripts/ensure-node-peers.sh installs once."""
+    for package in ("axe-core", "lighthouse"):
+        if not (AUDIT_PEER / "node_modules" / package / "package.json").is_file():
+            _unavailable(f"{AUDIT_PEER}/node_modules/{package} is missing; "
+                         "run: bash scripts/ensure-node-peers.sh")
+    return AUDIT_PEER

@@ -313,8 +313,8 @@ def test_line_page_shows_gauges_daily_chart_and_messages(page: Page, op_api: htt
     end = datetime.fromisoformat(usage["cycle"]["end"]).date()
     chart = page.get_by_role("img", name="Daily data use this cycle")
     expect(chart.locator(".day")).to_have_count((end - start).days)
-    expect(chart.locator(".day").first).to_have_attribute(
-        "title", re.compile(rf"^{start:%d/%m}: "))
+    # Each day's value in a table under the chart (no hover needed), days as English writes them.
+    expect(page.locator(".day-values tbody th").first).to_have_text(f"{start.day} {start:%b}")
     expect(page.get_by_role("heading", name="Messages sent")).to_be_visible()
     if sent:
         expect(page.locator("ul.messages li").first).to_be_visible()
@@ -474,7 +474,7 @@ def test_payg_line_spending_limit(page: Page, context: BrowserContext,
     log_in(page, CHLOE.login, CHLOE.password)
     expect(page).to_have_url(re.compile(re.escape(line_path(CHLOE.line)) + "$"))
     expect(page.locator("html")).to_have_attribute("lang", "nl")
-    expect(page.locator("#limit")).to_contain_text("€10")
+    expect(page.locator("#limit")).to_contain_text("€ 10")      # euros as Dutch writes them
     expect(page.locator("#limit select, #limit form")).to_have_count(0)
     assert session_cookie(context) is not None
 
@@ -539,7 +539,7 @@ def test_language_selector_switches_to_french(page: Page, screenshots: Path) -> 
     page.goto(line_path(ALICE.line))
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Ligne {ALICE.line}")
     expect(page.locator("#alerts").get_by_role("button", name="Enregistrer")).to_be_visible()
-    expect(page.get_by_role("img", name="Données par jour sur la période")).to_be_visible()
+    expect(page.get_by_role("img", name="Données par jour de ce cycle")).to_be_visible()
     # Back to English from a line page: the selector returns to that same line page.
     page.get_by_label("Langue").select_option(label="English")
     expect(page.locator("html")).to_have_attribute("lang", "en")
@@ -618,4 +618,5 @@ def test_cycle_dates_are_in_the_page(page: Page, op_api: httpx.Client) -> None:
     end: date = datetime.fromisoformat(usage["cycle"]["end"]).date()
     last_day = end - timedelta(days=1)            # the page names the cycle's last day
     log_in(page, ALICE.login, ALICE.password)
-    expect(page.locator(".sub")).to_contain_text(f"Cycle until {last_day.isoformat()}")
+    expect(page.locator(".sub")).to_contain_text(
+        f"Cycle until {last_day.day} {last_day:%b} {last_day.year}")   # as English writes it

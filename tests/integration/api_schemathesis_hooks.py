@@ -16,13 +16,20 @@ the provisioned state, with values the schema allows:
   user; an E.164 id for a mobile plan; never a provisioned line (their plans stay).
 - PUT /lines/{line_id}/alerts: one of the provisioned lines (bundle, pay-per-use, internet
   volume, internet unlimited) and rules of the kinds its plan takes, each once.
+- `?cycle=` of a line's records, usage and messages: the first day of one of the line's
+  cycles that has begun (the provisioned lines' cycles start on day 1; another day is a
+  422), and not with `at` (one or the other); left out for a line not provisioned (one
+  the operator's run created may have any cycle day); a records `cursor` is dropped (only
+  one the server gave is valid, and none was given).
 
 Other requests are steered in part, so that they reach a real line, account, session or
 login and the answers' schemas are checked on 200s, not only on 404s: half of the reads
 and changes of a line go to a provisioned line, of the account listings to the
 provisioned account, of the session updates and ends to sessions the test opened, of
 the logins to a provisioned login and password, of the authorizations and session
-starts to a provisioned line; a quarter of the usage batches are real records.
+starts to a provisioned line, of the password resets to a user provisioned for them
+(never a user whose token or password the run uses); a quarter of the usage batches are
+real records.
 
 Only positive (schema-valid) cases are touched; a schema-breaking case is sent as
 generated, so negative_data_rejection judges it. Which cases are steered depends on the
@@ -37,8 +44,10 @@ import json
 import os
 import zlib
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import schemathesis
 
@@ -52,6 +61,7 @@ LINES: dict[str, str] = SEED.get("lines", {})            # plan kind -> a line o
 PLAN_KINDS: dict[str, str] = SEED.get("plan_kinds", {})  # plan id -> "bundle" | "payg" | ...
 UPDATE_SESSIONS: list[str] = SEED.get("update_sessions", [])
 END_SESSIONS: list[str] = SEED.get("end_sessions", [])
+RESET: str = SEED.get("reset", "")                   # a user whose password may change
 PASSWORD = "schemathesis-password"
 API = "/api/v1"
 
@@ -154,6 +164,45 @@ def _line_in_half(*kinds: str) -> Callable[[Any, int], None]:
     return steer
 
 
+def _cycle_starts() -> list[str]:
+    """The current and the previous cycle of the provisioned lines (day 1, Brussels)."""
+    if "now" not in SEED:
+        return []
+    today = datetime.fromisoformat(SEED["now"]).astimezone(ZoneInfo("Europe/Brussels")).date()
+    current = today.replace(day=1)
+    previous = (current - timedelta(days=1)).replace(day=1)
+    return [current.isoformat(), previous.isoformat()]
+
+
+def _history_in_half(*kinds: str) -> Callable[[Any, int], None]:
+    """A line steered in half, and a query a provisioned line takes: a cycle of its own,
+    not with `at`, no cursor. The other half go without `cycle`: their line may be one
+    the operator's run created, with a cycle day nobody here knows."""
+    line = _line_in_half(*kinds)
+
+    def steer(case: Any, n: int) -> None:
+        line(case, n)
+        query = dict(case.query or {})
+        query.pop("cursor", None)
+        starts = _cycle_starts()
+        if query.get("cycle") is not None:
+            if n % 2 == 0 and starts:
+                query["cycle"] = starts[(n // 4) % len(starts)]
+                query.pop("at", None)
+            else:
+                del query["cycle"]
+        case.query = query
+    return steer
+
+
+def _reset_in_half(case: Any, n: int) -> None:
+    login = unquote((case.path_parameters or {}).get("login", ""))
+    if login in USERS or login == LOGIN.get("login"):
+        _path(case, login=login + "-x")
+    if n % 2 == 0 and RESET:
+        _path(case, account_id=ACCOUNT, login=RESET)
+
+
 def _account_in_half(case: Any, n: int) -> None:
     if n % 2 == 0:
         _path(case, account_id=ACCOUNT)
@@ -184,13 +233,17 @@ def _real_records(case: Any, n: int) -> None:
                       "quantity": 1, "at": SEED["now"]} for i in range(1 + n % 3)]
 
 
-LINE_PATHS = ("", "/usage", "/alerts", "/messages", "/barring", "/barring/audit")
+LINE_PATHS = ("", "/alerts", "/barring", "/barring/audit")
+HISTORY_PATHS = ("/usage", "/messages", "/records", "/cycles")
 STEER: dict[tuple[str, str], Callable[[Any, int], None]] = {
     ("PUT", f"{API}/accounts/{{account_id}}/users/{{login}}"): _put_user,
     ("PUT", f"{API}/lines/{{line_id}}"): _put_line,
     ("PUT", f"{API}/lines/{{line_id}}/alerts"): _put_alerts,
     **{("GET", f"{API}/lines/{{line_id}}{tail}"): _line_in_half(*sorted(LINES))
        for tail in LINE_PATHS},
+    **{("GET", f"{API}/lines/{{line_id}}{tail}"): _history_in_half(*sorted(LINES))
+       for tail in HISTORY_PATHS},
+    ("PUT", f"{API}/accounts/{{account_id}}/users/{{login}}/password"): _reset_in_half,
     ("PUT", f"{API}/lines/{{line_id}}/barring"): _line_in_half("bundle", "payg"),
     **{(method, f"{API}/lines/{{line_id}}/spending-limit"): _line_in_half("payg")
        for method in ("GET", "PUT", "DELETE")},

@@ -10,7 +10,6 @@ import itertools
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,8 @@ from typing import Any, TypeVar
 import httpx
 import orjson
 import pytest
+
+from support import ports
 
 T = TypeVar("T")
 
@@ -44,11 +45,9 @@ KING_DATA_BYTES = 10 * 10**9
 
 
 def free_port() -> int:
-    """A port nobody listens on right now (bind to port 0 and let the OS choose)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A port nobody listens on right now; under pytest-xdist, from this worker's own
+    range, which no other worker hands out (tests/support/ports.py)."""
+    return ports.free_port()
 
 
 def conso_env(operator_key: str | None = OPERATOR_KEY) -> dict[str, str]:

@@ -65,6 +65,7 @@ INAPPLICABLE = ["ensure_resource_availability"]
 
 ACCOUNT = "st-seed"
 ADMIN, USER, LOGIN = "st-admin", "st-user", "st-login"
+RESET = "st-reset"      # whose password the operator's run may reset (no token in use)
 LINE_IDS = {"bundle": "+32470900001", "payg": "+32470900002",
             "volume": "st-box-volume", "unlimited": "st-box-unlimited"}
 
@@ -177,7 +178,7 @@ def _provision(client: httpx.Client) -> dict[str, Any]:
     }
     ok(client.put(f"/api/v1/accounts/{ACCOUNT}", json={"name": "Schemathesis",
                                                         "kind": "business"}))
-    for name, role in ((ADMIN, "admin"), (USER, "user"), (LOGIN, "user")):
+    for name, role in ((ADMIN, "admin"), (USER, "user"), (LOGIN, "user"), (RESET, "user")):
         ok(client.put(f"/api/v1/accounts/{ACCOUNT}/users/{name}",
                       json={"password": PASSWORD, "role": role,
                             "email": f"{name}@example.com"}))
@@ -199,7 +200,7 @@ def _provision(client: httpx.Client) -> dict[str, Any]:
             "session_id": session, "line": LINE_IDS[("bundle", "payg")[n % 2]],
             "service": "data", "requested": 1_000_000}))
     return {"account": ACCOUNT, "users": [ADMIN, USER],
-            "login": {"login": LOGIN, "password": PASSWORD}, "lines": LINE_IDS,
+            "login": {"login": LOGIN, "password": PASSWORD}, "reset": RESET, "lines": LINE_IDS,
             "plan_kinds": kinds, "update_sessions": sessions[:3],
             "end_sessions": sessions[3:], "now": now}
 

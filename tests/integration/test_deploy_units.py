@@ -30,12 +30,8 @@ def _exec_start(unit: Path) -> list[str]:
 def _expanded(argv: list[str], instance: str) -> list[str]:
     """The arguments as systemd passes them: %i the instance, ${VAR} from the example."""
     example = _example_settings()
-    out = []
-    for arg in argv:
-        arg = arg.replace("%i", instance)
-        arg = re.sub(r"\$\{(\w+)\}", lambda m: example.get(m.group(1), "0.0.0.0"), arg)
-        out.append(arg)
-    return out
+    return [re.sub(r"\$\{(\w+)\}", lambda m: example.get(m.group(1), "0.0.0.0"),
+                   arg.replace("%i", instance)) for arg in argv]
 
 
 def _example_settings() -> dict[str, str]:

@@ -964,3 +964,30 @@ def test_after_a_restart_a_request_sent_again_counts_once_and_stale_sessions_are
         sid = pgw.new_session_id()
         assert pgw.initial(sid, [Ask(DATA, requested=MB)], line=limited).only.units == MB
         pgw.stop(wait=False)
+
+
+def test_data_roaming_outside_the_eu_stops_at_the_cap_with_4012_until_the_user_continues(
+    conso: DiameterConso, pgw: Pgw,
+) -> None:
+    """rules.md, "Roaming data cap": EUR 50 of data outside the EU/EEA (2 EUR a MB:
+    25 MB), the last grant marked final, then 4012 (the cap is money: it buys nothing
+    more); calls still go; after CONTINUE (here through the API) data goes again."""
+    line = conso.line("king")
+    sid = pgw.new_session_id()
+    first = pgw.initial(sid, [Ask(DATA, requested=100 * MB)], line=line, country="US")
+    assert (first.result, first.only.result, first.only.units) == (SUCCESS, SUCCESS, 25 * MB)
+    assert first.only.final_action == TERMINATE
+    assert pgw.terminate(sid, 1, [Ask(DATA, used=25 * MB)]).result == SUCCESS
+    refused = pgw.initial(pgw.new_session_id(), [Ask(DATA, requested=MB)], line=line,
+                          country="US")
+    assert (refused.result, refused.only.result) == (CREDIT_LIMIT_REACHED,) * 2
+    voice = pgw.initial(pgw.new_session_id(), [Ask(VOICE, requested=60)], line=line,
+                        country="US")
+    assert (voice.result, voice.only.units) == (SUCCESS, 60)
+    cap = conso.usage(line)["roaming_cap"]
+    assert (cap["spent_cents"], cap["reached"]) == (5000, True)
+    answer = conso.op.post(f"/api/v1/lines/{line}/roaming-cap/continue")
+    assert answer.status_code == 200, answer.text
+    again = pgw.initial(pgw.new_session_id(), [Ask(DATA, requested=MB)], line=line,
+                        country="US")
+    assert (again.result, again.only.units) == (SUCCESS, MB)

@@ -1008,3 +1008,24 @@ def test_parallel_sessions_over_http_diameter_and_nchf_never_pass_the_limit(
     with conso.smf() as smf:
         refused = smf.create(charging_request(0, [Use(DATA, requested=1000)], line=line))
         assert refused.problem(403)["cause"] == QUOTA_LIMIT_REACHED
+
+
+def test_data_roaming_outside_the_eu_stops_at_the_cap_with_quota_limit_reached(
+    conso: NchfConso, smf: Smf,
+) -> None:
+    """rules.md, "Roaming data cap": EUR 50 of data outside the EU/EEA (25 MB at 2 EUR a
+    MB) is the last grant; then QUOTA_LIMIT_REACHED until the cap is switched off."""
+    line = conso.line("king")
+    first = smf.create(charging_request(0, [Use(DATA, requested=100 * MB)], line=line,
+                                        country="US"))
+    assert (first.status, first.only.result, first.only.units) == (201, SUCCESS, 25 * MB)
+    assert first.only.final_action == TERMINATE
+    assert smf.release(first.ref, charging_request(1, [Use(DATA, used=25 * MB)])).status == 204
+    refused = smf.create(charging_request(0, [Use(DATA, requested=MB)], line=line,
+                                          country="US"))
+    assert refused.problem(403)["cause"] == QUOTA_LIMIT_REACHED
+    switched = conso.op.put(f"/api/v1/lines/{line}/roaming-cap", json={"enabled": False})
+    assert switched.status_code == 200 and switched.json()["enabled"] is False
+    again = smf.create(charging_request(0, [Use(DATA, requested=MB)], line=line,
+                                        country="US"))
+    assert (again.status, again.only.units) == (201, MB)

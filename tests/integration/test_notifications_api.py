@@ -151,6 +151,24 @@ def test_a_valid_change_is_kept(fleet: Fleet) -> None:
     assert again["channels"] == chosen["channels"]
 
 
+def test_a_change_of_notifications_is_on_the_audit_trail_and_the_same_again_is_not(
+        fleet: Fleet) -> None:
+    """rules.md: an audit trail of every admin action (barring, limits, and these)."""
+    chosen = {"rules": [{"kind": "included_pct", "value": 75}],
+              "channels": {"sms": False, "email": "fleet@example.com"}}
+    admin = fleet.as_(fleet.admin)
+    for _ in range(2):
+        answer = admin.put(f"/api/v1/lines/{fleet.line}/alerts", json=chosen)
+        assert answer.status_code == 200, answer.text
+    trail = admin.get(f"/api/v1/lines/{fleet.line}/barring/audit")
+    entries = [e for e in trail.json() if e["action"] == "alerts"]
+    assert len(entries) == 1
+    assert entries[0]["by"] == fleet.admin
+    assert entries[0]["after"]["rules"] == ["included_pct:75"]
+    assert entries[0]["after"]["channels"]["sms"] is False
+    assert "included_pct:90" in entries[0]["before"]["rules"]
+
+
 SIX = [{"kind": "included_pct", "value": v} for v in (75, 90, 100)] + [
     {"kind": "extra_eur", "value": v} for v in (5, 10, 15)]
 

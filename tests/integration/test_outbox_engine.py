@@ -115,7 +115,7 @@ def test_crossing_queues_an_sms_from_8644_in_the_same_commit(world: World) -> No
     rows = outbox_rows(world.db_path)
     assert summary(rows) == [("sms", "8644", line, line,
                               orjson_key(rule("included_pct", 90, "data")), "queued", 0)]
-    assert "90%" in rows[0]["text"] and "9 GB" in rows[0]["text"]
+    assert "90%" in rows[0]["text"] and "9.0 GB of 10 GB" in rows[0]["text"]
     assert rows[0]["subject"] is None
     # The store's own view agrees.
     stored = world.messages()
@@ -224,8 +224,8 @@ def test_a_record_in_the_next_cycle_rearms_thresholds(world: World) -> None:
     rows = outbox_rows(world.db_path)
     assert [r["rule"] for r in rows] == [rule("included_pct", 90, "voice")] * 2
     assert rows[0]["id"] != rows[1]["id"]
-    assert "2026-10-31" in rows[0]["text"]           # the October cycle's last day
-    assert "2026-11-30" in rows[1]["text"]
+    assert "31 Oct 2026" in rows[0]["text"]          # the October cycle's last day
+    assert "30 Nov 2026" in rows[1]["text"]
     # Within November it does not fire again.
     world.feed([rec(line, "voice", 60, at=NOVEMBER_AT)])
     assert len(outbox_rows(world.db_path)) == 2
@@ -242,7 +242,7 @@ def test_a_late_record_for_the_previous_cycle_notifies_for_that_cycle(world: Wor
     rows = outbox_rows(world.db_path)
     assert len(rows) == 3
     assert rows[2]["rule"] == rule("included_pct", 100, "data")
-    assert "2026-10-31" in rows[2]["text"], rows[2]["text"]      # October's end, not Nov's
+    assert "1 Nov 2026" in rows[2]["text"], rows[2]["text"]      # October's renewal
     line_obj = world.engine.line(line)
     october = world.engine.usage_summary(line_obj, datetime(2026, 10, 20, tzinfo=UTC))
     november = world.engine.usage_summary(line_obj)
@@ -253,11 +253,11 @@ def test_a_late_record_for_the_previous_cycle_notifies_for_that_cycle(world: Wor
     rows = outbox_rows(world.db_path)
     assert len(rows) == 4
     assert rows[3]["rule"] == rule("included_pct", 100, "data")
-    assert "2026-11-30" in rows[3]["text"]
+    assert "1 Dec 2026" in rows[3]["text"]                       # November's renewal
 
 
 @pytest.mark.parametrize(("language", "words"), [
-    ("en", ["you have used", "2026-11-30"]),
+    ("en", ["you have used", "30 Nov 2026"]),
     ("fr", ["vous avez utilisé", "30/11/2026"]),
     ("nl", ["u hebt", "30/11/2026"]),
 ])
@@ -372,18 +372,23 @@ def test_the_eleventh_text_within_an_hour_gets_no_reply(world: World) -> None:
     assert len(outbox_rows(world.db_path, line)) == 11
 
 
+def limit_notices(db_path: Path) -> list[dict[str, Any]]:
+    """The outbox less the SMS telling the user their limit was set (rule null)."""
+    return [r for r in outbox_rows(db_path) if r["rule"] is not None]
+
+
 def test_spending_limit_sends_sms_from_8644_at_50_90_and_100_pct(world: World) -> None:
     line = world.line("+32470000017", plan="payg", user=world.user("quinn"))
     # Whatever channels the line chose, the limit's own notice is an SMS to the line.
     world.alerts(line, {"rules": [], "channels": {"sms": False, "email": "q@example.com"}})
     world.services.control.set_spending_limit(world.engine.line(line), 10, "test")
     world.feed([rec(line, "sms", 62)])                      # EUR 4.96
-    assert outbox_rows(world.db_path) == []
+    assert limit_notices(world.db_path) == []
     world.feed([rec(line, "sms", 1)])                       # EUR 5.04: 50 %
     world.feed([rec(line, "sms", 50)])                      # EUR 9.04: 90 %
     world.feed([rec(line, "sms", 12)])                      # EUR 10.00: 100 %
     world.feed([rec(line, "sms", 5)])                       # over: counted, no new notice
-    rows = outbox_rows(world.db_path)
+    rows = limit_notices(world.db_path)
     assert [(r["channel"], r["sender"], r["recipient"], r["rule"]) for r in rows] == [
         ("sms", "8644", line, rule("limit_pct", 50)),
         ("sms", "8644", line, rule("limit_pct", 90)),
@@ -397,7 +402,7 @@ def test_spending_limit_jump_past_all_steps_sends_100_only(world: World) -> None
     line = world.line("+32470000018", plan="payg", user=world.user("rae", language="nl"))
     world.services.control.set_spending_limit(world.engine.line(line), 5, "test")
     world.feed([rec(line, "sms", 100)])                     # EUR 8 at once
-    rows = outbox_rows(world.db_path)
+    rows = limit_notices(world.db_path)
     assert [r["rule"] for r in rows] == [rule("limit_pct", 100)]
     assert "uitgavenlimiet" in rows[0]["text"] and "€ 5,00" in rows[0]["text"]
 
@@ -408,7 +413,7 @@ def test_a_new_spending_limit_notifies_again_at_50_pct_of_it(world: World) -> No
     world.feed([rec(line, "sms", 63)])                      # EUR 5.04: 50 % of EUR 10
     world.services.control.set_spending_limit(world.engine.line(line), 20, "test")
     world.feed([rec(line, "sms", 63)])                      # EUR 10.08: 50 % of EUR 20
-    rows = outbox_rows(world.db_path)
+    rows = limit_notices(world.db_path)
     assert [r["rule"] for r in rows] == [rule("limit_pct", 50)] * 2
     assert "€20.00" in rows[1]["text"]
 

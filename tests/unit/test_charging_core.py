@@ -313,8 +313,10 @@ def test_barring_a_line_pushes_a_reauthorization_to_each_session_that_can_be_tol
     services.dispatcher.run_once()
     assert [(m.to, Reauthorization.of(m)) for m in peer.sent] == [
         ("pgw.example.net", Reauthorization("gy-1", PAYG, "barring"))]
-    # The subscriber's message history does not show it.
-    assert services.store.outbox.messages(line_id=PAYG) == []
+    # The subscriber's message history does not show it: only the SMS telling them of
+    # the barring (from 8644).
+    shown = services.store.outbox.messages(line_id=PAYG)
+    assert [(m.channel, m.sender) for m in shown] == [("sms", "8644")]
     services.control.set_spending_limit(line, 10, "admin")
     services.dispatcher.run_once()
     assert [Reauthorization.of(m).reason for m in peer.sent] == ["barring", "spending_limit"]

@@ -50,18 +50,18 @@ ALL_KINDS = [
 # What each language says around the news.
 WORDS = {
     "en": {"greeting": "Hello,", "line": f"Line: {LINE}",
-           "cycle": "Cycle: 2026-11-01 to 2026-11-30", "period": "2026-11-01 to 2026-11-30",
+           "cycle": "Cycle: 1 Nov 2026 to 30 Nov 2026", "period": "1 Nov 2026 to 30 Nov 2026",
            "reached": "Reached: 90% of your calls bundle",
            "link": "See your line in the portal", "footer": "sent automatically"},
     "fr": {"greeting": "Bonjour,", "line": f"Ligne : {LINE}",
            "cycle": "Cycle : du 01/11/2026 au 30/11/2026",
            "period": "du 01/11/2026 au 30/11/2026",
-           "reached": "Seuil atteint : 90 % de vos appels",
+           "reached": "Seuil atteint : 90 % de vos appels inclus",
            "link": "Voir votre ligne sur le portail", "footer": "envoyé automatiquement"},
     "nl": {"greeting": "Hallo,", "line": f"Lijn: {LINE}",
            "cycle": "Periode: 01/11/2026 tot en met 30/11/2026",
            "period": "01/11/2026 tot en met 30/11/2026",
-           "reached": "Bereikt: 90% van uw bellen",
+           "reached": "Bereikt: 90% van uw belminuten",
            "link": "Bekijk uw lijn op het portaal", "footer": "automatisch verstuurd"},
 }
 
@@ -147,7 +147,8 @@ def crossed(kind: RuleKind, value: int, service: Service | None = None) -> Cross
     (crossed(RuleKind.LIMIT_PCT, 90), "nl", "90% van uw uitgavenlimiet van € 20,00"),
     (crossed(RuleKind.VOLUME_PCT, 90), "en", "90% of your monthly volume"),
     (crossed(RuleKind.HEAVY_USER, 90), "fr", "90 % du seuil d'usage raisonnable"),
-    (crossed(RuleKind.INCLUDED_PCT, 75, Service.DATA), "fr", "75 % de vos données mobiles"),
+    (crossed(RuleKind.INCLUDED_PCT, 75, Service.DATA), "fr",
+     "75 % de vos données mobiles incluses"),
 ])
 def test_what_was_crossed_is_named(due: Crossing, lang: str, words: str) -> None:
     assert reached(due, lang, limit_micros=20 * EUR) == words
@@ -190,7 +191,7 @@ def test_the_link_is_the_portals_line_page() -> None:
 def test_accents_and_euro_stay_as_they_are() -> None:
     body = email_body(Crossing(AlertRule(RuleKind.EXTRA_EUR, 10), None), KING_SUMMARY, "fr",
                       portal_url=PORTAL)
-    assert "Vos dépenses hors forfait atteignent 12,34 € (alerte à 10,00 €)." in body.text
-    assert "Vos dépenses hors forfait atteignent 12,34 € (alerte à 10,00 €)." in (
-        Page(body.html).shown)
+    news = "Vos dépenses hors forfait ont atteint 12,34 € ce cycle-ci (alerte à 10,00 €)."
+    assert news in body.text
+    assert news in Page(body.html).shown
     assert body.html.isascii() is False and "&eacute;" not in body.html

@@ -28,8 +28,8 @@ LINE = "+32470000001"
 GB = 10**9
 EUR = MICROS_PER_EURO
 LANGS = ("en", "fr", "nl")
-END = {"en": "2026-11-30", "fr": "30/11/2026", "nl": "30/11/2026"}  # the last day
-RENEW = {"en": "2026-12-01", "fr": "01/12/2026", "nl": "01/12/2026"}
+END = {"en": "30 Nov 2026", "fr": "30/11/2026", "nl": "30/11/2026"}  # the last day
+RENEW = {"en": "1 Dec 2026", "fr": "01/12/2026", "nl": "01/12/2026"}
 
 
 def summary_of(plan: Plan = KING, spend: int = 0, line: str = LINE,
@@ -47,17 +47,17 @@ KING_SUMMARY = summary_of(KING, 12_340_000, voice=16_200, sms=450, data=9_100_00
 # (crossing, {lang: fragments the text must contain})
 PCT_CASES = [
     (crossing(RuleKind.INCLUDED_PCT, 90, Service.VOICE), {
-        "en": ["90%", "calls", "270 min", "300 min", "30 min"],
-        "fr": ["90 %", "appels", "270 min", "300 min", "30 min"],
-        "nl": ["90%", "bellen", "270 min", "300 min", "30 min"]}),
+        "en": ["90%", "calls bundle", "270 min of 300 min, 30 min left"],
+        "fr": ["90 %", "appels inclus", "270 min sur 300 min, il reste 30 min"],
+        "nl": ["90%", "belminuten", "270 min van 300 min, nog 30 min over"]}),
     (crossing(RuleKind.INCLUDED_PCT, 90, Service.SMS), {
-        "en": ["90%", "SMS", "450 SMS", "500 SMS", "50 SMS"],
-        "fr": ["90 %", "SMS", "450 SMS", "500 SMS", "50 SMS"],
-        "nl": ["90%", "sms", "450 sms", "500 sms", "50 sms"]}),
+        "en": ["90%", "SMS bundle", "450 SMS of 500 SMS, 50 SMS left"],
+        "fr": ["90 %", "SMS inclus", "450 SMS sur 500 SMS, il reste 50 SMS"],
+        "nl": ["90%", "sms'en", "450 sms van 500 sms, nog 50 sms over"]}),
     (crossing(RuleKind.INCLUDED_PCT, 75, Service.DATA), {
-        "en": ["75%", "mobile data", "9.1 GB", "10 GB", "900 MB"],
-        "fr": ["75 %", "données mobiles", "9,1 GB", "10 GB", "900 MB"],
-        "nl": ["75%", "mobiele data", "9,1 GB", "10 GB", "900 MB"]}),
+        "en": ["75%", "mobile data bundle", "9.1 GB of 10 GB, 0.9 GB left"],
+        "fr": ["75 %", "données mobiles incluses", "9,1 Go sur 10 Go, il reste 0,9 Go"],
+        "nl": ["75%", "mobiele data", "9,1 GB van 10 GB, nog 0,9 GB over"]}),
 ]
 
 
@@ -79,12 +79,13 @@ def test_percentage_shows_used_included_remaining_and_cycle_end(
 def test_used_up_shows_the_allowance_and_cycle_end(lang: str) -> None:
     summary = summary_of(KING, voice=18_000, sms=500, data=10 * GB)
     words = {"en": "used up", "fr": "épuisé", "nl": " op."}
+    data = {"en": "10 GB", "fr": "10 Go", "nl": "10 GB"}
     for service, included in ((Service.VOICE, "300 min"), (Service.SMS, "500"),
-                              (Service.DATA, "10 GB")):
+                              (Service.DATA, data[lang])):
         text = notification(crossing(RuleKind.INCLUDED_PCT, 100, service), summary, lang).text
         assert included in text
         assert words[lang] in text
-        assert END[lang] in text
+        assert RENEW[lang] in text                  # charged until the bundle renews
         assert text != notification(crossing(RuleKind.INCLUDED_PCT, 90, service),
                                     summary, lang).text
 
@@ -96,7 +97,7 @@ def test_extra_spend_shows_the_amount_and_cycle_end(lang: str, amount: str, aler
     assert amount in rendered.text
     assert alert in rendered.text
     assert END[lang] in rendered.text
-    assert amount in rendered.subject
+    assert alert in rendered.subject                # the threshold that was reached
 
 
 @pytest.mark.parametrize(("lang", "limit", "spent"), [
@@ -119,9 +120,9 @@ def test_spending_limit_shows_the_limit_the_spend_and_cycle_end(
 
 
 @pytest.mark.parametrize(("lang", "fragments"), [
-    ("en", ["90%", "140 GB", "150 GB", "10 GB"]),
-    ("fr", ["90 %", "140 GB", "150 GB", "10 GB"]),
-    ("nl", ["90%", "140 GB", "150 GB", "10 GB"]),
+    ("en", ["90%", "140 GB of 150 GB, 10 GB left"]),
+    ("fr", ["90 %", "140 Go sur 150 Go, il reste 10 Go"]),
+    ("nl", ["90%", "140 GB van 150 GB, nog 10 GB over"]),
 ])
 def test_internet_volume_reminders(lang: str, fragments: list[str]) -> None:
     summary = summary_of(INTERNET_150, data=140 * GB)
@@ -131,7 +132,7 @@ def test_internet_volume_reminders(lang: str, fragments: list[str]) -> None:
     assert END[lang] in text
     used_up = notification(crossing(RuleKind.VOLUME_PCT, 100),
                            summary_of(INTERNET_150, data=150 * GB), lang).text
-    assert "150 GB" in used_up
+    assert ("150 Go" if lang == "fr" else "150 GB") in used_up
     assert RENEW[lang] in used_up                 # renewed on the next cycle's first day
 
 
@@ -139,8 +140,10 @@ def test_internet_volume_reminders(lang: str, fragments: list[str]) -> None:
 def test_heavy_user_reminder_shows_usage_and_threshold(lang: str) -> None:
     summary = summary_of(INTERNET_UNLIMITED, data=2_700 * GB)
     text = notification(crossing(RuleKind.HEAVY_USER, 90), summary, lang).text
-    assert "2700 GB" in text
-    assert "3000 GB" in text
+    used, threshold = {"en": ("2,700 GB", "3,000 GB"), "fr": ("2700 Go", "3000 Go"),
+                       "nl": ("2700 GB", "3000 GB")}[lang]
+    assert used in text
+    assert threshold in text
     assert END[lang] in text
 
 
@@ -192,7 +195,8 @@ def test_french_and_dutch_texts_are_not_english() -> None:
     (50 * EUR, "€50.00", "50,00 €", "€ 50,00"),
     (5_000, "€0.01", "0,01 €", "€ 0,01"),              # half a cent rounds up
     (4_999, "€0.00", "0,00 €", "€ 0,00"),
-    (1_234_567_890, "€1234.57", "1234,57 €", "€ 1234,57"),
+    (1_234_567_890, "€1,234.57", "1234,57 €", "€ 1234,57"),
+    (12_345_670_000, "€12,345.67", "12 345,67 €", "€ 12.345,67"),
 ])
 def test_money_formatting(micros: int, en: str, fr: str, nl: str) -> None:
     assert money(micros, "en") == en
@@ -207,17 +211,26 @@ def test_quantities() -> None:
     assert quantity(Service.SMS, 12, "nl") == "12 sms"
     assert quantity(Service.DATA, 10 * GB, "en") == "10 GB"
     assert quantity(Service.DATA, 9_100_000_000, "en") == "9.1 GB"
-    assert quantity(Service.DATA, 9_100_000_000, "fr") == "9,1 GB"
+    assert quantity(Service.DATA, 9_100_000_000, "fr") == "9,1 Go"
     assert quantity(Service.DATA, 900_000_000, "nl") == "900 MB"
+    assert quantity(Service.DATA, 900_000_000, "fr") == "900 Mo"
+    assert quantity(Service.DATA, 300_000, "en") == "300 kB"
+    assert quantity(Service.DATA, 0, "en") == "0 MB"
+    # In a sentence whose largest figure is GB, a smaller one keeps the unit.
+    assert quantity(Service.DATA, 978_000_000, "en", unit_of=10 * GB) == "1.0 GB"
+    assert quantity(Service.DATA, 9 * GB, "en", unit_of=10 * GB) == "9.0 GB"
 
 
 # -- CONSULT and help -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("lang", "fragments"), [
-    ("en", ["+32470000001", "2026-11-30", "30 min", "50 SMS", "900 MB", "€12.34"]),
-    ("fr", ["+32470000001", "30/11/2026", "30 min", "50 SMS", "900 MB", "12,34 €"]),
-    ("nl", ["+32470000001", "30/11/2026", "30 min", "50 sms", "900 MB", "€ 12,34"]),
+    ("en", ["+32470000001", "30 Nov 2026", "30 min of calls", "50 SMS", "900 MB of data",
+            "Extra spend: €12.34"]),
+    ("fr", ["+32470000001", "30/11/2026", "30 min d'appels", "50 SMS", "900 Mo de données",
+            "Hors forfait : 12,34 €"]),
+    ("nl", ["+32470000001", "30/11/2026", "30 min bellen", "50 sms", "900 MB data",
+            "Buiten bundel: € 12,34"]),
 ])
 def test_consult_reply_for_king(lang: str, fragments: list[str]) -> None:
     reply = consult_reply(KING_SUMMARY, lang)
@@ -233,9 +246,14 @@ def test_consult_reply_for_payg_shows_what_was_used_and_spent(lang: str, amount:
     reply = consult_reply(summary, lang)
     assert "2 min" in reply
     assert "3 SMS" in reply or "3 sms" in reply
-    assert "4 MB" in reply
+    assert ("4 Mo" if lang == "fr" else "4 MB") in reply
     assert amount in reply
     assert END[lang] in reply
+    # No bundle: nothing "left", no "extra" spend; what was used and spent.
+    for wrong in ("left", "Extra", "reste", "Hors forfait", "nog over", "Buiten bundel"):
+        assert wrong not in reply, reply
+    spent = {"en": "Spent: ", "fr": "Dépensé : ", "nl": "Uitgegeven: "}[lang]
+    assert spent + amount in reply
 
 
 @pytest.mark.parametrize(("lang", "garbled"), [("en", "used data"),
@@ -258,7 +276,7 @@ def test_consult_reply_for_internet_unlimited(lang: str, word: str) -> None:
 
 def test_consult_reply_for_internet_volume_shows_the_volume_left() -> None:
     reply = consult_reply(summary_of(INTERNET_150, line="home-2", data=140 * GB), "en")
-    assert "10 GB" in reply
+    assert "10 GB of data" in reply
 
 
 def test_consult_reply_unknown_language_is_english() -> None:

@@ -156,6 +156,21 @@ class BatchAnswer(_Answer):
     rejected: list[RejectedRecord]
 
 
+class RejectedItem(_Answer):
+    index: int = Field(ge=0)
+    error: str
+
+
+class ProvisionAnswer(_Answer):
+    """What a provisioning batch did, item by item: created, updated, unchanged (the
+    same as stored), or rejected by its index with why."""
+
+    created: int = Field(ge=0)
+    updated: int = Field(ge=0)
+    unchanged: int = Field(ge=0)
+    rejected: list[RejectedItem]
+
+
 class CycleAnswer(_Answer):
     start: str = Field(json_schema_extra={"format": "date-time"})
     end: str = Field(json_schema_extra={"format": "date-time"})
@@ -177,6 +192,18 @@ class LimitAnswer(_Answer):
     reached: bool
 
 
+class RoamingCapAnswer(_Answer):
+    """The roaming data cap of the EU bill-shock rule: the cost of data outside the
+    EU/EEA this cycle against the cap; `reached`: data roaming is stopped now;
+    `continued`: the user chose to go on past it for this cycle."""
+
+    enabled: bool
+    amount_cents: int
+    spent_cents: int
+    reached: bool
+    continued: bool
+
+
 class UsageAnswer(_Answer):
     line: str
     plan: str
@@ -184,6 +211,8 @@ class UsageAnswer(_Answer):
     services: dict[str, ServiceUsage]
     extra_cents: int
     spending_limit: LimitAnswer | None
+    roaming_cap: RoamingCapAnswer | None = Field(
+        description="null for internet lines (they never roam)")
     forecast: dict[str, str] = Field(description="by service: the day the allowance runs out")
 
 
@@ -206,6 +235,36 @@ class MeAnswer(_Answer):
     role: Literal["operator", "admin", "user"]
     account_id: str | None
     lines: list[str]
+
+
+# -- history: a line's cycles and itemised records ----------------------------------------
+
+class RecordItemAnswer(_Answer):
+    id: str
+    service: Literal["voice", "sms", "data", "premium", "callme"]
+    direction: Literal["out", "in"]
+    quantity: int = Field(ge=0, description="seconds, messages, bytes, or 1 (premium)")
+    at: str = Field(json_schema_extra={"format": "date-time"})
+    country: str
+    charge_cents: int = Field(description="what the record cost beyond the bundle")
+    charge_micros: int
+    amount_cents: int | None = Field(description="premium: the provider's price; else null")
+
+
+class RecordsAnswer(_Answer):
+    records: list[RecordItemAnswer] = Field(description="oldest first")
+    next_cursor: str | None = Field(description="the cursor of the next page; null on the last")
+
+
+class CycleTotalAnswer(_Answer):
+    cycle: str = Field(json_schema_extra={"format": "date"},
+                       description="its first day: the value of ?cycle=")
+    start: str = Field(json_schema_extra={"format": "date-time"})
+    end: str = Field(json_schema_extra={"format": "date-time"})
+    records: int = Field(ge=0)
+    extra_cents: int
+    extra_micros: int
+    current: bool
 
 
 # -- notifications -----------------------------------------------------------------------
@@ -290,4 +349,4 @@ class CostAnswer(_Answer):
 
 
 class InboundAnswer(_Answer):
-    outcome: Literal["consult", "help", "ignored", "rate_limited"]
+    outcome: Literal["consult", "continue", "help", "ignored", "rate_limited"]

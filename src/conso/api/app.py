@@ -12,7 +12,9 @@ from starlette.types import ASGIApp
 
 from conso import __version__
 from conso.api import (
+    accounts,
     control,
+    history,
     notifications,
     openapi,
     ops,
@@ -23,7 +25,7 @@ from conso.api import (
     usage,
 )
 from conso.bootstrap import Services
-from conso.web import docs
+from conso.web import docs, fleet
 from conso.web import routes as web
 from conso.web.headers import SecurityHeaders
 
@@ -57,9 +59,11 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     problems.install(app)
     openapi.install(app, services.catalog)
-    for module in (provisioning, usage, selfcare, notifications, control, sms, ops):
+    for module in (provisioning, usage, selfcare, accounts, history, notifications,
+                   control, sms, ops):
         app.include_router(module.router)
     app.include_router(web.router)
+    app.include_router(fleet.router)
     app.include_router(docs.router)
     static = Path(web.__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")

@@ -20,6 +20,7 @@ from conso.api.answers import (
     DecisionAnswer,
     GrantAnswer,
     LimitAnswer,
+    RoamingCapAnswer,
     ok,
     problems,
 )
@@ -35,9 +36,11 @@ from conso.charging.ports import (
     Units,
     UseRequest,
 )
-from conso.charging.views import cost_view, grant_view, limit_answer
+from conso.charging.roaming_cap import continue_roaming, set_roaming_cap
+from conso.charging.views import cost_view, grant_view, limit_answer, roaming_cap_view
 from conso.domain.catalog import PlanKind
 from conso.domain.control import barring_view
+from conso.domain.rating import ROAMING_DATA
 from conso.domain.units import MICROS_PER_CENT, Direction, Service
 from conso.errors import Conflict
 
@@ -156,6 +159,50 @@ def delete_limit(line_id: LineIdPath, svc: ServicesDep, who: CallerDep) -> Respo
     require_admin_of(who, line)
     svc.control.remove_spending_limit(line, who.login or "operator")
     return Response(status_code=204)
+
+
+class RoamingCapIn(StrictBody):
+    enabled: bool
+
+
+def _roaming_cap_answer(svc: ServicesDep, line_id: str) -> dict[str, Any]:
+    line = svc.engine.line(line_id)
+    assert line is not None
+    usage = svc.engine.cycle_usage(line, svc.engine.clock())
+    view = roaming_cap_view(line, svc.catalog, usage.cycle.start_date,
+                            usage.meter(ROAMING_DATA))
+    if view is None:
+        raise Conflict("the roaming data cap is for mobile lines (an internet line never roams)")
+    return view
+
+
+@router.get("/lines/{line_id}/roaming-cap", summary="The line's roaming data cap (EU rule)",
+            response_model=None, responses={**ok(RoamingCapAnswer), **problems(401, 404, 409)})
+def get_roaming_cap(line_id: LineIdPath, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
+    line = require_line(who, svc.engine.line(line_id), line_id)
+    return _roaming_cap_answer(svc, line.id)
+
+
+@router.put("/lines/{line_id}/roaming-cap",
+            summary="Switch the roaming data cap off or on again (the line's user or an admin)",
+            response_model=None,
+            responses={**ok(RoamingCapAnswer), **problems(401, 404, 409)})
+def put_roaming_cap(line_id: LineIdPath, body: RoamingCapIn, svc: ServicesDep,
+                    who: CallerDep) -> dict[str, Any]:
+    line = require_line(who, svc.engine.line(line_id), line_id)
+    set_roaming_cap(svc.engine, line, body.enabled, who.login or "operator")
+    return _roaming_cap_answer(svc, line.id)
+
+
+@router.post("/lines/{line_id}/roaming-cap/continue",
+             summary="Go on roaming with data past the cap for the rest of the cycle",
+             response_model=None,
+             responses={**ok(RoamingCapAnswer), **problems(401, 404, 409)})
+def post_roaming_continue(line_id: LineIdPath, svc: ServicesDep,
+                          who: CallerDep) -> dict[str, Any]:
+    line = require_line(who, svc.engine.line(line_id), line_id)
+    continue_roaming(svc.engine, line, who.login or "operator")
+    return _roaming_cap_answer(svc, line.id)
 
 
 @router.post("/authorize", summary="May this line use this service now?",

@@ -37,13 +37,15 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conso.api.problems import problem, unexpected
+from conso.api.provisioning import MAX_BODY_BYTES as PROVISION_MAX_BODY_BYTES
 from conso.api.usage import MAX_BODY_BYTES as USAGE_MAX_BODY_BYTES
 from conso.web.headers import secured_send
 
 log = logging.getLogger("conso.api")
 
 # Bodies larger than the default that a route takes, by exact path.
-LARGE_BODIES: Mapping[str, int] = {"/api/v1/usage": USAGE_MAX_BODY_BYTES}
+LARGE_BODIES: Mapping[str, int] = {"/api/v1/usage": USAGE_MAX_BODY_BYTES,
+                                   "/api/v1/provision": PROVISION_MAX_BODY_BYTES}
 
 _ENV = {
     "max_connections": "CONSO_MAX_CONNECTIONS",

@@ -10,10 +10,11 @@ from conso.access import require_line, require_operator
 from conso.api.answers import API, AlertsAnswer, MessageAnswer, ok, problems
 from conso.api.deps import TEXT_PARAMETERS, CallerDep, ServicesDep, query_time
 from conso.api.locations import located_in_request
-from conso.api.schemas import AlertsIn, LineIdPath, TextQuery, TimeQuery
+from conso.api.schemas import AlertsIn, CycleQuery, LineIdPath, TextQuery, TimeQuery
 from conso.api.views import alerts_view, message_view
 from conso.bootstrap import Services
 from conso.domain.outbox import OutboxMessage
+from conso.engine import history
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"], dependencies=TEXT_PARAMETERS,
                    responses=API)
@@ -48,11 +49,15 @@ def put_alerts(
             response_model=None, responses={**ok(list[MessageAnswer]), **problems(401, 404)})
 def line_messages(
     line_id: LineIdPath, svc: ServicesDep, who: CallerDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100, cycle: CycleQuery = None,
 ) -> list[dict[str, Any]]:
+    """`cycle`: only the messages created in the cycle that starts that day."""
     line = require_line(who, svc.engine.line(line_id), line_id)
-    return _with_history(svc, svc.store.outbox.messages(line_id=line.id, limit=limit,
-                                                         newest_first=True))
+    period = None if cycle is None else history.cycle_named(line, cycle, svc.engine.clock())
+    return _with_history(svc, svc.store.outbox.messages(
+        line_id=line.id, limit=limit, newest_first=True,
+        since=None if period is None else period.start,
+        until=None if period is None else period.end))
 
 
 @router.get("/messages", summary="The outbox, oldest first (operator)", response_model=None,

@@ -1,19 +1,35 @@
-"""Provisioning routes (operator key): plans, accounts, users, lines."""
+"""Provisioning routes (operator key): plans, accounts, users, lines, and batches of them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from conso.access import require_line, require_operator
-from conso.api.answers import API, AccountAnswer, LineAnswer, PlanAnswer, UserAnswer, ok, problems
+from conso.api.answers import (
+    API,
+    AccountAnswer,
+    LineAnswer,
+    PlanAnswer,
+    ProvisionAnswer,
+    UserAnswer,
+    ok,
+    problems,
+)
+from conso.api.batches import decode_batch
 from conso.api.deps import TEXT_PARAMETERS, CallerDep, ServicesDep
 from conso.api.schemas import AccountIdPath, AccountIn, LineIdPath, LineIn, LoginPath, UserIn
 from conso.api.views import account_view, line_view, plan_view, user_view
+from conso.engine.bulk import MAX_ITEMS
+from conso.errors import InvalidInput, TooLarge
 
 router = APIRouter(prefix="/api/v1", tags=["provisioning"], dependencies=TEXT_PARAMETERS,
                    responses=API)
+
+# 10,000 items of up to ~1 KB; api/limits.py refuses a larger body before it is read.
+MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 def _status(response: Response, created: bool) -> None:
@@ -71,3 +87,43 @@ def put_line(line_id: LineIdPath, body: LineIn, response: Response,
             responses={**ok(LineAnswer), **problems(401, 404)})
 def get_line(line_id: LineIdPath, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
     return line_view(require_line(who, svc.engine.line(line_id), line_id))
+
+
+@router.post(
+    "/provision",
+    summary="Accounts, users and lines in a batch (JSON array or NDJSON, up to 10,000)",
+    response_model=None,
+    responses={**ok(ProvisionAnswer), **problems(401, 403, 413, 422)},
+    # Items are checked one by one: a bad one is rejected by its index in a 200, the
+    # rest applied in order in one transaction (api.md).
+    openapi_extra={"requestBody": {"required": False, "content": {
+        "application/json": {"schema": {
+            "type": "array", "maxItems": MAX_ITEMS, "items": {},
+            "description": 'items: {"type": "account", account_id, name, kind}, '
+                           '{"type": "user", account_id, login, password, role, email?, '
+                           'language?}, {"type": "line", line_id, account_id, plan, user?, '
+                           "cycle_day?, imsi?}"},
+            "example": [
+                {"type": "account", "account_id": "acme", "name": "ACME",
+                 "kind": "business"},
+                {"type": "user", "account_id": "acme", "login": "ann",
+                 "password": "correct horse battery", "role": "admin", "language": "fr"},
+                {"type": "line", "line_id": "+32470000001", "account_id": "acme",
+                 "plan": "king-business", "user": "ann"}]},
+        "application/x-ndjson": {"schema": {
+            "type": "string", "description": "one item a line; a line that is not JSON "
+                                             "is a rejected item"}},
+    }}},
+)
+async def post_provision(request: Request, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
+    require_operator(who)
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise TooLarge(MAX_BODY_BYTES)
+    items = decode_batch(body, request.headers.get("content-type", ""), "items")
+    if len(items) > MAX_ITEMS:
+        raise InvalidInput(("body",), f"{len(items)} items; at most {MAX_ITEMS} a call")
+    result = await run_in_threadpool(svc.engine.provision, items)
+    return {"created": result.created, "updated": result.updated,
+            "unchanged": result.unchanged,
+            "rejected": [{"index": index, "error": error} for index, error in result.rejected]}

@@ -158,6 +158,40 @@ class LoginIn(Body):
     password: str = Field(min_length=1, max_length=256)
 
 
+# -- passwords: PUT /me/password, PUT /accounts/{a}/users/{login}/password ---------------
+# A new password: as UserIn's (engine/provisioning.check_password says it again).
+def _new_password() -> Any:
+    return Field(min_length=8, max_length=256, json_schema_extra={"pattern": r"^[^\x00]*$"},
+                 description="8 to 256 characters, any but NUL")
+
+
+class PasswordChangeIn(Body):
+    secrets = frozenset({"current", "new"})
+
+    current: str = Field(min_length=1, max_length=256, description="the password now")
+    new: str = _new_password()
+
+
+class PasswordResetIn(Body):
+    secrets = frozenset({"new"})
+
+    new: str = _new_password()
+
+
+# -- history: ?cycle=, GET /lines/{line}/records ------------------------------------------
+CYCLE_DATE = r"^2[0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+CycleQuery = Annotated[str | None, Query(
+    json_schema_extra={"pattern": CYCLE_DATE, "format": "date"},
+    description="the first day (YYYY-MM-DD) of one of the line's cycles that has begun "
+                "(GET /lines/{line_id}/cycles lists them); default: the current cycle; "
+                "another day is a 422")]
+ServiceQuery = Annotated[Literal["voice", "sms", "data", "premium", "callme"] | None,
+                         Query(description="only the records of this service")]
+CursorQuery = Annotated[str | None, Query(
+    json_schema_extra={"pattern": r"^[A-Za-z0-9_-]{1,1024}$"},
+    description="the `next_cursor` of the previous page (opaque); left out: the first page")]
+
+
 # -- in the API's own words: pydantic's complaints about a value's type, rephrased -------
 
 def _refused_as(msg: str, *, null: bool = False,

@@ -1,4 +1,4 @@
-"""Self-care routes: login, who am I, an admin's view of the account."""
+"""Self-care routes: login, who am I, changing one's password, an admin's view of the account."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from fastapi import APIRouter, Request, Response
 from conso.access import Role, require_account
 from conso.api.answers import API, MeAnswer, TokenAnswer, UsageAnswer, ok, problems
 from conso.api.deps import TEXT_PARAMETERS, CallerDep, ServicesDep
-from conso.api.schemas import AccountIdPath, LoginIn
-from conso.api.views import usage_view
-from conso.charging.views import limit_view
-from conso.errors import Unauthorized
+from conso.api.schemas import AccountIdPath, LoginIn, PasswordChangeIn
+from conso.api.views import line_usage_view
+from conso.auth import TooManyAttempts
+from conso.engine.provisioning import check_password
+from conso.errors import Forbidden, Unauthorized
 
 router = APIRouter(prefix="/api/v1", tags=["self-care"], dependencies=TEXT_PARAMETERS,
                    responses=API)
@@ -55,6 +56,28 @@ def me(svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
             "lines": lines}
 
 
+@router.put("/me/password", status_code=204, summary="Change the caller's password",
+            responses=problems(401, 403, 429))
+def change_password(body: PasswordChangeIn, request: Request, svc: ServicesDep,
+                    who: CallerDep) -> Response:
+    """The current password, checked (and throttled) as a login; every other token of
+    the user is revoked, the one of this request stays valid."""
+    if who.is_operator or who.login is None:
+        raise Forbidden("the operator key has no password to change")
+    check_password(body.new, ("body", "new"))
+    client = request.client.host if request.client else None
+    try:
+        svc.auth.verify(who.login, body.current, client=client)
+    except TooManyAttempts:
+        raise
+    except Unauthorized:
+        raise Forbidden("the current password is wrong") from None
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else None
+    svc.engine.set_password(who.login, body.new, by=who.login, keep_token=token)
+    return Response(status_code=204)
+
+
 @router.get("/accounts/{account_id}/lines", summary="Usage of every line of an account",
             response_model=None, responses={**ok(list[UsageAnswer]), **problems(401, 404)})
 def account_lines(account_id: AccountIdPath, svc: ServicesDep,
@@ -65,5 +88,5 @@ def account_lines(account_id: AccountIdPath, svc: ServicesDep,
         line = svc.engine.line(line_id)
         if line is not None:
             summary = svc.engine.usage_summary(line)
-            answers.append(usage_view(summary, limit_view(line, summary.extra_micros)))
+            answers.append(line_usage_view(line, summary, svc.engine.catalog))
     return answers

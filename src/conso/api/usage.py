@@ -10,11 +10,11 @@ from starlette.concurrency import run_in_threadpool
 
 from conso.access import require_line, require_operator
 from conso.api.answers import API, BatchAnswer, RejectedAnswer, UsageAnswer, ok, problems
+from conso.api.batches import decode_batch
 from conso.api.deps import TEXT_PARAMETERS, CallerDep, ServicesDep, query_time
-from conso.api.schemas import LineIdPath, TimeQuery
-from conso.api.views import usage_view
-from conso.charging.views import limit_view
-from conso.engine import MAX_BATCH, BatchResult
+from conso.api.schemas import CycleQuery, LineIdPath, TimeQuery
+from conso.api.views import line_usage_view
+from conso.engine import MAX_BATCH, BatchResult, history
 from conso.errors import InvalidInput, TooLarge
 
 router = APIRouter(prefix="/api/v1", tags=["usage"], dependencies=TEXT_PARAMETERS,
@@ -22,36 +22,6 @@ router = APIRouter(prefix="/api/v1", tags=["usage"], dependencies=TEXT_PARAMETER
 
 # 10,000 records of up to ~3 KB; api/limits.py refuses a larger body before it is read.
 MAX_BODY_BYTES = 32 * 1024 * 1024
-
-def _decode(body: bytes, content_type: str) -> list[Any]:
-    """A JSON array (application/json), or NDJSON (one record a line; a bad line
-    is one rejected record). Without a content type, the body's first byte decides."""
-    media = content_type.split(";", maxsplit=1)[0].strip().lower()
-    stripped = body.lstrip()
-    if not stripped:
-        return []
-    ndjson = "ndjson" in media or "jsonl" in media or (
-        media not in ("application/json", "text/json") and stripped[:1] != b"[")
-    if not ndjson:
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidInput(("body",), f"not valid JSON: {exc}") from None
-        if not isinstance(data, list):
-            raise InvalidInput(("body",), "expected a JSON array of records "
-                               "(or send NDJSON as application/x-ndjson)")
-        return data
-    records: list[Any] = []
-    for raw in body.splitlines():
-        if not raw.strip():
-            continue
-        try:
-            records.append(orjson.loads(raw))
-        except orjson.JSONDecodeError:
-            # Kept in place so indexes match the lines; rejected as not an object.
-            records.append(None)
-    return records
-
 
 def _answer(result: BatchResult) -> dict[str, Any]:
     return {
@@ -87,7 +57,7 @@ async def post_usage(request: Request, svc: ServicesDep, who: CallerDep) -> dict
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         raise TooLarge(MAX_BODY_BYTES)
-    records = _decode(body, request.headers.get("content-type", ""))
+    records = decode_batch(body, request.headers.get("content-type", ""), "records")
     if len(records) > MAX_BATCH:
         raise InvalidInput(("body",), f"{len(records)} records; at most {MAX_BATCH} a call")
     # In stream mode the records go to JetStream; the workers apply them.
@@ -100,12 +70,19 @@ async def post_usage(request: Request, svc: ServicesDep, who: CallerDep) -> dict
             response_model=None, responses={**ok(UsageAnswer), **problems(401, 404)})
 def get_usage(
     line_id: LineIdPath, svc: ServicesDep, who: CallerDep,
-    at: TimeQuery = None,
+    at: TimeQuery = None, cycle: CycleQuery = None,
 ) -> dict[str, Any]:
-    """`at`: show the cycle that contains this instant (default: now)."""
+    """`at`: show the cycle that contains this instant (default: now); `cycle`: the
+    cycle that starts that day (GET /lines/{line_id}/cycles), one or the other."""
     line = require_line(who, svc.engine.line(line_id), line_id)
-    summary = svc.engine.usage_summary(line, query_time("at", at))
-    return usage_view(summary, limit_view(line, summary.extra_micros))
+    when = query_time("at", at)
+    if cycle is not None:
+        if when is not None:
+            raise InvalidInput(("query", "cycle"), "give `at` or `cycle`, not both")
+        now = svc.engine.clock()
+        when = history.instant_in(history.cycle_named(line, cycle, now), now)
+    summary = svc.engine.usage_summary(line, when)
+    return line_usage_view(line, summary, svc.engine.catalog)
 
 
 @router.get("/usage/rejected", summary="The latest rejected records, as received, with why",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from conso.charging.views import limit_view, roaming_cap_view
 from conso.domain.alerts import AlertSettings
-from conso.domain.catalog import Plan
+from conso.domain.catalog import Catalog, Plan
 from conso.domain.consult import UsageSummary
 from conso.domain.line import Line
 from conso.domain.outbox import OutboxMessage, StatusChange, shown_status
-from conso.domain.units import micros_to_cents
+from conso.domain.units import Service, micros_to_cents
 from conso.store.base import Account, User
 
 
@@ -63,6 +64,16 @@ def line_view(line: Line) -> dict[str, Any]:
         "plan_history": [{"plan": p.plan_id, "from": p.effective_from.isoformat()}
                          for p in line.plans],
     }
+
+
+def line_usage_view(line: Line, summary: UsageSummary, catalog: Catalog) -> dict[str, Any]:
+    """The usage answer of a line: its cycle's figures, its spending limit and its
+    roaming data cap."""
+    view = usage_view(summary, limit_view(line, summary.extra_micros))
+    view["roaming_cap"] = roaming_cap_view(
+        line, catalog, summary.cycle_start.date(),
+        summary.services[Service.DATA].roaming_used if Service.DATA in summary.services else 0)
+    return view
 
 
 def usage_view(summary: UsageSummary, spending_limit: dict[str, Any] | None = None

@@ -31,8 +31,18 @@ from conso.charging.ports import (
     Units,
     UseRequest,
 )
-from conso.domain.catalog import Catalog, Network, Plan
-from conso.domain.control import Decision, Exposure, Grant, Reason, authorize, grant
+from conso.charging.roaming_cap import continue_roaming
+from conso.domain.catalog import Catalog, Network, Plan, PlanKind
+from conso.domain.control import (
+    Decision,
+    Exposure,
+    Grant,
+    Reason,
+    authorize,
+    capped,
+    grant,
+    roaming_cap_in_force,
+)
 from conso.domain.ids import E164, IMSI
 from conso.domain.line import Line
 from conso.domain.outbox import OutboxMessage
@@ -95,6 +105,11 @@ class Charging:
         if limit is not None and request.service is not Service.CALLME \
                 and worst + micros > limit:
             return Price(micros, False, Reason.SPENDING_LIMIT.value)
+        cap = self._cap(view.line, view.usage)
+        if cap is not None and capped(exposure):
+            assert exposure is not None
+            if exposure.rate.cost(0, exposure.metered + exposure.reserved) + micros > cap:
+                return Price(micros, False, Reason.ROAMING_CAP.value)
         return Price(micros, True)
 
     def check_balance(self, request: UseRequest, units: int) -> bool:
@@ -230,6 +245,14 @@ class Charging:
         return Consultation(self.engine.usage_summary(found),
                             self.engine.recipient(found).language)
 
+    def continue_roaming(self, line: str) -> bool:
+        found = self.engine.line(line)
+        if found is None or found.roaming_cap_off or self.catalog.roaming_data_cap_micros \
+                is None or self.catalog.plans[found.plan_id].kind is PlanKind.INTERNET:
+            return False
+        continue_roaming(self.engine, found, found.user_login or found.id)
+        return True
+
     def send(self, messages: Sequence[OutboxMessage]) -> None:
         self.engine.queue_messages(messages)
 
@@ -259,17 +282,19 @@ class Charging:
                 return EventAnswer(0, Reason.UNKNOWN_LINE.value, 0)
             self._expire(uow, line.id)
             where = use.country or self.catalog.home_country
+            usage = uow.cycle_usage(line)
             decision, exposure, worst = self._assess(
-                line, uow.plan(line), uow.cycle_usage(line), uow.open_sessions(line.id),
+                line, uow.plan(line), usage, uow.open_sessions(line.id),
                 service=use.service, direction=use.direction, country=where,
                 amount_micros=use.amount_micros)
             if not decision.allowed:
                 return EventAnswer(0, decision.reason, 0)
             if exposure is not None and use.service is not Service.CALLME:
                 granted = grant(exposure, event.units, limit_micros=line.spending_limit_micros,
-                                worst_micros=worst)
+                                worst_micros=worst,
+                                roaming_cap_micros=self._cap(line, usage))
                 if granted.granted < event.units:
-                    return EventAnswer(0, Reason.SPENDING_LIMIT.value, 0)
+                    return EventAnswer(0, granted.reason or Reason.SPENDING_LIMIT.value, 0)
             record = UsageRecord(
                 id=event.event_id, line=line.id, service=use.service,
                 quantity=event.units, at=uow.now, country=where, direction=use.direction,
@@ -294,8 +319,12 @@ class Charging:
             plan=plan, catalog=self.catalog, barred=line.barred,
             limit_micros=line.spending_limit_micros, service=service, direction=direction,
             country=country, amount_micros=amount_micros, exposure=exposure,
-            worst_micros=worst)
+            worst_micros=worst, roaming_cap_micros=self._cap(line, usage))
         return decision, exposure, worst
+
+    def _cap(self, line: Line, usage: CycleUsage) -> int | None:
+        """The roaming data cap binding the line in the cycle of `usage`."""
+        return roaming_cap_in_force(line, self.catalog, usage.cycle.start_date)
 
     def _assess_view(self, view: LineView, request: UseRequest,
                      ) -> tuple[Decision, Exposure | None, int]:
@@ -388,15 +417,16 @@ class Charging:
         quota = session.quotas[group]
         sessions = [s for s in uow.open_sessions(line.id) if s.id != session.id]
         sessions.append(session)
+        usage = uow.cycle_usage(line)
         decision, exposure, worst = self._assess(
-            line, uow.plan(line), uow.cycle_usage(line), sessions, service=quota.service,
+            line, uow.plan(line), usage, sessions, service=quota.service,
             direction=quota.direction, country=session.country, amount_micros=0)
         if not decision.allowed:
             return Grant(0, True, decision.reason)
         if exposure is None:
             return Grant(requested, False)
         return grant(exposure, requested, limit_micros=line.spending_limit_micros,
-                     worst_micros=worst)
+                     worst_micros=worst, roaming_cap_micros=self._cap(line, usage))
 
 
 def _check_units(name: str, value: int) -> None:

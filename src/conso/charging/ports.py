@@ -234,6 +234,12 @@ class ChargingCore(Protocol):
         """A line's usage this cycle, for the subscriber; None when there is no such line."""
         ...
 
+    def continue_roaming(self, line: str) -> bool:
+        """The subscriber goes on roaming with data past the roaming data cap for the
+        rest of the cycle (CONTINUE texted to 1921). False: the cap does not bind the
+        line (switched off, an internet line, none in the catalogue): nothing changed."""
+        ...
+
     def send(self, messages: Sequence[OutboxMessage]) -> None:
         """Queue messages that no usage caused (a reply to the subscriber)."""
         ...

@@ -1,7 +1,8 @@
 """An admin's settings that control charging: barring and the spending limit, audited.
 
 Each change is one unit of work: the line, its audit entry, the re-armed limit
-notifications and the pushes to the network are committed together. A line with
+notifications, the SMS from 8644 that tells the line's user what changed (unless they
+made the change themselves) and the pushes to the network are committed together. A line with
 open sessions opened by a front end that can be told (a Diameter peer, an Nchf
 notifyUri: the session's `push_to`) gets one re-authorization message per session,
 an outbox row of the channel named after that front end; the front end's channel
@@ -19,14 +20,26 @@ from dataclasses import replace
 
 from conso.charging.ports import Reauthorization
 from conso.domain.catalog import Plan, PlanKind
-from conso.domain.control import ControlError, barring_view, check_limit_amount, parse_barring
+from conso.domain.control import (
+    BARRING_FUNCTIONS,
+    ControlError,
+    barring_view,
+    check_limit_amount,
+    parse_barring,
+)
 from conso.domain.line import Line
 from conso.domain.units import MICROS_PER_EURO
 from conso.engine import Engine, UnitOfWork
 from conso.errors import Conflict, InvalidInput, NotFound
+from conso.notify import templates
+from conso.notify.compose import change_message
 from conso.store.base import AuditEntry
 
 log = logging.getLogger("conso.control")
+
+# The actor of a change made with the operator key (api/control.py).
+OPERATOR = "operator"
+
 
 class ChargingSettings:
     def __init__(self, engine: Engine) -> None:
@@ -49,6 +62,15 @@ class ChargingSettings:
             uow.save_line(updated, AuditEntry(uow.now, actor, line.id, "barring",
                                               barring_view(current.barred),
                                               barring_view(barred)))
+            language = self._user_language(updated, actor)
+            if language is not None:
+                text = templates.barring_text(
+                    [f for f in BARRING_FUNCTIONS if f in barred - current.barred],
+                    [f for f in BARRING_FUNCTIONS if f in current.barred - barred],
+                    language, by_operator=actor == OPERATOR)
+                uow.queue([change_message(line.id, text, what="barring",
+                                          before=sorted(current.barred), after=sorted(barred),
+                                          now=uow.now)])
             _push_reauthorization(uow, updated, "barring")
         log.info("barring of line %s set by %s: %s", line.id, actor,
                  ", ".join(sorted(barred)) or "nothing barred")
@@ -64,6 +86,13 @@ class ChargingSettings:
     def remove_spending_limit(self, line: Line, actor: str) -> Line:
         self._payg_plan(line)
         return self._change_limit(line, None, actor)
+
+    def _user_language(self, line: Line, actor: str) -> str | None:
+        """The language to tell the line's user a change in; None when the user made
+        the change themselves (an admin on their own line): they know."""
+        if line.user_login is not None and actor == line.user_login:
+            return None
+        return self.engine.recipient(line).language
 
     def _payg_plan(self, line: Line) -> Plan:
         plan = self.engine.catalog.plans[line.plan_id]
@@ -84,6 +113,13 @@ class ChargingSettings:
             uow.save_line(updated, AuditEntry(uow.now, actor, line.id, "spending_limit",
                                               _euros(current.spending_limit_micros),
                                               _euros(micros)))
+            language = self._user_language(updated, actor)
+            if language is not None:
+                text = templates.limit_text(current.spending_limit_micros, micros, language,
+                                            by_operator=actor == OPERATOR)
+                uow.queue([change_message(line.id, text, what="spending_limit",
+                                          before=current.spending_limit_micros, after=micros,
+                                          now=uow.now)])
             _push_reauthorization(uow, updated, "spending_limit")
         log.info("spending limit of line %s set to %s by %s", line.id, _euros(micros), actor)
         return updated

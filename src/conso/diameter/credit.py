@@ -414,7 +414,8 @@ def result_of(reason: str | None) -> int:
     """The MSCC Result-Code of a core's refusal reason (charging.md, "How a front end plugs in")."""
     if reason is None:
         return Result.SUCCESS
-    if reason == Reason.SPENDING_LIMIT:
+    # The roaming data cap is money too: what is left under it buys nothing.
+    if reason in (Reason.SPENDING_LIMIT, Reason.ROAMING_CAP):
         return Result.CREDIT_LIMIT_REACHED
     if reason.startswith("barred:") or reason == Reason.ROAMING_BLOCKED_WITH_LIMIT:
         return Result.END_USER_SERVICE_DENIED

@@ -27,11 +27,13 @@ class RuleKind(StrEnum):
     LIMIT_PCT = "limit_pct"        # spending limit (pay-per-use), not a user's choice
     VOLUME_PCT = "volume_pct"      # internet volume plans
     HEAVY_USER = "heavy_user"      # internet unlimited plans
+    ROAMING_CAP_PCT = "roaming_cap_pct"  # the roaming data cap, not a user's choice
 
 
 INCLUDED_PCT_CHOICES = (75, 90, 100)
 EXTRA_EUR_CHOICES = (5, 10, 15, 25, 30, 50, 75, 100)
 LIMIT_PCT_STEPS = (50, 90, 100)
+ROAMING_CAP_STEPS = (80, 100)
 HEAVY_USER_PCT = 90                # "near the heavy-user threshold"
 MAX_RULES = 5
 
@@ -344,3 +346,14 @@ def _make_watch(rules: Sequence[AlertRule], plan: Plan, fired: frozenset[str],
         else:
             levels[meter] = min(level, levels.get(meter, level))
     return Watch(tuple(levels.items()), spend)
+
+
+def roaming_cap_crossing(spent_micros: int, reached: bool, cap_micros: int, *,
+                         fired: set[str]) -> Crossing | None:
+    """The roaming data cap's message due now, if any: 80 % when data outside the
+    EU/EEA has cost that much of the cap, 100 % when the cap is `reached` (the rest buys
+    no more data, which may be a fraction of a kB's price under the cap: see
+    control.CapPosition). Each fires once a cycle; a jump past both sends only the 100 %."""
+    amount = cap_micros if reached else spent_micros
+    return _highest_due(ROAMING_CAP_STEPS, amount, cap_micros, RuleKind.ROAMING_CAP_PCT,
+                        None, fired=fired)

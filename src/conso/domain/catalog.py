@@ -21,6 +21,9 @@ from conso.domain.units import (
     euros_to_micros,
 )
 
+# rules.md's reference: EUR 50.00 excluding VAT, when a catalogue does not say.
+DEFAULT_ROAMING_DATA_CAP_MICROS = 50_000_000
+
 
 class CatalogError(ValueError):
     """A catalogue that cannot be used; the message names file, plan and key."""
@@ -90,6 +93,9 @@ class Catalog:
     roaming_rates: Rates
     plans: Mapping[str, Plan] = field(default_factory=dict)
     network: Network = field(default_factory=Network)
+    # The EU bill-shock rule: what data outside the EU/EEA may cost a line in a cycle
+    # before it stops (rules.md, "Roaming data cap"); None: the catalogue sets none.
+    roaming_data_cap_micros: int | None = DEFAULT_ROAMING_DATA_CAP_MICROS
 
     def is_home_zone(self, country: str) -> bool:
         """EU/EEA roaming is rated like at home."""
@@ -99,7 +105,7 @@ class Catalog:
 _COUNTRY = re.compile(r"^[A-Z]{2}\Z")
 _PLAN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}\Z")
 _TOP_KEYS = {"home_country", "eu_eea", "limit_roaming_blocked", "roaming_rates", "plans",
-             "network"}
+             "network", "roaming_data_cap_eur"}
 _NETWORK_KEYS = {"rating_groups", "default_quota"}
 _QUOTA_KEYS = {"data_bytes": Service.DATA, "voice_seconds": Service.VOICE, "sms": Service.SMS}
 _MAX_RATING_GROUP = 2**32 - 1   # Rating-Group is an Unsigned32
@@ -296,7 +302,13 @@ def parse_catalog(data: Mapping[str, Any], source: str) -> Catalog:
         raise where.error("plans", "the catalogue defines no plan")
     plans = {pid: _parse_plan(source, pid, pdata) for pid, pdata in plans_table.items()}
     network = _parse_network(where, data.get("network", {}))
+    cap = data.get("roaming_data_cap_eur")
+    cap_micros = DEFAULT_ROAMING_DATA_CAP_MICROS if cap is None else _money(
+        where, "roaming_data_cap_eur", cap)
+    if cap_micros <= 0:
+        raise where.error("roaming_data_cap_eur", "must be more than 0")
     return Catalog(
         home_country=home, eu_eea=eu_eea, limit_roaming_blocked=blocked,
         roaming_rates=roaming, plans=plans, network=network,
+        roaming_data_cap_micros=cap_micros,
     )

@@ -10,17 +10,23 @@ open reservation could still cost; a grant is at most what the rest buys:
 (M: metered so far, R: units reserved by open sessions.) Because prices are
 cumulative, reporting used <= reserved never raises the worst case, so online
 usage never overshoots; offline records may, and are reported as overshoot.
+
+The roaming data cap (the EU bill-shock rule) is the same bound on one rate class:
+data outside the EU/EEA, whose worst case is price(M + R) of that class alone. Where
+a spending limit also applies, the tighter of the two decides a grant.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from conso.domain.catalog import Catalog, Plan, PlanKind
-from conso.domain.rating import RateClass, rate_class
-from conso.domain.units import Direction, Service
+from conso.domain.line import Line
+from conso.domain.rating import ROAMING_DATA, RateClass, rate_class
+from conso.domain.units import BYTES_PER_KB, Direction, Service
 
 BARRING_FUNCTIONS = (
     "data", "voice_out", "voice_in", "voice_out_roaming", "voice_in_roaming", "sms_out",
@@ -33,6 +39,7 @@ class Reason(StrEnum):
     ROAMING_BLOCKED_WITH_LIMIT = "roaming_blocked_with_limit"
     UNKNOWN_LINE = "unknown_line"
     SERVICE_NOT_IN_PLAN = "service_not_in_plan"
+    ROAMING_CAP = "roaming_cap"
 
 
 class ControlError(ValueError):
@@ -132,9 +139,10 @@ ALLOWED = Decision(True)
 def authorize(
     *, plan: Plan, catalog: Catalog, barred: frozenset[str], limit_micros: int | None,
     service: Service, direction: Direction, country: str, amount_micros: int | None,
-    exposure: Exposure | None, worst_micros: int,
+    exposure: Exposure | None, worst_micros: int, roaming_cap_micros: int | None = None,
 ) -> Decision:
-    """May this use start? Barring first, then the spending limit.
+    """May this use start? Barring first, then the spending limit, then the roaming
+    data cap.
 
     A premium purchase whose price is not given is taken to cost something: at the
     limit it is refused rather than let through for free.
@@ -146,19 +154,60 @@ def authorize(
         for function in functions_for(service, direction, abroad):
             if function in barred:
                 return Decision(False, barred_reason(function))
-    if limit_micros is None or service is Service.CALLME:
+    if service is Service.CALLME:
         return ALLOWED
-    if abroad and country in catalog.limit_roaming_blocked:
-        return Decision(False, Reason.ROAMING_BLOCKED_WITH_LIMIT.value)
-    if service is Service.PREMIUM:
-        cost = 1 if amount_micros is None else amount_micros
-    elif exposure is not None:
-        cost = exposure.rate.cost(exposure.metered + exposure.reserved, 1)
-    else:
-        cost = 0
-    if cost > 0 and worst_micros + cost > limit_micros:
-        return Decision(False, Reason.SPENDING_LIMIT.value)
+    if limit_micros is not None:
+        if abroad and country in catalog.limit_roaming_blocked:
+            return Decision(False, Reason.ROAMING_BLOCKED_WITH_LIMIT.value)
+        if service is Service.PREMIUM:
+            cost = 1 if amount_micros is None else amount_micros
+        elif exposure is not None:
+            cost = exposure.rate.cost(exposure.metered + exposure.reserved, 1)
+        else:
+            cost = 0
+        if cost > 0 and worst_micros + cost > limit_micros:
+            return Decision(False, Reason.SPENDING_LIMIT.value)
+    if roaming_cap_micros is not None and capped(exposure):
+        assert exposure is not None
+        base = exposure.metered + exposure.reserved
+        if exposure.rate.cost(0, base) + exposure.rate.cost(base, 1) > roaming_cap_micros:
+            return Decision(False, Reason.ROAMING_CAP.value)
     return ALLOWED
+
+
+def roaming_cap_in_force(line: Line, catalog: Catalog, cycle_start: date) -> int | None:
+    """The roaming data cap that binds the line in the cycle starting `cycle_start`:
+    None when the catalogue sets none, the line switched it off, or the line chose to
+    continue past it in that cycle (the next cycle is capped again)."""
+    if line.roaming_cap_off or line.roaming_continued == cycle_start:
+        return None
+    return catalog.roaming_data_cap_micros
+
+
+def capped(exposure: Exposure | None) -> bool:
+    """Is this use data outside the EU/EEA, what the roaming data cap counts?"""
+    return exposure is not None and exposure.rate.meter == ROAMING_DATA \
+        and exposure.rate.tariff is not None
+
+
+@dataclass(frozen=True, slots=True)
+class CapPosition:
+    """Where a line stands against its roaming data cap: what its data outside the
+    EU/EEA cost this cycle, and what the next kB would add."""
+
+    spent_micros: int
+    next_kb_micros: int
+
+    def reached(self, cap_micros: int) -> bool:
+        """The rest of the cap buys no more data: grants stop here, which may be a
+        fraction of a kB's price under the cap itself."""
+        return self.spent_micros + self.next_kb_micros > cap_micros \
+            or self.spent_micros >= cap_micros
+
+
+def cap_position(rate: RateClass, metered: int) -> CapPosition:
+    """The cap's position after `metered` bytes of the roaming data class."""
+    return CapPosition(rate.cost(0, metered), rate.cost(metered, BYTES_PER_KB))
 
 
 def exposure_for(plan: Plan, catalog: Catalog, *, service: Service, direction: Direction,
@@ -178,14 +227,24 @@ class Grant:
 
 
 def grant(exposure: Exposure, requested: int, *, limit_micros: int | None,
-          worst_micros: int) -> Grant:
-    """Units to grant a session; `final` when the money buys nothing more after them."""
-    if limit_micros is None or exposure.rate.tariff is None:
+          worst_micros: int, roaming_cap_micros: int | None = None) -> Grant:
+    """Units to grant a session; `final` when the money buys nothing more after them.
+
+    The money is what the spending limit leaves over the worst case and, for data
+    outside the EU/EEA, what the roaming data cap leaves over that class's worst case:
+    the tighter decides, and names the reason when nothing is left."""
+    bounds: list[tuple[int, str]] = []
+    if limit_micros is not None:
+        bounds.append((max(0, limit_micros - worst_micros), Reason.SPENDING_LIMIT.value))
+    if roaming_cap_micros is not None and capped(exposure):
+        spent = exposure.rate.cost(0, exposure.metered + exposure.reserved)
+        bounds.append((max(0, roaming_cap_micros - spent), Reason.ROAMING_CAP.value))
+    if not bounds or exposure.rate.tariff is None:
         return Grant(requested, False)
-    available = max(0, limit_micros - worst_micros)
+    available, reason = min(bounds, key=lambda bound: bound[0])
     units = affordable_units(exposure, requested, available)
     if units == 0 and requested > 0:
-        return Grant(0, True, Reason.SPENDING_LIMIT.value)
+        return Grant(0, True, reason)
     after = Exposure(exposure.rate, exposure.metered, exposure.reserved + units)
     left = available - exposure.rate.cost(exposure.metered + exposure.reserved, units)
     final = units < requested or after.rate.cost(after.metered + after.reserved, 1) > left

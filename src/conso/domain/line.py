@@ -7,7 +7,7 @@ plan that was in force when the usage happened.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,10 @@ class Line:
     barred: frozenset[str] = frozenset()          # see control.BARRING_FUNCTIONS
     spending_limit_micros: int | None = None      # pay-per-use lines only
     imsi: str | None = None                       # the SIM's, for the network's requests
+    # The roaming data cap (rules.md): switched off by the user or an admin, or
+    # continued past for the cycle that starts on `roaming_continued`.
+    roaming_cap_off: bool = False
+    roaming_continued: date | None = None
 
     @property
     def plan_id(self) -> str:

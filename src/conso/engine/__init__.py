@@ -3,9 +3,11 @@
 Public interface: `Engine` (commands through `Engine.unit_of_work`, reads that share
 its caches), `UnitOfWork`, and the result types. Modules: engine.py (the engine and
 its reads), uow.py (a command = one transaction; publish after commit), cache.py (the
-hot state in memory), usage.py (usage batches), provisioning.py (accounts, users,
-lines, notification settings). Nothing outside this package touches the engine's
-lock or caches.
+hot state in memory), usage.py (usage batches), provisioning.py (accounts, users and
+their passwords, lines, notification settings), bulk.py (provisioning in batches of
+10,000 in one transaction), checks.py (the field rules both share), history.py (reads:
+a line's cycles and the itemised records of a cycle, paged by keyset, as CSV). Nothing outside this
+package touches the engine's lock or caches.
 """
 
 from conso.engine.engine import Engine, LineView, utc_now

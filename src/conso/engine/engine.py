@@ -30,7 +30,7 @@ from conso.domain.line import Line
 from conso.domain.outbox import OutboxMessage
 from conso.domain.rating import CycleUsage
 from conso.domain.sessions import CreditSession
-from conso.engine import provisioning, usage
+from conso.engine import bulk, provisioning, usage
 from conso.engine.cache import HotState
 from conso.engine.uow import BatchResult, UnitOfWork
 from conso.errors import Busy
@@ -153,8 +153,10 @@ class Engine:
 
     put_account = provisioning.put_account
     put_user = provisioning.put_user
+    set_password = provisioning.set_password
     put_line = provisioning.put_line
     put_alerts = provisioning.put_alerts
+    provision = bulk.provision
 
     # -- reads ----------------------------------------------------------------------------
 

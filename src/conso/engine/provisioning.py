@@ -9,29 +9,22 @@ revokes their login tokens in the same transaction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from conso.auth import revoke_user_tokens
 from conso.domain.alerts import AlertError, AlertsChoice, AlertSettings, parse_settings
-from conso.domain.catalog import Plan, PlanKind
-from conso.domain.cycle import MAX_CYCLE_DAY, MIN_CYCLE_DAY
-from conso.domain.ids import (
-    ACCOUNT_ID,
-    E164,
-    EMAIL,
-    IMSI,
-    INTERNET_LINE_ID,
-    LANGUAGES,
-    LOGIN,
-    MAX_PASSWORD_LENGTH,
-    MIN_PASSWORD_LENGTH,
-)
+from conso.domain.cycle import MIN_CYCLE_DAY
 from conso.domain.line import Line, PlanPeriod
-from conso.errors import Conflict, InvalidInput
+from conso.engine import checks
+from conso.engine.checks import FieldError
+from conso.errors import Conflict, InvalidInput, NotFound
+from conso.notify.compose import change_message
+from conso.notify.templates import limit_dropped_text
 from conso.security import hash_password, verify_password
-from conso.store.base import Account, User
+from conso.store.base import Account, AuditEntry, User
 
 if TYPE_CHECKING:
     from conso.engine.engine import Engine
@@ -49,16 +42,21 @@ class Put(Generic[T]):
     created: bool
 
 
+@contextmanager
+def _located(where: str, *, path: tuple[str, ...] = ()) -> Iterator[None]:
+    """A field's error (checks.py) as the PUT's InvalidInput: the fields in `path` are
+    in the URL, the others in the body."""
+    try:
+        yield
+    except FieldError as exc:
+        place = "path" if exc.field in path else where
+        raise InvalidInput((place, exc.field), exc.message) from None
+
+
 def put_account(engine: Engine, account_id: str, *, name: str, kind: str) -> Put[Account]:
-    if not ACCOUNT_ID.match(account_id):
-        raise InvalidInput(("path", "account_id"),
-                           "letters, digits, '.', '_' and '-', at most 64")
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise InvalidInput(("body", "name"), "must be 1 to 200 characters")
-    if kind not in ("business", "residential"):
-        raise InvalidInput(("body", "kind"), "must be 'business' or 'residential'")
-    account = Account(account_id, name, kind)
+    with _located("body", path=("account_id",)):
+        account = Account(checks.account_id(account_id), checks.account_name(name),
+                          checks.account_kind(kind))
     with engine.unit_of_work() as uow:
         created = engine.store.accounts.get(account_id) is None
         uow.tx.accounts.put(account, uow.now)
@@ -66,27 +64,51 @@ def put_account(engine: Engine, account_id: str, *, name: str, kind: str) -> Put
     return Put(account, created)
 
 
+def check_password(password: str, where: tuple[str, ...]) -> None:
+    """The rules of a new password (checks.password), as InvalidInput at `where`."""
+    try:
+        checks.password(password)
+    except FieldError as exc:
+        raise InvalidInput(where, exc.message) from None
+
+
+def set_password(engine: Engine, login: str, new: str, *, by: str,
+                 keep_token: str | None = None,
+                 where: tuple[str, ...] = ("body", "new")) -> int:
+    """Give `login` the password `new`, and revoke every token of theirs but
+    `keep_token` (the caller's own, when a user changes their password; None: all of
+    them, when an admin resets it). Audited (`by`: who). Whoever may do it is the
+    caller's to check (the current password, or access.py); the rules of a password
+    are checked here (InvalidInput at `where`). NotFound for an unknown login. Answers
+    how many tokens were revoked."""
+    check_password(new, where)
+    new_hash = hash_password(new)        # outside the engine's lock: scrypt is slow
+    with engine.unit_of_work() as uow:
+        user = engine.store.users.get(login)
+        if user is None:
+            raise NotFound(f"no user {login}")
+        uow.tx.users.put(replace(user, password_hash=new_hash), uow.now)
+        revoked = revoke_user_tokens(uow.tx, login, keep=keep_token)
+        action = "password_change" if by == login else "password_reset"
+        uow.tx.lines.audit(AuditEntry(uow.now, by, None, action, None,
+                                      {"login": login, "account_id": user.account_id,
+                                       "tokens_revoked": revoked}))
+    log.info("password of %s %s by %s; %d token(s) revoked", login,
+             "changed" if by == login else "reset", by, revoked)
+    return revoked
+
+
 def put_user(
     engine: Engine, account_id: str, login: str, *, password: str | None, role: str,
     email: str | None, language: str | None,
 ) -> Put[User]:
-    if not LOGIN.match(login):
-        raise InvalidInput(("path", "login"),
-                           "lower-case letters, digits and . _ @ + -, at most 64")
-    if role not in ("admin", "user"):
-        raise InvalidInput(("body", "role"), "must be 'admin' or 'user'")
-    if email is not None and (len(email) > 254 or not EMAIL.match(email)):
-        raise InvalidInput(("body", "email"), "is not an e-mail address")
-    if language is not None and language not in LANGUAGES:
-        raise InvalidInput(("body", "language"), "must be 'en', 'fr' or 'nl'")
-    if password is not None and not (
-        MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH
-    ):
-        raise InvalidInput(("body", "password"),
-                           f"must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters")
-    if password is not None and "\x00" in password:
-        # scrypt's HMAC pads a key with NULs: "secret\x00" would be "secret".
-        raise InvalidInput(("body", "password"), "must not contain NUL (U+0000)")
+    with _located("body", path=("login",)):
+        checks.login(login)
+        checks.role(role)
+        checks.email(email)
+        checks.language(language)
+    if password is not None:
+        check_password(password, ("body", "password"))
     # The same password again is no change (a provisioning run repeats its PUTs): it
     # keeps the stored hash, and the user's sessions.
     before = None if password is None else engine.store.users.get(login)
@@ -127,22 +149,12 @@ def put_line(
     """Create a line or change it. `keep_user` / `keep_imsi`: an existing line keeps
     its user / IMSI whatever `user_login` / `imsi` say (a PUT that leaves them out)."""
     catalog = engine.catalog
-    plan = catalog.plans.get(plan_id)
-    if plan is None:
-        known = ", ".join(sorted(catalog.plans))
-        raise InvalidInput(("body", "plan"), f"unknown plan {plan_id!r} (known: {known})")
-    if plan.kind is PlanKind.INTERNET:
-        if not (INTERNET_LINE_ID.match(line_id) or E164.match(line_id)):
-            raise InvalidInput(("path", "line_id"),
-                               "an internet line id is letters, digits and . _ : -")
-    elif not E164.match(line_id):
-        raise InvalidInput(("path", "line_id"),
-                           "a mobile line id is an E.164 number such as +32470000001")
-    if cycle_day is not None and not MIN_CYCLE_DAY <= cycle_day <= MAX_CYCLE_DAY:
-        raise InvalidInput(("body", "cycle_day"),
-                           f"must be {MIN_CYCLE_DAY} to {MAX_CYCLE_DAY}")
-    if not keep_imsi and imsi is not None and not IMSI.match(imsi):
-        raise InvalidInput(("body", "imsi"), "an IMSI is 6 to 15 digits")
+    with _located("body", path=("line_id",)):
+        plan = checks.plan(catalog, plan_id)
+        checks.line_id(line_id, plan)
+        checks.cycle_day(cycle_day)
+        if not keep_imsi:
+            checks.imsi(imsi)
     with engine.unit_of_work([line_id]) as uow:
         now = uow.now
         if engine.store.accounts.get(account_id) is None:
@@ -165,12 +177,24 @@ def put_line(
             line = Line(line_id, account_id, user_login, cycle_day or MIN_CYCLE_DAY,
                         (PlanPeriod(now, plan_id),), imsi=imsi)
         else:
-            line = replace(_changed_line(engine, existing, account_id=account_id, plan=plan,
-                                         user_login=user_login, cycle_day=cycle_day, now=now),
-                           imsi=imsi)
+            try:
+                line = checks.changed_line(
+                    existing, catalog, account_id=account_id, plan=plan,
+                    user_login=user_login, cycle_day=cycle_day, imsi=imsi, now=now,
+                    has_usage=lambda: engine.store.usage.line_has_usage(existing.id))
+            except FieldError as exc:
+                raise Conflict(exc.message) from None
         kind_changed = existing is not None and (
             catalog.plans[existing.plan_id].kind is not plan.kind)
         uow.save_line(line)
+        if existing is not None and existing.spending_limit_micros is not None and (
+                line.spending_limit_micros is None):
+            # The plan change dropped the spending limit (rules.md): tell the user.
+            text = limit_dropped_text(existing.spending_limit_micros, plan.name,
+                                      engine.recipient(line).language)
+            uow.queue([change_message(line_id, text, what="spending_limit",
+                                      before=existing.spending_limit_micros, after=None,
+                                      now=now)])
         if kind_changed:
             # Rules chosen for another kind of plan may not apply any more.
             uow.remember_alerts(line_id, None, None)
@@ -183,30 +207,6 @@ def put_line(
     return Put(line, existing is None)
 
 
-def _changed_line(
-    engine: Engine, existing: Line, *, account_id: str, plan: Plan, user_login: str | None,
-    cycle_day: int | None, now: datetime,
-) -> Line:
-    if existing.account_id != account_id:
-        raise Conflict(f"line {existing.id} belongs to another account")
-    old_plan = engine.catalog.plans.get(existing.plan_id)
-    if old_plan is not None and (
-        (old_plan.kind is PlanKind.INTERNET) != (plan.kind is PlanKind.INTERNET)
-    ):
-        raise Conflict("a mobile line cannot become an internet line, nor the reverse")
-    if (cycle_day is not None and cycle_day != existing.cycle_day
-            and engine.store.usage.line_has_usage(existing.id)):
-        raise Conflict("the cycle day of a line with usage cannot change")
-    plans = existing.plans
-    if plan.id != existing.plan_id:
-        plans = (*plans, PlanPeriod(max(now, plans[-1].effective_from), plan.id))
-    # Changing the plan removes the spending limit: it must be set again.
-    limit = existing.spending_limit_micros if plan.id == existing.plan_id else None
-    return replace(existing, user_login=user_login,
-                   cycle_day=cycle_day or existing.cycle_day, plans=plans,
-                   spending_limit_micros=limit)
-
-
 def put_alerts(engine: Engine, line: Line, choice: AlertsChoice, by: str | None) -> AlertSettings:
     """Choose a line's notification rules and channels (validated against its plan)."""
     try:
@@ -214,7 +214,20 @@ def put_alerts(engine: Engine, line: Line, choice: AlertsChoice, by: str | None)
     except AlertError as exc:
         raise InvalidInput(exc.loc, exc.msg) from None
     with engine.unit_of_work([line.id]) as uow:
+        before = _alerts_view(uow.alert_settings(line))
+        after = _alerts_view(settings)
         uow.remember_alerts(line.id, settings, by)
+        if before != after:   # audited like barring: an admin's action is on the trail
+            uow.tx.lines.audit(AuditEntry(uow.now, by or "operator", line.id, "alerts",
+                                          before, after))
     log.info("alerts of line %s set by %s: %s", line.id, by,
              ", ".join(f"{r.kind.value} {r.value}" for r in settings.rules) or "none")
     return settings
+
+
+def _alerts_view(settings: AlertSettings) -> dict[str, object]:
+    """A line's notification settings as the audit trail keeps them."""
+    channels = settings.channels
+    return {"rules": [f"{rule.kind.value}:{rule.value}" for rule in settings.rules],
+            "channels": {"sms": channels.sms, "second_number": channels.second_number,
+                         "email": channels.email}}

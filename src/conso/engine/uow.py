@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from conso.domain.alerts import AlertSettings, crossings, watch
+from conso.domain.alerts import AlertSettings, crossings, roaming_cap_crossing, watch
 from conso.domain.catalog import Plan
 from conso.domain.consult import summarize
+from conso.domain.control import cap_position, roaming_cap_in_force
 from conso.domain.cycle import Cycle, cycle_of
 from conso.domain.line import Line
 from conso.domain.outbox import OutboxMessage
-from conso.domain.rating import CycleUsage, Rating, rate
+from conso.domain.rating import ROAMING_DATA, CycleUsage, Rating, rate, rate_class
 from conso.domain.records import RecordError, UsageRecord
 from conso.domain.sessions import CreditSession
 from conso.notify.compose import notification_messages
@@ -140,6 +141,12 @@ class UnitOfWork:
             self.tx.lines.audit(audit)
         self._lines[line.id] = line
 
+    def save_lines(self, lines: Sequence[Line]) -> None:
+        """`save_line` for many lines, in a few statements (bulk provisioning)."""
+        self.tx.lines.put_many(lines, self.now)
+        for line in lines:
+            self._lines[line.id] = line
+
     def save_cycle(self, line_id: str, usage: CycleUsage) -> None:
         """Keep a cycle's state that is not in its records (fired thresholds)."""
         key = (line_id, usage.cycle.start_date)
@@ -223,7 +230,34 @@ class UnitOfWork:
                         crossing, summary, settings, recipient, batch.now,
                         email_sender=engine.email_sender, limit_micros=limit,
                         portal_url=engine.portal_url))
+        if rating.meter == ROAMING_DATA:
+            self._watch_roaming_cap(line, plan, record, usage=usage, key=key,
+                                   settings=settings)
         return rating
+
+    def _watch_roaming_cap(self, line: Line, plan: Plan, record: UsageRecord, *,
+                           usage: CycleUsage, key: tuple[str, date],
+                           settings: AlertSettings) -> None:
+        """The roaming data cap's 80 % and 100 % messages (rules.md), after a record of
+        data outside the EU/EEA: rare records, so no watch level is kept for them."""
+        engine = self._engine
+        cap = roaming_cap_in_force(line, engine.catalog, key[1])
+        rc = rate_class(plan, engine.catalog, record.service, record.direction, record.country)
+        if cap is None or rc is None:
+            return
+        where = cap_position(rc, usage.meter(ROAMING_DATA))
+        fired = set(usage.fired)
+        crossing = roaming_cap_crossing(where.spent_micros, where.reached(cap), cap,
+                                        fired=fired)
+        if len(fired) != len(usage.fired):
+            usage.fired = frozenset(fired)
+            self.batch.fired_changed.add(key)
+        if crossing is not None:
+            summary = summarize(line.id, plan, usage, self.batch.now)
+            self.batch.messages.extend(notification_messages(
+                crossing, summary, settings, engine._load_recipient(line), self.batch.now,
+                email_sender=engine.email_sender, limit_micros=cap,
+                roaming_spent_micros=where.spent_micros, portal_url=engine.portal_url))
 
     # -- the engine's: write, then publish after the commit ------------------------------
 

@@ -95,7 +95,8 @@ def result_code(reason: str | None) -> str:
     """The ResultCode of a rating group for a core's refusal reason."""
     if reason is None:
         return SUCCESS
-    if reason == Reason.SPENDING_LIMIT:
+    # The roaming data cap is money too: what is left under it buys nothing.
+    if reason in (Reason.SPENDING_LIMIT, Reason.ROAMING_CAP):
         return "QUOTA_LIMIT_REACHED"
     if reason.startswith("barred:") or reason == Reason.ROAMING_BLOCKED_WITH_LIMIT:
         return "END_USER_SERVICE_DENIED"

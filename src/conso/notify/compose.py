@@ -1,7 +1,10 @@
-"""Turning a crossed threshold into outbox messages, one per chosen channel.
+"""Turning a crossed threshold into outbox messages, one per chosen channel, and an
+admin's change of a line into the SMS that tells its user.
 
 Message ids are derived from (line, cycle, threshold, channel, recipient), so
-the same crossing can never produce two messages, whatever is replayed.
+the same crossing can never produce two messages, whatever is replayed; a change's
+from (line, what changed, before, after, when), so the same change queues once (the
+outbox ignores an id it has).
 """
 
 from __future__ import annotations
@@ -40,16 +43,20 @@ def rule_view(crossing: Crossing) -> dict[str, Any]:
 def notification_messages(
     crossing: Crossing, summary: UsageSummary, settings: AlertSettings, recipient: Recipient,
     now: datetime, *, email_sender: str, limit_micros: int | None = None,
-    portal_url: str = DEFAULT_PORTAL_URL,
+    portal_url: str = DEFAULT_PORTAL_URL, roaming_spent_micros: int | None = None,
 ) -> list[OutboxMessage]:
     """One message per chosen channel. An SMS carries the short text; an e-mail the
     subject, a fuller text and its HTML alternative, linking to the line's page on
-    the portal at `portal_url`."""
-    rendered = templates.notification(crossing, summary, recipient.language, limit_micros)
+    the portal at `portal_url`. For the roaming data cap (`roaming_cap_pct`),
+    `limit_micros` is the cap and `roaming_spent_micros` what data outside the EU/EEA
+    cost this cycle."""
+    rendered = templates.notification(crossing, summary, recipient.language, limit_micros,
+                                      roaming_spent_micros=roaming_spent_micros)
     targets: list[tuple[str, str, str]] = []
     channels = settings.channels
-    if crossing.rule.kind is RuleKind.LIMIT_PCT:
-        # The spending limit's own SMS from 8644, whatever the chosen channels.
+    if crossing.rule.kind in (RuleKind.LIMIT_PCT, RuleKind.ROAMING_CAP_PCT):
+        # The spending limit's and the roaming data cap's own SMS from 8644, whatever
+        # the chosen channels.
         channels = Channels(sms=True)
     if channels.sms:
         targets.append(("sms", NOTIFY_SHORT_CODE, summary.line))
@@ -77,6 +84,18 @@ def notification_messages(
                 id=message_id, channel=channel, sender=sender, to=to, subject=None,
                 text=rendered.text, line_id=summary.line, rule=rule, created_at=now))
     return messages
+
+
+def change_message(line_id: str, text: str, *, what: str, before: Any, after: Any,
+                   now: datetime) -> OutboxMessage:
+    """The SMS from 8644 telling a line's user what an admin or the operator changed
+    (barring, the spending limit, a plan change that dropped it). Not a crossed
+    threshold, so its `rule` is null (api.md's message shapes); its id is the change's,
+    so the same change at the same moment queues nothing more."""
+    key = f"{line_id}|change|{what}|{before!r}|{after!r}|{now.isoformat()}"
+    return OutboxMessage(
+        id=str(uuid.uuid5(_NAMESPACE, key)), channel="sms", sender=NOTIFY_SHORT_CODE,
+        to=line_id, subject=None, text=text, line_id=line_id, rule=None, created_at=now)
 
 
 def sms_reply(line_id: str | None, to: str, text: str, now: datetime) -> OutboxMessage:

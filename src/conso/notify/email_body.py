@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from conso.domain.alerts import Crossing, RuleKind
+from conso.domain.alerts import Crossing
+from conso.domain.catalog import PlanKind
 from conso.domain.consult import UsageSummary
-from conso.domain.units import MICROS_PER_EURO, Service
 from conso.notify import templates
 
 DEFAULT_PORTAL_URL = "http://127.0.0.1:8000"
@@ -32,11 +32,6 @@ _WORDS = {
         "cycle": "Cycle",
         "reached": "Reached",
         "period": "{start} to {end}",
-        "included_pct": "{pct}% of your {service} bundle",
-        "volume_pct": "{pct}% of your monthly volume",
-        "heavy_user": "{pct}% of the fair-use threshold",
-        "limit_pct": "{pct}% of your {limit} spending limit",
-        "extra_eur": "{value} of extra spend",
         "link": "See your line in the portal",
         "footer": "This message was sent automatically by conso; replies are not read.",
     },
@@ -47,11 +42,6 @@ _WORDS = {
         "cycle": "Cycle",
         "reached": "Seuil atteint",
         "period": "du {start} au {end}",
-        "included_pct": "{pct} % de vos {service}",
-        "volume_pct": "{pct} % de votre volume mensuel",
-        "heavy_user": "{pct} % du seuil d'usage raisonnable",
-        "limit_pct": "{pct} % de votre limite de dépenses de {limit}",
-        "extra_eur": "{value} de dépenses hors forfait",
         "link": "Voir votre ligne sur le portail",
         "footer": "Ce message a été envoyé automatiquement par conso ; les réponses ne "
                   "sont pas lues.",
@@ -63,11 +53,6 @@ _WORDS = {
         "cycle": "Periode",
         "reached": "Bereikt",
         "period": "{start} tot en met {end}",
-        "included_pct": "{pct}% van uw {service}",
-        "volume_pct": "{pct}% van uw maandvolume",
-        "heavy_user": "{pct}% van de drempel voor redelijk gebruik",
-        "limit_pct": "{pct}% van uw uitgavenlimiet van {limit}",
-        "extra_eur": "{value} extra verbruik",
         "link": "Bekijk uw lijn op het portaal",
         "footer": "Dit bericht werd automatisch verstuurd door conso; antwoorden worden "
                   "niet gelezen.",
@@ -110,21 +95,10 @@ def news(text: str) -> str:
 
 
 def reached(crossing: Crossing, language: str | None,
-            limit_micros: int | None = None) -> str:
-    """What was crossed, in words: "90% of your calls bundle"."""
-    lang = language_of(language)
-    words = _WORDS[lang]
-    rule = crossing.rule
-    if rule.kind is RuleKind.INCLUDED_PCT:
-        service = templates.service_name(crossing.service or Service.DATA, lang)
-        return words["included_pct"].format(pct=rule.value, service=service)
-    if rule.kind is RuleKind.LIMIT_PCT:
-        return words["limit_pct"].format(pct=rule.value,
-                                         limit=templates.money(limit_micros or 0, lang))
-    if rule.kind is RuleKind.EXTRA_EUR:
-        return words["extra_eur"].format(
-            value=templates.money(rule.value * MICROS_PER_EURO, lang))
-    return words[rule.kind.value].format(pct=rule.value)
+            limit_micros: int | None = None, *, pay_per_use: bool = False) -> str:
+    """What was crossed, in words: "90% of your calls bundle" (the subject's words)."""
+    return templates.reached(crossing, language_of(language), limit_micros,
+                             pay_per_use=pay_per_use)
 
 
 def email_body(crossing: Crossing, summary: UsageSummary, language: str | None, *,
@@ -136,8 +110,10 @@ def email_body(crossing: Crossing, summary: UsageSummary, language: str | None, 
     headline = news(rendered.text)
     period = words["period"].format(start=templates.day(summary.cycle_start, lang),
                                     end=templates.last_day(summary, lang))
+    pay_per_use = summary.plan.kind is PlanKind.PAYG
     facts = [(words["line"], summary.line), (words["cycle"], period),
-             (words["reached"], reached(crossing, lang, limit_micros))]
+             (words["reached"], reached(crossing, lang, limit_micros,
+                                        pay_per_use=pay_per_use))]
     url = line_url(portal_url, summary.line)
     text = "\n".join([
         words["greeting"], "", headline, "",

@@ -24,6 +24,7 @@ log = logging.getLogger("conso.sms")
 
 class Outcome(StrEnum):
     CONSULT = "consult"
+    CONTINUE = "continue"
     HELP = "help"
     IGNORED = "ignored"
     RATE_LIMITED = "rate_limited"
@@ -57,8 +58,13 @@ class InboundSms:
             log.warning("inbound SMS from %s over the hourly limit; not answered", sender)
             return Outcome.RATE_LIMITED
         language = found.language
-        if keyword_of(text) is Keyword.CONSULT:
+        keyword = keyword_of(text)
+        if keyword is Keyword.CONSULT:
             reply, outcome = templates.consult_reply(found.summary, language), Outcome.CONSULT
+        elif keyword is Keyword.CONTINUE:
+            capped = self.core.continue_roaming(found.summary.line)
+            reply = templates.roaming_continue_reply(found.summary, language, capped=capped)
+            outcome = Outcome.CONTINUE
         else:
             reply, outcome = templates.help_text(language), Outcome.HELP
         self.core.send([sms_reply(found.summary.line, sender, reply, now)])

@@ -214,6 +214,11 @@ class MemoryAccountReads(_Reads):
         with self._lock:
             return self._state.accounts.get(account_id)
 
+    def get_many(self, account_ids: Sequence[str]) -> dict[str, Account]:
+        with self._lock:
+            accounts = self._state.accounts
+            return {a: accounts[a] for a in account_ids if a in accounts}
+
 
 class MemoryUserReads(_Reads):
     __slots__ = ()
@@ -222,6 +227,11 @@ class MemoryUserReads(_Reads):
         with self._lock:
             return self._state.users.get(login)
 
+    def get_many(self, logins: Sequence[str]) -> dict[str, User]:
+        with self._lock:
+            users = self._state.users
+            return {login: users[login] for login in logins if login in users}
+
 
 class MemoryLineReads(_Reads):
     __slots__ = ()
@@ -229,6 +239,12 @@ class MemoryLineReads(_Reads):
     def get(self, line_id: str) -> Line | None:
         with self._lock:
             return self._state.lines.get(line_id)
+
+    def imsi_holders(self, imsis: Sequence[str]) -> dict[str, str]:
+        wanted = set(imsis)
+        with self._lock:
+            return {line.imsi: line.id for line in self._state.lines.values()
+                    if line.imsi is not None and line.imsi in wanted}
 
     def get_many(self, line_ids: Sequence[str]) -> dict[str, Line]:
         with self._lock:
@@ -267,6 +283,18 @@ class MemoryLineReads(_Reads):
             found = [a for a in reversed(self._state.audit) if a.entry.line_id == line_id]
         return [replace(a.entry, before=orjson.loads(a.before), after=orjson.loads(a.after))
                 for a in found[:limit]]
+
+    def account_audit(self, account_id: str, limit: int, offset: int = 0,
+                      line_id: str | None = None) -> list[AuditEntry]:
+        with self._lock:
+            lines = self._state.lines
+            found = [a for a in reversed(self._state.audit)
+                     if a.entry.line_id is not None
+                     and (line_id is None or a.entry.line_id == line_id)
+                     and (line := lines.get(a.entry.line_id)) is not None
+                     and line.account_id == account_id]
+        return [replace(a.entry, before=orjson.loads(a.before), after=orjson.loads(a.after))
+                for a in found[offset:offset + limit]]
 
 
 class MemoryUsageReads(_Reads):
@@ -320,6 +348,22 @@ class MemoryUsageReads(_Reads):
         for r in records:
             yield StoredRecord(r.id, r.line_id, r.cycle_start, r.service, r.direction,
                                r.quantity, r.amount_micros, r.country, r.at, r.charge_micros)
+
+    def records_page(self, line_id: str, start: date, *, service: str | None = None,
+                     after: tuple[datetime, str] | None = None,
+                     limit: int = 100) -> list[StoredRecord]:
+        with self._lock:
+            found = [r for r in self._state.by_line.get(line_id, {}).get(start, ())
+                     if (service is None or r.service == service)
+                     and (after is None or (r.at, r.id) > after)]
+        found.sort(key=lambda r: (r.at, r.id))
+        return found[:limit]
+
+    def cycle_starts(self, line_id: str, limit: int) -> list[date]:
+        with self._lock:
+            starts = [start for start, records in self._state.by_line.get(line_id, {}).items()
+                      if records]
+        return sorted(starts, reverse=True)[:limit]
 
     def hourly(self, line_id: str, start: date, service: str) -> list[tuple[datetime, int]]:
         totals: dict[datetime, int] = {}
@@ -378,12 +422,14 @@ class MemoryOutboxReads(_Reads):
 
     def messages(self, *, to: str | None = None, line_id: str | None = None,
                  since: datetime | None = None, limit: int = 1000,
-                 newest_first: bool = False) -> list[OutboxMessage]:
+                 newest_first: bool = False,
+                 until: datetime | None = None) -> list[OutboxMessage]:
         with self._lock:
             found = [q.message for q in self._state.outbox.values()
                      if (to is None or q.message.to == to)
                      and (line_id is None or q.message.line_id == line_id)
-                     and (since is None or q.message.created_at >= since)]
+                     and (since is None or q.message.created_at >= since)
+                     and (until is None or q.message.created_at < until)]
         if newest_first:
             found.reverse()
         return found[:limit]
@@ -459,6 +505,10 @@ class MemoryAccountWrites(_Writes):
         self._tx.write()
         self._tx.accounts[account.id] = account
 
+    def put_many(self, accounts: Sequence[Account], now: datetime) -> None:
+        for account in accounts:
+            self.put(account, now)
+
 
 class MemoryUserWrites(_Writes):
     __slots__ = ()
@@ -472,6 +522,10 @@ class MemoryUserWrites(_Writes):
         elif tx.account(user.account_id) is None:
             raise StoreError(f"no account {user.account_id!r} for user {user.login!r}")
         tx.users[user.login] = user
+
+    def put_many(self, users: Sequence[User], now: datetime) -> None:
+        for user in users:
+            self.put(user, now)
 
 
 class MemoryLineWrites(_Writes):
@@ -499,6 +553,10 @@ class MemoryLineWrites(_Writes):
         plans: tuple[PlanPeriod, ...] = tuple(sorted(periods.values(),
                                                      key=lambda p: p.effective_from))
         tx.lines[line.id] = replace(line, plans=plans, barred=frozenset(line.barred))
+
+    def put_many(self, lines: Sequence[Line], now: datetime) -> None:
+        for line in lines:
+            self.put(line, now)
 
     def put_alerts(self, line_id: str, settings: AlertSettings | None, by: str | None,
                    now: datetime) -> None:

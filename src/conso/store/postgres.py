@@ -47,6 +47,9 @@ CONNECT_OPTIONS: dict[str, Any] = {
 _INSERT_OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.IGNORECASE)
 
 
+_INSERT_INTO = re.compile(r"INSERT (OR IGNORE )?INTO (\w+) \(([\w, ]+)\)\Z")
+
+
 def pg_sql(sql: str) -> str:
     """One statement of store/sql/ in PostgreSQL's dialect."""
     if _INSERT_OR_IGNORE.match(sql):
@@ -196,6 +199,27 @@ class _PgConnection:
         if rows:
             with self._conn.cursor() as cursor:
                 cursor.executemany(pg_sql(sql), rows)
+
+    def insert_rows(self, insert: str, rows: Sequence[Sequence[Any]], conflict: str) -> None:
+        """Many rows in three round trips whatever their number: COPY into a temporary
+        copy of the table, then one INSERT ... SELECT with the conflict clause (the
+        multi-row VALUES alternative spends its time in the driver's query parsing)."""
+        found = _INSERT_INTO.match(insert)
+        if found is None:
+            raise ValueError(f"not an INSERT INTO t (columns): {insert!r}")
+        ignore, table, columns = found.group(1), found.group(2), found.group(3)
+        if ignore:
+            conflict = (conflict + " ON CONFLICT DO NOTHING").strip()
+        staging = f"bulk_{table}"
+        with self._conn.cursor() as cursor:
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} "
+                           f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+            with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} "
+                           f"FROM {staging} {conflict}")
+            cursor.execute(f"DELETE FROM {staging}")
 
     def close(self) -> None:
         self._conn.close()

@@ -7,6 +7,11 @@ which lets a browser that opens it run nothing. Every answer also says `nosniff`
 `X-Frame-Options: DENY` and `Referrer-Policy: no-referrer`, and, when the request
 came over HTTPS, `Strict-Transport-Security`.
 
+One answer chooses its own policy: the portal's service worker (`/portal/sw.js`, served
+by web/pwa.py) carries `WORKER_POLICY`, which lets the worker fetch this origin (its
+pages, fragments and shell files for the offline copy) and nothing else; under
+`default-src 'none'` its every fetch would be blocked.
+
 HTTPS is read from the ASGI scope's scheme only. Uvicorn sets it from
 `X-Forwarded-Proto` when the request comes from a proxy it trusts
 (`--forwarded-allow-ips` / `FORWARDED_ALLOW_IPS`, by default 127.0.0.1 alone), so a
@@ -26,6 +31,7 @@ PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
                "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; "
                "base-uri 'none'; form-action 'self'")
 OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'"
+WORKER_POLICY = "default-src 'none'; connect-src 'self'; frame-ancestors 'none'"
 HSTS = "max-age=31536000; includeSubDomains"
 
 _COMMON = (

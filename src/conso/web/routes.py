@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
@@ -26,22 +26,29 @@ from conso.access import Principal, Role, can_see_line, require_admin_of
 from conso.api.deps import ServicesDep
 from conso.auth import TooManyAttempts
 from conso.bootstrap import Services
-from conso.charging.views import limit_view
+from conso.charging.roaming_cap import continue_roaming, set_roaming_cap
+from conso.charging.views import limit_view, roaming_cap_view
 from conso.domain.alerts import (
     EXTRA_EUR_CHOICES,
     INCLUDED_PCT_CHOICES,
     AlertsChoice,
     ChannelChoice,
     RuleChoice,
+    RuleKind,
 )
-from conso.domain.catalog import PlanKind
+from conso.domain.catalog import Plan, PlanKind
+from conso.domain.consult import UsageSummary
 from conso.domain.control import BARRING_FUNCTIONS
+from conso.domain.cycle import CYCLE_TZ, Cycle, cycle_of
 from conso.domain.line import Line
 from conso.domain.text import is_clean_text
+from conso.domain.units import MICROS_PER_CENT, Service
+from conso.engine import history
+from conso.engine.provisioning import check_password
 from conso.errors import Conflict, Forbidden, InvalidInput, Unauthorized
-from conso.notify.templates import money
-from conso.web import views
-from conso.web.i18n import LANGUAGES, translator
+from conso.notify.templates import money, quantity
+from conso.web import i18n, pwa, views
+from conso.web.i18n import LANGUAGES, accepted_language, translator
 from conso.web.session import (
     LANGUAGE_COOKIE,
     PRE_SESSION_COOKIE,
@@ -54,7 +61,8 @@ from conso.web.session import (
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-SORT_KEYS = ("line", "user", "voice", "sms", "data", "extra")
+router.include_router(pwa.router)  # the app's service worker (web/pwa.py)
+templates.env.globals["offline_note"] = pwa.OFFLINE_NOTE
 
 
 def pct_class(percent: int) -> str:
@@ -64,6 +72,12 @@ def pct_class(percent: int) -> str:
 
 
 templates.env.filters["pct"] = pct_class
+# Dates, moments and whole euros in the page's language (web/i18n.py): `{{ d|day(lang) }}`,
+# `{{ at|when(lang) }}`, `{{ 5|euros(lang) }}`; no page formats a time any other way.
+templates.env.filters["day"] = i18n.day
+templates.env.filters["when"] = i18n.when
+templates.env.filters["euros"] = i18n.euros
+templates.env.filters["country"] = i18n.country
 
 
 class _Page:
@@ -85,6 +99,9 @@ class _Page:
         if chosen not in LANGUAGES and self.who is not None and self.who.login:
             user = svc.store.users.get(self.who.login)
             chosen = user.language if user else "en"
+        if chosen not in LANGUAGES:
+            # No choice yet (the login page): the browser's languages say which.
+            chosen = accepted_language(request.headers.get("accept-language"))
         self.lang = chosen if chosen in LANGUAGES else "en"
         self.t = translator(self.lang)
 
@@ -205,69 +222,52 @@ def set_language(request: Request, language: Annotated[str, Form()] = "en",
     return response
 
 
-def _fleet(page: _Page, q: str, sort: str, order: str) -> list[views.FleetRow]:
-    who = page.who
-    assert who is not None
+# The dashboard and the fleet's pages are in fleet.py.
+
+
+def _pct_kind(plan: Plan) -> RuleKind | None:
+    """What the line page's percentage boxes choose on this plan (api.md's rule kinds):
+    the bundle's allowances, an internet line's volume, or on unlimited internet the
+    heavy-user reminder; None on pay-per-use (no allowance to count)."""
+    if plan.kind is PlanKind.PAYG:
+        return None
+    if plan.kind is PlanKind.INTERNET:
+        return RuleKind.HEAVY_USER if Service.DATA in plan.unlimited else RuleKind.VOLUME_PCT
+    return RuleKind.INCLUDED_PCT
+
+
+def _line_context(page: _Page, line: Line, cycle: Cycle | None = None) -> dict[str, Any]:
+    """What the line page shows, of the current cycle or of a past `cycle` (its usage as
+    its usage answer says it, and the messages created in it)."""
     svc = page.svc
-    if who.role is Role.ADMIN and who.account_id:
-        ids = svc.store.lines.of_account(who.account_id)
-    else:
-        ids = svc.store.lines.of_user(who.login or "")
-    rows = []
-    needle = q.strip().casefold()
-    for line_id in ids:
-        line = svc.engine.line(line_id)
-        if line is None:
-            continue
-        user = line.user_login or ""
-        if needle and needle not in line.id.casefold() and needle not in user.casefold():
-            continue
-        summary = svc.engine.usage_summary(line)
-        rows.append(views.fleet_row(line, user, summary, page.lang))
-    key = sort if sort in SORT_KEYS else "line"
-    return views.sort_rows(rows, key, order == "desc")
-
-
-@router.get("/portal")
-def dashboard(request: Request, svc: ServicesDep, q: str = "", sort: str = "line",
-              order: str = "asc") -> Response:
-    page = _Page(request, svc)
-    if page.who is None:
-        return _to_login()
-    if (not_text := _request_not_text(page)) is not None:
-        return _not_text_page(page, not_text)
-    rows = _fleet(page, q, sort, order)
-    if page.who.role is Role.USER and len(rows) == 1 and not q:
-        return RedirectResponse(f"/portal/lines/{quote(rows[0].line)}", status_code=303)
-    return page.render("dashboard.html", rows=rows, q=q, sort=sort, order=order)
-
-
-@router.get("/portal/fleet/live")
-def fleet_live(request: Request, svc: ServicesDep, q: str = "", sort: str = "line",
-               order: str = "asc") -> Response:
-    page = _Page(request, svc)
-    if page.who is None:
-        return Response(status_code=401)
-    if _request_not_text(page) is not None:
-        return Response(status_code=422)
-    return page.render("_fleet_rows.html", rows=_fleet(page, q, sort, order))
-
-
-def _line_context(page: _Page, line: Line) -> dict[str, Any]:
-    svc = page.svc
-    summary = svc.engine.usage_summary(line)
+    now = svc.engine.clock()
+    period = cycle or cycle_of(now, line.cycle_day)
+    past = period.start_date < cycle_of(now, line.cycle_day).start_date
+    summary = svc.engine.usage_summary(line, history.instant_in(period, now))
     plan = summary.plan
     settings = svc.engine.alert_settings(line)
     hourly = svc.store.usage.hourly(line.id, summary.cycle_start.date(), "data")
     barring_changes = [e for e in svc.store.lines.audit_log(line.id, 20) if e.action == "barring"]
+    limit = limit_view(line, summary.extra_micros)
+    pct_kind = _pct_kind(plan)
     return {
         "line": line, "summary": summary, "plan": plan,
         "gauges": views.gauges(summary, page.lang),
         "extra": money(summary.extra_micros, page.lang),
-        "limit": limit_view(line, summary.extra_micros),
+        "limit": limit,
+        "overshoot": money(limit["overshoot_cents"] * MICROS_PER_CENT, page.lang)
+        if limit and limit["overshoot_cents"] else None,
+        "network_overshoot": money(summary.network_overshoot.micros, page.lang)
+        if summary.network_overshoot.micros else None,
+        "refused_countries": sorted(svc.engine.catalog.limit_roaming_blocked),
+        "next_cycle": summary.cycle_end,
         "days": views.daily_data(hourly, summary.cycle_start.date(),
                                  summary.cycle_end.date(), page.lang),
         "settings": settings,
+        "pct_kind": pct_kind,
+        "pct_checked": {r.value for r in settings.rules if r.kind is pct_kind},
+        "heavy": quantity(Service.DATA, plan.heavy_user_bytes, page.lang)
+        if pct_kind is RuleKind.HEAVY_USER and plan.heavy_user_bytes else None,
         "rule_values": {(r.kind.value, r.value) for r in settings.rules},
         "pct_choices": INCLUDED_PCT_CHOICES, "eur_choices": EXTRA_EUR_CHOICES,
         "is_payg": plan.kind is PlanKind.PAYG, "is_internet": plan.kind is PlanKind.INTERNET,
@@ -277,14 +277,40 @@ def _line_context(page: _Page, line: Line) -> dict[str, Any]:
             page.who.is_operator or (page.who.role is Role.ADMIN
                                      and page.who.account_id == line.account_id)),
         "limit_choices": [m // 1_000_000 for m in plan.spending_limits_micros],
-        "messages": views.message_rows(
-            svc.store.outbox.messages(line_id=line.id, limit=20, newest_first=True)),
-        "cycle_end": (summary.cycle_end.date() - timedelta(days=1)).isoformat(),
+        "messages": views.message_rows(svc.store.outbox.messages(
+            line_id=line.id, limit=20, newest_first=True, since=period.start,
+            until=period.end), page.lang),
+        "cycle_start": period.start_date,
+        "cycle_end": summary.cycle_end.astimezone(CYCLE_TZ).date() - timedelta(days=1),
+        "past": past, "cycle_param": period.start_date.isoformat() if past else "",
+        **_roaming_context(page, line, summary),
     }
 
 
+def _roaming_context(page: _Page, line: Line, summary: UsageSummary) -> dict[str, Any]:
+    """The roaming data cap of the cycle shown (none for internet lines)."""
+    catalog = page.svc.engine.catalog
+    data = summary.services.get(Service.DATA)
+    cap = roaming_cap_view(line, catalog, summary.cycle_start.date(),
+                           0 if data is None else data.roaming_used)
+    if cap is None:
+        return {"roaming_cap": None}
+    return {"roaming_cap": cap,
+            "roaming_cap_amount": money(cap["amount_cents"] * MICROS_PER_CENT, page.lang),
+            "roaming_cap_spent": money(cap["spent_cents"] * MICROS_PER_CENT, page.lang)}
+
+
+def _cycle_asked(page: _Page, line: Line, cycle: str) -> Cycle | Response:
+    """The line's cycle that `?cycle=` names (empty: the current one), or the error page."""
+    try:
+        return history.cycle_named(line, cycle or None, page.svc.engine.clock())
+    except InvalidInput:
+        return page.render("error.html", status=422, message=page.t["err_cycle"])
+
+
 @router.get("/portal/lines/{line_id}")
-def line_page(request: Request, line_id: str, svc: ServicesDep, saved: str = "") -> Response:
+def line_page(request: Request, line_id: str, svc: ServicesDep, saved: str = "",
+              cycle: str = "") -> Response:
     page = _Page(request, svc)
     if page.who is None:
         return _to_login()
@@ -293,7 +319,12 @@ def line_page(request: Request, line_id: str, svc: ServicesDep, saved: str = "")
     line = _line_for(page, line_id)
     if line is None:
         return page.render("error.html", status=404, message=f"{page.t['line']} {line_id}?")
-    return page.render("line.html", saved=saved, errors={}, **_line_context(page, line))
+    period = _cycle_asked(page, line, cycle)
+    if isinstance(period, Response):
+        return period
+    return page.render("line.html", saved=saved, errors={},
+                       cycles=views.cycle_options(history.cycles(svc.engine, line), page.lang),
+                       **_line_context(page, line, period))
 
 
 @router.get("/portal/lines/{line_id}/live")
@@ -315,6 +346,8 @@ def _after_post(page: _Page, line: Line, what: str) -> Response:
 def _form_error(page: _Page, line: Line, section: str, message: str,
                 status: int = 422) -> Response:
     return page.render("line.html", status=status, saved="", errors={section: message},
+                       cycles=views.cycle_options(history.cycles(page.svc.engine, line),
+                                                  page.lang),
                        **_line_context(page, line))
 
 
@@ -347,7 +380,11 @@ async def save_alerts(request: Request, line_id: str, svc: ServicesDep) -> Respo
     eurs = [_whole(raw) for raw in form.getlist("eur")]
     if None in pcts or None in eurs:
         return _form_error(page, line, "alerts", page.t["err_rule"])
-    rules = [RuleChoice("included_pct", value) for value in pcts if value is not None] + [
+    # The boxes' kind is the plan's (an unlimited internet line's are its heavy-user
+    # reminder): the rules engine checks the values against it, as for the API.
+    pct_kind = _pct_kind(svc.engine.plan_of(line, svc.engine.clock()))
+    kind = RuleKind.INCLUDED_PCT if pct_kind is None else pct_kind
+    rules = [RuleChoice(kind.value, value) for value in pcts if value is not None] + [
         RuleChoice("extra_eur", value) for value in eurs if value is not None]
     second = str(form.get("second_number", "")).strip() or None
     email = str(form.get("email", "")).strip() or None
@@ -402,6 +439,38 @@ async def save_limit(request: Request, line_id: str, svc: ServicesDep) -> Respon
     return _after_post(page, line, "limit")
 
 
+@router.post("/portal/lines/{line_id}/roaming-cap")
+async def save_roaming_cap(request: Request, line_id: str, svc: ServicesDep) -> Response:
+    """Switch the roaming data cap off, or on again: the line's user or an admin."""
+    opened = await _open_form(request, line_id, svc, "roaming")
+    if isinstance(opened, Response):
+        return opened
+    page, line, form = opened
+    assert page.who is not None
+    try:
+        set_roaming_cap(svc.engine, line, form.get("enabled") == "on",
+                        page.who.login or "operator")
+    except Conflict as exc:
+        return _form_error(page, line, "roaming", str(exc), 409)
+    return _after_post(page, line, "roaming")
+
+
+@router.post("/portal/lines/{line_id}/roaming-cap/continue")
+async def continue_past_roaming_cap(request: Request, line_id: str,
+                                    svc: ServicesDep) -> Response:
+    """Go on roaming with data past the cap for the rest of the cycle."""
+    opened = await _open_form(request, line_id, svc, "roaming")
+    if isinstance(opened, Response):
+        return opened
+    page, line, _ = opened
+    assert page.who is not None
+    try:
+        continue_roaming(svc.engine, line, page.who.login or "operator")
+    except Conflict as exc:
+        return _form_error(page, line, "roaming", str(exc), 409)
+    return _after_post(page, line, "roaming")
+
+
 def _alerts_error(page: _Page, exc: InvalidInput) -> str:
     """The rule engine's error, in the page's language (its loc names the field of the
     choice, e.g. `("rules", 0, "value")`: a form has no body words to show)."""
@@ -420,3 +489,119 @@ def _whole(raw: Any) -> int | None:
         return int(str(raw))
     except ValueError:
         return None
+
+
+# -- history: the records of a cycle, and their CSV -------------------------------------
+
+RECORDS_PER_PAGE = 50
+RECORD_SERVICES = history.SERVICES
+
+
+def _records_opened(request: Request, line_id: str, svc: Services,
+                    cycle: str) -> tuple[_Page, Line, Cycle] | Response:
+    page = _Page(request, svc)
+    if page.who is None:
+        return _to_login()
+    if (not_text := _request_not_text(page)) is not None:
+        return _not_text_page(page, not_text)
+    line = _line_for(page, line_id)
+    if line is None:
+        return page.render("error.html", status=404, message=f"{page.t['line']} {line_id}?")
+    period = _cycle_asked(page, line, cycle)
+    if isinstance(period, Response):
+        return period
+    return page, line, period
+
+
+@router.get("/portal/lines/{line_id}/records")
+def records_page(request: Request, line_id: str, svc: ServicesDep, *, cycle: str = "",
+                 service: str = "", cursor: str = "") -> Response:
+    """A cycle's itemised records, a page at a time (engine/history.py's keyset paging),
+    of one service when chosen."""
+    opened = _records_opened(request, line_id, svc, cycle)
+    if isinstance(opened, Response):
+        return opened
+    page, line, period = opened
+    chosen = service if service in RECORD_SERVICES else ""
+    try:
+        found = history.records_page(svc.engine, line, period, service=chosen or None,
+                                     cursor=cursor or None, limit=RECORDS_PER_PAGE)
+    except InvalidInput:
+        return page.render("error.html", status=422, message=page.t["err_records"])
+    current = cycle_of(svc.engine.clock(), line.cycle_day)
+    cycle_param = "" if period.start_date == current.start_date else period.start_date.isoformat()
+    query = {k: v for k, v in (("cycle", cycle_param), ("service", chosen)) if v}
+    return page.render(
+        "records.html", line=line, rows=views.record_rows(found.records, page.lang),
+        cycles=views.cycle_options(history.cycles(svc.engine, line), page.lang),
+        cycle_param=cycle_param, service=chosen, services=RECORD_SERVICES,
+        cycle_start=period.start_date,
+        cycle_end=period.end.astimezone(CYCLE_TZ).date() - timedelta(days=1),
+        next_url=None if found.next_cursor is None else
+        f"?{urlencode({**query, 'cursor': found.next_cursor})}",
+        first_url=f"?{urlencode(query)}" if cursor else None,
+        csv_url=f"/portal/lines/{quote(line.id, safe='')}/records.csv"
+        + (f"?{urlencode(query)}" if query else ""))
+
+
+@router.get("/portal/lines/{line_id}/records.csv")
+def records_csv(request: Request, line_id: str, svc: ServicesDep, cycle: str = "",
+                service: str = "") -> Response:
+    """The whole cycle (of a service) as the API's CSV (engine/history.py writes both),
+    streamed, for the portal's session: a download link needs no token."""
+    opened = _records_opened(request, line_id, svc, cycle)
+    if isinstance(opened, Response):
+        return opened
+    _, line, period = opened
+    chosen = service if service in RECORD_SERVICES else None
+    chunks = history.csv_lines(history.each_record(svc.engine, line, period, service=chosen))
+    filename = f"{line.id}-{period.start_date.isoformat()}.csv"
+    return StreamingResponse(chunks, media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# -- the account: a user changes their password -----------------------------------------
+
+
+@router.get("/portal/account")
+def account_page(request: Request, svc: ServicesDep, saved: str = "") -> Response:
+    page = _Page(request, svc)
+    if page.who is None:
+        return _to_login()
+    user = svc.store.users.get(page.who.login or "")
+    return page.render("account.html", user=user, saved=saved, error=None, field=None)
+
+
+@router.post("/portal/account/password")
+def change_password(request: Request, svc: ServicesDep, *,
+                    current: Annotated[str, Form()] = "", new: Annotated[str, Form()] = "",
+                    confirm: Annotated[str, Form()] = "",
+                    csrf: Annotated[str, Form()] = "") -> Response:
+    """The current password is checked (and throttled) as a login is; the new one twice
+    alike and to the password rules; then every other session and token of the user
+    ends (engine.set_password keeps this session's token). Errors inline, by field."""
+    page = _Page(request, svc)
+    if page.who is None or not page.who.login:
+        return _to_login()
+    page.check_csrf(csrf)
+    user = svc.store.users.get(page.who.login)
+
+    def refused(field: str, key: str, status: int = 422) -> Response:
+        return page.render("account.html", status=status, user=user, saved="",
+                           error=page.t[key], field=field)
+
+    if new != confirm:
+        return refused("confirm", "err_confirm")
+    try:
+        check_password(new, ("form", "new"))
+    except InvalidInput:
+        return refused("new", "err_new")
+    try:
+        svc.auth.verify(page.who.login, current,
+                        client=request.client.host if request.client else None)
+    except TooManyAttempts:
+        return refused("current", "too_many", 429)
+    except Unauthorized:
+        return refused("current", "err_current", 403)
+    svc.engine.set_password(page.who.login, new, by=page.who.login, keep_token=page.token)
+    return RedirectResponse("/portal/account?saved=password", status_code=303)

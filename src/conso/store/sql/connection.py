@@ -53,6 +53,23 @@ def chunks(items: Sequence[str]) -> list[Sequence[str]]:
     return [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
 
 
+def insert_rows(conn: Connection, insert: str, rows: Sequence[Sequence[Any]],
+                conflict: str = "") -> None:
+    """`insert` ("INSERT [OR IGNORE] INTO t (a, b)") of many rows, then `conflict`
+    ("ON CONFLICT ..."). SQLite takes them by executemany (no round trips to save); a
+    connection that can do better says so with an `insert_rows` method of its own
+    (PostgreSQL: COPY, one round trip for thousands of rows). Rows of one call must not
+    share a key that an ON CONFLICT DO UPDATE would touch twice."""
+    if not rows:
+        return
+    bulk = getattr(conn, "insert_rows", None)
+    if bulk is not None:
+        bulk(insert, rows, conflict)
+        return
+    marks = ",".join("?" * len(rows[0]))
+    conn.executemany(f"{insert} VALUES ({marks}) {conflict}".rstrip(), rows)
+
+
 def end(conn: Connection, how: str) -> None:
     """COMMIT or ROLLBACK; a COMMIT that fails is rolled back, so that the connection
     is not left inside a transaction that every later BEGIN would trip on."""
@@ -108,6 +125,9 @@ class LazyWriter:
 
     def executemany(self, sql: str, parameters: Any, /) -> Any:
         return self._begun().executemany(sql, parameters)
+
+    def insert_rows(self, insert: str, rows: Sequence[Sequence[Any]], conflict: str) -> None:
+        insert_rows(self._begun(), insert, rows, conflict)
 
     def close(self) -> None:
         raise TypeError("a transaction's writer is closed by its store")

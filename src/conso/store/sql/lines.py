@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -19,7 +19,14 @@ import orjson
 from conso.domain.alerts import AlertRule, AlertSettings, Channels, RuleKind
 from conso.domain.line import Line, PlanPeriod
 from conso.store.base import AuditEntry
-from conso.store.sql.connection import Connection, Reader, chunks, iso, parse_iso
+from conso.store.sql.connection import (
+    Connection,
+    Reader,
+    chunks,
+    insert_rows,
+    iso,
+    parse_iso,
+)
 
 _NOTHING_BARRED: frozenset[str] = frozenset()
 
@@ -47,7 +54,8 @@ class SqlLineReads:
             # One round trip: a line's row once per plan period, in order.
             rows = conn.execute(
                 "SELECT l.id, l.account_id, l.user_login, l.cycle_day, l.barred, "
-                "l.spending_limit_micros, p.effective_from, p.plan, l.imsi FROM lines l "
+                "l.spending_limit_micros, p.effective_from, p.plan, l.imsi, "
+                "l.roaming_cap_off, l.roaming_continued FROM lines l "
                 "LEFT JOIN line_plans p ON p.line_id = l.id "
                 f"WHERE l.id IN ({marks}) ORDER BY l.id, p.effective_from", chunk).fetchall()
             periods: dict[str, list[PlanPeriod]] = {}
@@ -62,12 +70,23 @@ class SqlLineReads:
                 found[line_id] = Line(
                     id=line_id, account_id=sys.intern(row[1]), user_login=row[2],
                     cycle_day=row[3], plans=tuple(periods.get(line_id, ())),
-                    barred=_barred(row[4]), spending_limit_micros=row[5], imsi=row[8])
+                    barred=_barred(row[4]), spending_limit_micros=row[5], imsi=row[8],
+                    roaming_cap_off=bool(row[9]),
+                    roaming_continued=None if row[10] is None else date.fromisoformat(row[10]))
         return found
 
     def by_imsi(self, imsi: str) -> str | None:
         row = self._reader().execute("SELECT id FROM lines WHERE imsi = ?", (imsi,)).fetchone()
         return None if row is None else str(row[0])
+
+    def imsi_holders(self, imsis: Sequence[str]) -> dict[str, str]:
+        """The lines holding these IMSIs, by IMSI (the ones held)."""
+        found: dict[str, str] = {}
+        for chunk in chunks(imsis):
+            marks = ",".join("?" * len(chunk))
+            found.update((r[0], r[1]) for r in self._reader().execute(
+                f"SELECT imsi, id FROM lines WHERE imsi IN ({marks})", chunk))
+        return found
 
     def existing(self, line_ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -112,6 +131,32 @@ class SqlLineReads:
                     "SELECT at, actor, line_id, action, before, after FROM audit_log "
                     "WHERE line_id = ? ORDER BY seq DESC LIMIT ?", (line_id, limit))]
 
+    def account_audit(self, account_id: str, limit: int, offset: int = 0,
+                      line_id: str | None = None) -> list[AuditEntry]:
+        """The account's entries, newest first, a page at a time (the portal's trail). A
+        line never changes account, so its entries are the account's by the line's row."""
+        where, params = "l.account_id = ?", [account_id]
+        if line_id is not None:
+            where, params = where + " AND a.line_id = ?", [*params, line_id]
+        return [AuditEntry(parse_iso(r[0]), r[1], r[2], r[3], orjson.loads(r[4]),
+                           orjson.loads(r[5]))
+                for r in self._reader().execute(
+                    "SELECT a.at, a.actor, a.line_id, a.action, a.before, a.after "
+                    "FROM audit_log a JOIN lines l ON l.id = a.line_id "
+                    f"WHERE {where} ORDER BY a.seq DESC LIMIT ? OFFSET ?",
+                    (*params, limit, offset))]
+
+
+_INSERT_LINE = ("INSERT INTO lines (id, account_id, user_login, cycle_day, barred, "
+                "spending_limit_micros, imsi, roaming_cap_off, roaming_continued, "
+                "created_at, updated_at)")
+_UPDATE_LINE = (
+    "ON CONFLICT (id) DO UPDATE SET account_id=excluded.account_id, "
+    "user_login=excluded.user_login, cycle_day=excluded.cycle_day, "
+    "barred=excluded.barred, spending_limit_micros=excluded.spending_limit_micros, "
+    "imsi=excluded.imsi, roaming_cap_off=excluded.roaming_cap_off, "
+    "roaming_continued=excluded.roaming_continued, updated_at=excluded.updated_at")
+
 
 class SqlLineWrites:
     __slots__ = ("_conn", "_row_locks")
@@ -135,21 +180,20 @@ class SqlLineWrites:
 
     def put(self, line: Line, now: datetime) -> None:
         """Add or change a line; plan periods are added, never changed or removed."""
-        self._conn.execute(
-            "INSERT INTO lines (id, account_id, user_login, cycle_day, barred, "
-            "spending_limit_micros, imsi, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?) "
-            "ON CONFLICT (id) DO UPDATE SET account_id=excluded.account_id, "
-            "user_login=excluded.user_login, cycle_day=excluded.cycle_day, "
-            "barred=excluded.barred, spending_limit_micros=excluded.spending_limit_micros, "
-            "imsi=excluded.imsi, updated_at=excluded.updated_at",
+        self.put_many([line], now)
+
+    def put_many(self, lines: Sequence[Line], now: datetime) -> None:
+        """`put` for many lines in a few statements (bulk provisioning); each line once."""
+        stamp = iso(now)
+        insert_rows(self._conn, _INSERT_LINE, [
             (line.id, line.account_id, line.user_login, line.cycle_day,
              orjson.dumps(sorted(line.barred)).decode(), line.spending_limit_micros,
-             line.imsi, iso(now), iso(now)),
-        )
-        self._conn.executemany(
-            "INSERT OR IGNORE INTO line_plans (line_id, effective_from, plan) VALUES (?,?,?)",
-            [(line.id, iso(p.effective_from), p.plan_id) for p in line.plans],
-        )
+             line.imsi, int(line.roaming_cap_off),
+             None if line.roaming_continued is None else line.roaming_continued.isoformat(),
+             stamp, stamp) for line in lines], _UPDATE_LINE)
+        insert_rows(self._conn, "INSERT OR IGNORE INTO line_plans (line_id, effective_from, plan)",
+                    [(line.id, iso(p.effective_from), p.plan_id)
+                     for line in lines for p in line.plans])
 
     def put_alerts(self, line_id: str, settings: AlertSettings | None, by: str | None,
                    now: datetime) -> None:

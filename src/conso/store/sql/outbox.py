@@ -63,7 +63,8 @@ class SqlOutboxReads:
 
     def messages(self, *, to: str | None = None, line_id: str | None = None,
                  since: datetime | None = None, limit: int = 1000,
-                 newest_first: bool = False) -> list[OutboxMessage]:
+                 newest_first: bool = False,
+                 until: datetime | None = None) -> list[OutboxMessage]:
         where, params = [], []
         if to is not None:
             where.append("recipient = ?")
@@ -74,6 +75,9 @@ class SqlOutboxReads:
         if since is not None:
             where.append("created_at >= ?")
             params.append(iso(since))
+        if until is not None:
+            where.append("created_at < ?")
+            params.append(iso(until))
         clause = ("WHERE " + " AND ".join(where)) if where else ""
         order = "DESC" if newest_first else "ASC"
         return self._select(f"{clause} ORDER BY seq {order} LIMIT ?", (*params, limit))

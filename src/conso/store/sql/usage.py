@@ -179,6 +179,31 @@ class SqlUsageReads:
             yield StoredRecord(row[0], row[1], date.fromisoformat(row[2]), row[3], row[4],
                                row[5], row[6], row[7], parse_iso(row[8]), row[9])
 
+    def records_page(self, line_id: str, start: date, *, service: str | None = None,
+                     after: tuple[datetime, str] | None = None,
+                     limit: int = 100) -> list[StoredRecord]:
+        """Keyset paging over (line_id, cycle_start, at, id), the index of migration
+        0016: each page is an index range scan from `after`, whatever page it is. `at` is
+        kept as fixed-width UTC text (connection.iso), so its text order is time order."""
+        where = "line_id = ? AND cycle_start = ?"
+        params: tuple[Any, ...] = (line_id, start.isoformat())
+        if service is not None:
+            where += " AND service = ?"
+            params += (service,)
+        if after is not None:
+            # A row comparison: both databases bound the index scan with it.
+            where += " AND (at, id) > (?, ?)"
+            params += (iso(after[0]), after[1])
+        source, both = self._line_records(line_id, where, params)
+        return [_stored(row) for row in self._reader().execute(
+            f"SELECT {STORED_COLUMNS} FROM {source} ORDER BY at, id LIMIT ?", (*both, limit))]
+
+    def cycle_starts(self, line_id: str, limit: int) -> list[date]:
+        source, params = self._line_records(line_id, "line_id = ?", (line_id,))
+        return [date.fromisoformat(row[0]) for row in self._reader().execute(
+            f"SELECT DISTINCT cycle_start FROM {source} ORDER BY cycle_start DESC LIMIT ?",
+            (*params, limit))]
+
     def rejected(self, limit: int) -> list[RejectedRecord]:
         return [RejectedRecord(*row) for row in self._reader().execute(
             "SELECT record_id, payload, error FROM rejected_records ORDER BY seq DESC LIMIT ?",
