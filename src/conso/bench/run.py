@@ -23,6 +23,7 @@ from conso.bench.breakdown import budget, decoded, domain_rate, engine_rate
 from conso.bench.client import Client, Timings, run_parallel
 from conso.bench.delivery import DeliveryConfig, run_delivery
 from conso.bench.nchf_load import h2load_body
+from conso.bench.provisioning import bulk_rate, put_rate
 from conso.bench.server import BenchServer, cpu_seconds, rss_kib
 from conso.bench.synth import SynthLine, make_batches, make_lines, provision, warm_batches
 from conso.store import open_store
@@ -41,6 +42,8 @@ class BenchConfig:
     authorize_clients: int = 16
     sessions: int = 1_000
     updates_per_session: int = 8
+    provision_lines: int = 50_000     # POST /provision, batches of 10,000; 0: not run
+    provision_put_lines: int = 500    # its baseline: one PUT a line
     diameter_sessions: int = 16       # CCR-UPDATE load: sessions, one request outstanding each
     diameter_connections: int = 4
     diameter_seconds: float = 10.0    # measured, after diameter_warmup seconds not counted
@@ -65,6 +68,7 @@ class BenchConfig:
     @classmethod
     def quick(cls) -> BenchConfig:
         return cls(lines=2_000, records=20_000, authorize_requests=3_000, sessions=100,
+                   provision_lines=20_000, provision_put_lines=200,
                    updates_per_session=4, scale=(1_000, 10_000), scale_records=10_000,
                    diameter_seconds=2.0, diameter_warmup=0.5, nchf_seconds=2.0,
                    nchf_warmup=0.5, nchf_h2load_requests=1_000, sms=1_000)
@@ -368,8 +372,8 @@ def run(config: BenchConfig, progress: Progress) -> Results:
             server.start()
             progress.say("ingestion: batches of 1,000 records over HTTP")
             timings, counts = _main_ingestion(server, bodies, config, figures)
-            figures["ingest_batch_p50_ms"] = round(timings.percentile(0.5) * 1000, 1)
-            figures["ingest_batch_p99_ms"] = round(timings.percentile(0.99) * 1000, 1)
+            figures.update(ingest_batch_p50_ms=round(timings.percentile(0.5) * 1000, 1),
+                           ingest_batch_p99_ms=round(timings.percentile(0.99) * 1000, 1))
             figures.update({f"ingest_{k}": v for k, v in counts.items()})
             progress.say("floor: the same records by a plain executemany")
             floor = floor_baseline(bodies, workdir)
@@ -380,6 +384,7 @@ def run(config: BenchConfig, progress: Progress) -> Results:
                 batches = decoded(bodies)
                 budget(figures, floor, engine_rate(batches, lines, now, workdir),
                        domain_rate(batches, lines, now))
+            _provisioning(server, config, progress, figures)
             progress.say("notification delay: usage answer to outbox row")
             probes = [line for line in lines if line.plan == "payg"][-PROBES:]
             delays = notification_delays(server, probes, now)
@@ -412,6 +417,20 @@ def run(config: BenchConfig, progress: Progress) -> Results:
     if not config.workers:
         _scaling(config, progress, results)
     return results
+
+
+def _provisioning(server: BenchServer, config: BenchConfig, progress: Progress,
+                  figures: dict[str, Any]) -> None:
+    """Lines a second by POST /provision, against one PUT a line in the same run."""
+    if not config.provision_lines:
+        return
+    progress.say(f"provisioning: {config.provision_lines:,} lines by POST /provision, "
+                 f"{config.provision_put_lines} by PUT (the baseline)")
+    bulk = bulk_rate(server.port, KEY, config.provision_lines)
+    put = put_rate(server.port, KEY, config.provision_put_lines, first=config.provision_lines)
+    figures["provision_lines_per_s"] = round(bulk)
+    figures["provision_put_lines_per_s"] = round(put)
+    figures["provision_vs_put"] = round(bulk / put, 1)
 
 
 def delivery(config: BenchConfig, progress: Progress) -> dict[str, Any]:
