@@ -135,6 +135,7 @@ PAGES = [
     Audited("audit-line", DEMO_ADMIN, line_path(ALICE.line) + "/audit"),
     Audited("records", (ALICE.login, ALICE.password), line_path(ALICE.line) + "/records"),
     Audited("account", (ALICE.login, ALICE.password), "/portal/account"),
+    Audited("account-admin", DEMO_ADMIN, "/portal/account"),     # with the reset form
     Audited("bulk-result", AUDIT, "/portal", then=apply_a_rule_to_every_line,
             reached="/portal/fleet/bulk"),
 ]

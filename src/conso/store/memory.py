@@ -227,6 +227,11 @@ class MemoryUserReads(_Reads):
         with self._lock:
             return self._state.users.get(login)
 
+    def of_account(self, account_id: str) -> list[User]:
+        with self._lock:
+            return sorted((u for u in self._state.users.values() if u.account_id == account_id),
+                          key=lambda u: u.login)
+
     def get_many(self, logins: Sequence[str]) -> dict[str, User]:
         with self._lock:
             users = self._state.users

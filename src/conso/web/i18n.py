@@ -573,3 +573,25 @@ _ROAMING_WORDS: dict[str, dict[str, str]] = {
                      "nl": "Plafond weer aanzetten"},
 }
 _WORDS.update(_ROAMING_WORDS)
+
+
+# -- an admin resets the password of a user of the account (the account page) ------------
+_RESET_WORDS: dict[str, dict[str, str]] = {
+    "reset_title": {"en": "Reset a user's password", "fr": "Réinitialiser un mot de passe",
+                    "nl": "Wachtwoord van een gebruiker opnieuw instellen"},
+    "reset_help": {"en": "Give a user of your account a new password: they are signed out "
+                         "everywhere and sign in again with it.",
+                   "fr": "Donnez un nouveau mot de passe à un utilisateur de votre compte : "
+                         "il est déconnecté partout et se reconnecte avec celui-ci.",
+                   "nl": "Geef een gebruiker van uw account een nieuw wachtwoord: hij wordt "
+                         "overal afgemeld en meldt zich daarmee opnieuw aan."},
+    "reset_user": {"en": "User", "fr": "Utilisateur", "nl": "Gebruiker"},
+    "reset_button": {"en": "Reset the password", "fr": "Réinitialiser le mot de passe",
+                     "nl": "Wachtwoord opnieuw instellen"},
+    "reset_done": {"en": "The password of {login} was reset; they are signed out everywhere.",
+                   "fr": "Le mot de passe de {login} a été réinitialisé ; cet utilisateur est "
+                         "déconnecté partout.",
+                   "nl": "Het wachtwoord van {login} is opnieuw ingesteld; deze gebruiker is "
+                         "overal afgemeld."},
+}
+_WORDS.update(_RESET_WORDS)

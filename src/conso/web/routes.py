@@ -569,7 +569,19 @@ def account_page(request: Request, svc: ServicesDep, saved: str = "") -> Respons
     if page.who is None:
         return _to_login()
     user = svc.store.users.get(page.who.login or "")
-    return page.render("account.html", user=user, saved=saved, error=None, field=None)
+    return page.render("account.html", user=user, saved=saved, error=None, field=None,
+                       **_reset_context(page))
+
+
+def _reset_context(page: _Page, error: str | None = None,
+                   field: str | None = None) -> dict[str, Any]:
+    """An admin's form to reset the password of a user of their account."""
+    who = page.who
+    if who is None or who.role is not Role.ADMIN or who.account_id is None:
+        return {"others": []}
+    others = [u for u in page.svc.store.users.of_account(who.account_id)
+              if u.login != who.login]
+    return {"others": others, "reset_error": error, "reset_field": field}
 
 
 @router.post("/portal/account/password")
@@ -588,7 +600,7 @@ def change_password(request: Request, svc: ServicesDep, *,
 
     def refused(field: str, key: str, status: int = 422) -> Response:
         return page.render("account.html", status=status, user=user, saved="",
-                           error=page.t[key], field=field)
+                           error=page.t[key], field=field, **_reset_context(page))
 
     if new != confirm:
         return refused("confirm", "err_confirm")
@@ -605,3 +617,37 @@ def change_password(request: Request, svc: ServicesDep, *,
         return refused("current", "err_current", 403)
     svc.engine.set_password(page.who.login, new, by=page.who.login, keep_token=page.token)
     return RedirectResponse("/portal/account?saved=password", status_code=303)
+
+
+@router.post("/portal/account/reset")
+def reset_password(request: Request, svc: ServicesDep, *, login: Annotated[str, Form()] = "",
+                   new: Annotated[str, Form()] = "", confirm: Annotated[str, Form()] = "",
+                   csrf: Annotated[str, Form()] = "") -> Response:
+    """An admin gives a user of their account a new password: every session and token of
+    that user ends (they sign in again with it). Audited (engine.set_password)."""
+    page = _Page(request, svc)
+    if page.who is None or not page.who.login:
+        return _to_login()
+    page.check_csrf(csrf)
+    who, admin = page.who, page.who.login
+    target = svc.store.users.get(login) if is_clean_text(login) else None
+    if who.role is not Role.ADMIN or target is None or target.account_id != who.account_id \
+            or target.login == who.login:
+        # Not an admin, or not a user of their account: as if there were none (404).
+        return page.render("error.html", status=404 if who.role is Role.ADMIN else 403,
+                           message=page.t["forbidden"])
+    user = svc.store.users.get(admin)
+
+    def refused(field: str, key: str) -> Response:
+        return page.render("account.html", status=422, user=user, saved="", error=None,
+                           field=None, **_reset_context(page, page.t[key], field))
+
+    if new != confirm:
+        return refused("reset-confirm", "err_confirm")
+    try:
+        check_password(new, ("form", "new"))
+    except InvalidInput:
+        return refused("reset-new", "err_new")
+    svc.engine.set_password(target.login, new, by=admin)
+    return RedirectResponse(f"/portal/account?saved=reset-{quote(target.login)}",
+                            status_code=303)

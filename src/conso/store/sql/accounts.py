@@ -73,6 +73,12 @@ class SqlUserReads:
         ).fetchone()
         return None if row is None else User(*row)
 
+    def of_account(self, account_id: str) -> list[User]:
+        """The account's users, by login."""
+        return [User(*row) for row in self._reader().execute(
+            "SELECT login, account_id, password_hash, role, email, language FROM users "
+            "WHERE account_id = ? ORDER BY login", (account_id,))]
+
     def get_many(self, logins: Sequence[str]) -> dict[str, User]:
         found: dict[str, User] = {}
         for chunk in chunks(logins):
