@@ -18,12 +18,11 @@ from conso.api.answers import (
     ok,
     problems,
 )
-from conso.api.batches import decode_batch
+from conso.api.batches import read_batch
 from conso.api.deps import TEXT_PARAMETERS, CallerDep, ServicesDep
 from conso.api.schemas import AccountIdPath, AccountIn, LineIdPath, LineIn, LoginPath, UserIn
 from conso.api.views import account_view, line_view, plan_view, user_view
 from conso.engine.bulk import MAX_ITEMS
-from conso.errors import InvalidInput, TooLarge
 
 router = APIRouter(prefix="/api/v1", tags=["provisioning"], dependencies=TEXT_PARAMETERS,
                    responses=API)
@@ -117,12 +116,8 @@ def get_line(line_id: LineIdPath, svc: ServicesDep, who: CallerDep) -> dict[str,
 )
 async def post_provision(request: Request, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
     require_operator(who)
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise TooLarge(MAX_BODY_BYTES)
-    items = decode_batch(body, request.headers.get("content-type", ""), "items")
-    if len(items) > MAX_ITEMS:
-        raise InvalidInput(("body",), f"{len(items)} items; at most {MAX_ITEMS} a call")
+    items = await read_batch(request, max_bytes=MAX_BODY_BYTES, max_items=MAX_ITEMS,
+                             what="items")
     result = await run_in_threadpool(svc.engine.provision, items)
     return {"created": result.created, "updated": result.updated,
             "unchanged": result.unchanged,

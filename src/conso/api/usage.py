@@ -10,12 +10,12 @@ from starlette.concurrency import run_in_threadpool
 
 from conso.access import require_line, require_operator
 from conso.api.answers import API, BatchAnswer, RejectedAnswer, UsageAnswer, ok, problems
-from conso.api.batches import decode_batch
+from conso.api.batches import read_batch
 from conso.api.deps import TEXT_PARAMETERS, CallerDep, ServicesDep, query_time
 from conso.api.schemas import CycleQuery, LineIdPath, TimeQuery
 from conso.api.views import line_usage_view
 from conso.engine import MAX_BATCH, BatchResult, history
-from conso.errors import InvalidInput, TooLarge
+from conso.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1", tags=["usage"], dependencies=TEXT_PARAMETERS,
                    responses=API)
@@ -54,12 +54,8 @@ def _answer(result: BatchResult) -> dict[str, Any]:
 )
 async def post_usage(request: Request, svc: ServicesDep, who: CallerDep) -> dict[str, Any]:
     require_operator(who)
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise TooLarge(MAX_BODY_BYTES)
-    records = decode_batch(body, request.headers.get("content-type", ""), "records")
-    if len(records) > MAX_BATCH:
-        raise InvalidInput(("body",), f"{len(records)} records; at most {MAX_BATCH} a call")
+    records = await read_batch(request, max_bytes=MAX_BODY_BYTES, max_items=MAX_BATCH,
+                               what="records")
     # In stream mode the records go to JetStream; the workers apply them.
     submit = svc.intake.submit if svc.intake is not None else svc.engine.apply_usage
     result = await run_in_threadpool(submit, records)

@@ -311,17 +311,10 @@ def _cycle_asked(page: _Page, line: Line, cycle: str) -> Cycle | Response:
 @router.get("/portal/lines/{line_id}")
 def line_page(request: Request, line_id: str, svc: ServicesDep, saved: str = "",
               cycle: str = "") -> Response:
-    page = _Page(request, svc)
-    if page.who is None:
-        return _to_login()
-    if (not_text := _request_not_text(page)) is not None:
-        return _not_text_page(page, not_text)
-    line = _line_for(page, line_id)
-    if line is None:
-        return page.render("error.html", status=404, message=f"{page.t['line']} {line_id}?")
-    period = _cycle_asked(page, line, cycle)
-    if isinstance(period, Response):
-        return period
+    opened = _line_opened(request, line_id, svc, cycle)
+    if isinstance(opened, Response):
+        return opened
+    page, line, period = opened
     return page.render("line.html", saved=saved, errors={},
                        cycles=views.cycle_options(history.cycles(svc.engine, line), page.lang),
                        **_line_context(page, line, period))
@@ -497,8 +490,10 @@ RECORDS_PER_PAGE = 50
 RECORD_SERVICES = history.SERVICES
 
 
-def _records_opened(request: Request, line_id: str, svc: Services,
-                    cycle: str) -> tuple[_Page, Line, Cycle] | Response:
+def _line_opened(request: Request, line_id: str, svc: Services,
+                 cycle: str) -> tuple[_Page, Line, Cycle] | Response:
+    """The page, the line it names and the cycle `?cycle=` names (the current one when
+    empty); or the answer that stops there (the login, an error page)."""
     page = _Page(request, svc)
     if page.who is None:
         return _to_login()
@@ -518,7 +513,7 @@ def records_page(request: Request, line_id: str, svc: ServicesDep, *, cycle: str
                  service: str = "", cursor: str = "") -> Response:
     """A cycle's itemised records, a page at a time (engine/history.py's keyset paging),
     of one service when chosen."""
-    opened = _records_opened(request, line_id, svc, cycle)
+    opened = _line_opened(request, line_id, svc, cycle)
     if isinstance(opened, Response):
         return opened
     page, line, period = opened
@@ -549,7 +544,7 @@ def records_csv(request: Request, line_id: str, svc: ServicesDep, cycle: str = "
                 service: str = "") -> Response:
     """The whole cycle (of a service) as the API's CSV (engine/history.py writes both),
     streamed, for the portal's session: a download link needs no token."""
-    opened = _records_opened(request, line_id, svc, cycle)
+    opened = _line_opened(request, line_id, svc, cycle)
     if isinstance(opened, Response):
         return opened
     _, line, period = opened
