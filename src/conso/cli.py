@@ -1,4 +1,5 @@
-"""The `conso` command: serve, worker, ingest, provision, check-catalog, bench, migrate."""
+"""The `conso` command: serve, worker, ingest, provision, check-catalog, bench, prune,
+migrate."""
 
 from __future__ import annotations
 
@@ -365,6 +366,91 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prune(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from conso.ingest import Progress
+    from conso.store import open_store, prune
+    from conso.store.postgres import redacted
+    from conso.store.sql.store import SqlStore
+
+    if args.keep_cycles < prune.MIN_KEEP:
+        print(f"conso prune: --keep-cycles must be at least {prune.MIN_KEEP} (the open "
+              "cycle is always kept, and the last closed ones still take late records)",
+              file=sys.stderr)
+        return 2
+    url = args.db or os.environ.get("CONSO_DB") or "sqlite:///conso.db"
+    try:
+        store = open_store(url)
+    except StoreError as exc:
+        print(f"conso prune: store: {exc}", file=sys.stderr)
+        return 1
+    try:
+        if not isinstance(store, SqlStore):
+            print(f"conso prune: {url}: only SQLite and PostgreSQL stores keep records "
+                  "to prune", file=sys.stderr)
+            return 2
+        try:
+            store.migrate()       # pruned_cycles, and (PostgreSQL) this month's partitions
+            planned = prune.plan(store, args.keep_cycles, datetime.now(UTC))
+        except StoreError as exc:
+            print(f"conso prune: store: {exc}", file=sys.stderr)
+            return 1
+        print(f"{redacted(store.url)}: keeping the open cycle and the {args.keep_cycles} "
+              f"before it; {planned.kept_records:,} records kept")
+        for start, count in planned.cycles.items():
+            print(f"  cycle {start.isoformat()}: {count:,} records")
+        for partition in planned.partitions:
+            print(f"  partition {partition.name}: {partition.bytes / 1e6:,.1f} MB")
+        verb = "would remove" if args.dry_run else "removing"
+        print(f"{verb} {planned.records:,} records of {len(planned.cycles)} cycle starts"
+              + (f" in {', '.join(planned.months)}" if planned.months else "")
+              + (f"; {len(planned.partitions)} month partitions to drop"
+                 if planned.partitions else ""))
+        if args.dry_run:
+            return 0
+        progress = None if args.quiet else Progress(planned.records)
+        try:
+            result = prune.prune(store, planned,
+                                 progress=None if progress is None else progress.advance)
+        except StoreError as exc:
+            print(f"conso prune: store: {exc} (what was pruned before stays pruned; run it "
+                  "again to go on)", file=sys.stderr)
+            return 1
+        if progress is not None:
+            progress.finish()
+        print(f"pruned {result.records:,} records"
+              + (f"; dropped {', '.join(result.partitions_dropped)}"
+                 if result.partitions_dropped else ""))
+        return 0
+    finally:
+        store.close()
+
+
+def _add_prune(sub: Any) -> None:
+    from conso.store.prune import DEFAULT_KEEP
+
+    pru = sub.add_parser(
+        "prune", help="remove the itemised records of old cycles, keeping their totals",
+        description="Remove the itemised records of the cycles older than the open one and "
+                    "the N before it (per line: each line's cycle day), after keeping each "
+                    "cycle's totals, so that usage, cycle lists and thresholds of a pruned "
+                    "cycle answer as before and its record list answers empty with "
+                    "\"pruned\": true. Short transactions, safe beside a running server; "
+                    "running it again changes nothing. On PostgreSQL the month partitions "
+                    "it empties are dropped. Exit status: 0 done, 1 the store failed, 2 bad "
+                    "arguments.")
+    pru.add_argument("--keep-cycles", type=int, default=DEFAULT_KEEP, metavar="N",
+                     help=f"closed cycles kept besides the open one (default {DEFAULT_KEEP}, "
+                          "at least 2)")
+    pru.add_argument("--dry-run", action="store_true",
+                     help="say what would be removed, change nothing")
+    pru.add_argument("--db", help="sqlite:///PATH (default ./conso.db), postgresql://... "
+                                  "or CONSO_DB")
+    pru.add_argument("--quiet", action="store_true", help="no progress bar")
+    pru.set_defaults(func=_prune)
+
+
 def _add_worker(sub: Any) -> None:
     work = sub.add_parser(
         "worker", help="apply the usage on the stream (scale out with several)",
@@ -520,10 +606,15 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--plot", metavar="FILE", help="write a PNG plot (needs matplotlib)")
     bench.set_defaults(func=_bench)
 
+    _add_prune(sub)
+    _add_migrate(sub)
+    return top
+
+
+def _add_migrate(sub: Any) -> None:
     mig = sub.add_parser("migrate", help="apply pending schema migrations")
     mig.add_argument("--db", help="sqlite:///PATH (default ./conso.db) or CONSO_DB")
     mig.set_defaults(func=_migrate)
-    return top
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, expect
-
 from tests.e2e.test_portal_line import (
     PASSWORD,
     log_in,

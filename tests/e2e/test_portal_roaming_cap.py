@@ -15,7 +15,6 @@ from urllib.parse import quote
 import httpx
 import pytest
 from playwright.sync_api import Browser, expect
-
 from tests.e2e.test_portal_line import (
     PASSWORD,
     choose_language,

@@ -43,9 +43,11 @@ def _example_settings() -> dict[str, str]:
     return found
 
 
-def test_there_are_units_for_the_api_the_workers_and_the_migrations() -> None:
+def test_there_are_units_for_the_api_the_workers_the_migrations_and_pruning() -> None:
     assert {u.name for u in UNITS} == {"conso-api@.service", "conso-worker@.service",
-                                       "conso-migrate.service"}
+                                       "conso-migrate.service", "conso-prune.service"}
+    timer = (ROOT / "deploy" / "systemd" / "conso-prune.timer").read_text()
+    assert "Unit=conso-prune.service" in timer
 
 
 @pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)
@@ -53,7 +55,7 @@ def test_each_unit_runs_a_command_line_the_cli_accepts(unit: Path) -> None:
     argv = _expanded(_exec_start(unit), INSTANCE.get(unit.name, ""))
     assert argv[0].endswith("/conso")
     args = parser().parse_args(argv[1:])       # SystemExit(2) on an unknown option
-    assert args.command in ("serve", "worker", "migrate")
+    assert args.command in ("serve", "worker", "migrate", "prune")
 
 
 @pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)

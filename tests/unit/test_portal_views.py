@@ -16,10 +16,11 @@ def test_hours_are_counted_on_their_local_brussels_day() -> None:
     bars = daily_data(hourly, date(2026, 11, 1), date(2026, 12, 1), "en")
     assert len(bars) == 30
     by_label = {bar.label: bar for bar in bars}
-    assert by_label["24/11"].value == "1 MB"
-    assert by_label["25/11"].value == "4 MB"
-    assert by_label["25/11"].height == 100 and by_label["24/11"].height == 25
-    assert by_label["01/11"].height == 0
+    assert by_label["24 Nov"].value == "1 MB"
+    assert by_label["25 Nov"].value == "4 MB"
+    assert by_label["25 Nov"].height == 100 and by_label["24 Nov"].height == 25
+    assert by_label["1 Nov"].height == 0
+    assert daily_data(hourly, date(2026, 11, 1), date(2026, 12, 1), "fr")[0].label == "1er nov."
 
 
 def test_a_line_at_zero_percent_sorts_above_one_without_an_allowance() -> None:
@@ -58,10 +59,11 @@ def test_message_rows_show_brussels_time_and_the_state_as_api_md_names_it() -> N
     delivered = OutboxMessage("d", "sms", "8644", "+32470000001", None, "t", None, None,
                               created, status="delivered",
                               status_changed_at=datetime(2026, 7, 1, 22, 5, tzinfo=UTC))
-    first, second = message_rows([sending, delivered])
-    assert (first.status, first.created, first.changed) == ("queued", "01/07 23:30",
-                                                            "01/07 23:30")
-    assert (second.status, second.changed) == ("delivered", "02/07 00:05")
+    first, second = message_rows([sending, delivered], "en")
+    assert (first.status, first.created, first.changed) == (
+        "queued", "1 Jul 2026, 23:30", "1 Jul 2026, 23:30")
+    assert (second.status, second.changed) == ("delivered", "2 Jul 2026, 00:05")
+    assert message_rows([sending], "fr")[0].created == "1er juil. 2026 à 23:30"
 
 
 def test_bar_lengths_are_classes_each_with_its_css_rule() -> None:

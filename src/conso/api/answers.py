@@ -254,6 +254,8 @@ class RecordItemAnswer(_Answer):
 class RecordsAnswer(_Answer):
     records: list[RecordItemAnswer] = Field(description="oldest first")
     next_cursor: str | None = Field(description="the cursor of the next page; null on the last")
+    pruned: bool = Field(description="the cycle's itemised records were pruned (`conso "
+                                     "prune`): its totals are kept, the list is gone")
 
 
 class CycleTotalAnswer(_Answer):

@@ -100,7 +100,7 @@ def line_records(
         page = history.records_page(svc.engine, line, period, service=service,
                                     cursor=cursor, limit=limit)
         return {"records": [record_view(r) for r in page.records],
-                "next_cursor": page.next_cursor}
+                "next_cursor": page.next_cursor, "pruned": page.pruned}
     if cursor is not None:
         history.decode_cursor(cursor)     # refused alike, though the CSV is the whole cycle
     chunks = history.csv_lines(history.each_record(svc.engine, line, period, service=service))

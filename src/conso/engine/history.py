@@ -62,10 +62,13 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 @dataclass(frozen=True, slots=True)
 class RecordsPage:
-    """One page of a cycle's records, oldest first; `next_cursor` None on the last."""
+    """One page of a cycle's records, oldest first; `next_cursor` None on the last.
+    `pruned`: the cycle's itemised records were pruned (`conso prune`); what is listed
+    then is only what came after (late records), its totals are kept."""
 
     records: list[StoredRecord]
     next_cursor: str | None
+    pruned: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,9 +170,10 @@ def records_page(engine: Engine, line: Line, cycle: Cycle, *, service: str | Non
     after = None if cursor is None else decode_cursor(cursor)
     found = engine.store.usage.records_page(line.id, cycle.start_date, service=service,
                                             after=after, limit=limit + 1)
+    pruned = engine.store.usage.cycle_pruned(line.id, cycle.start_date)
     if len(found) > limit:
-        return RecordsPage(found[:limit], encode_cursor(found[limit - 1]))
-    return RecordsPage(found, None)
+        return RecordsPage(found[:limit], encode_cursor(found[limit - 1]), pruned)
+    return RecordsPage(found, None, pruned)
 
 
 def each_record(engine: Engine, line: Line, cycle: Cycle, *, service: str | None = None,
@@ -188,9 +192,9 @@ def each_record(engine: Engine, line: Line, cycle: Cycle, *, service: str | None
 
 
 def cycles(engine: Engine, line: Line, *, limit: int = MAX_CYCLES) -> list[CycleTotal]:
-    """The current cycle, then the past cycles the line has records in (at most
-    `limit`), newest first, each with its records and extra spend (as its usage answer
-    says them)."""
+    """The current cycle, then the past cycles the line has records in or had before
+    they were pruned (at most `limit`), newest first, each with its records and extra
+    spend (as its usage answer says them)."""
     now = engine.clock()
     current = cycle_of(now, line.cycle_day)
     # A record may be up to max_future ahead, in the next cycle: not a past one.

@@ -370,6 +370,9 @@ class MemoryUsageReads(_Reads):
                       if records]
         return sorted(starts, reverse=True)[:limit]
 
+    def cycle_pruned(self, line_id: str, start: date) -> bool:
+        return False   # nothing prunes a store in memory
+
     def hourly(self, line_id: str, start: date, service: str) -> list[tuple[datetime, int]]:
         totals: dict[datetime, int] = {}
         with self._lock:

@@ -7,7 +7,8 @@ autocommit mode with explicit `BEGIN ... COMMIT`: one writer connection, and rea
 on connections borrowed from a pool for one statement each. Several conso
 processes may share the database: write transactions lock the rows of the lines
 they change (`row_locks`), and migrations run under an advisory lock. No query of
-its own beyond those locks: the SQL of the tables is sql/'s.
+its own beyond those locks and the upkeep of usage_records' month partitions (created
+ahead, dropped once `conso prune` emptied them): the SQL of the tables is sql/'s.
 
 A server that restarts is recovered from without a background task: a broken writer is
 replaced at the next transaction, a broken read connection at the next read (see
@@ -22,6 +23,8 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
@@ -43,6 +46,28 @@ CONNECT_OPTIONS: dict[str, Any] = {
     "autocommit": True, "connect_timeout": 5,
     "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
 }
+
+# usage_records' partitions (migration 0018): one per month of cycle starts, made this
+# many months ahead, checked this often.
+PARTITIONS_AHEAD = 2
+UPKEEP_INTERVAL_S = 24 * 3600.0
+_PARTITION = re.compile(r"^usage_records_([0-9]{4})_([0-9]{2})$")
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    name: str
+    month: date          # the first day of the month of cycle starts it holds
+    bytes: int
+
+
+def partition_name(month: date) -> str:
+    return f"usage_records_{month.year:04d}_{month.month:02d}"
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
 
 _INSERT_OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.IGNORECASE)
 
@@ -249,6 +274,8 @@ class PostgresStore(SqlStore):
     def __init__(self, url: str) -> None:
         self.url = url
         self.dsn = url
+        self._upkeep: threading.Thread | None = None
+        self._stopping = threading.Event()
         super().__init__()
         self._pooled = _PooledReader(self._connect_raw, POOL_SIZE, POOL_WAIT_S)
 
@@ -256,6 +283,7 @@ class PostgresStore(SqlStore):
         return self._pooled
 
     def close(self) -> None:
+        self._stopping.set()
         super().close()
         pooled = getattr(self, "_pooled", None)
         if pooled is not None:
@@ -296,13 +324,117 @@ class PostgresStore(SqlStore):
         return self._writer
 
     def migrate(self) -> list[str]:
-        """Migrate under an advisory lock: processes starting together migrate once."""
+        """Migrate under an advisory lock: processes starting together migrate once.
+        Then the partitions of the coming months are made, and made again every day
+        while the store is open (a thread that sleeps in between)."""
         conn = self._writer
         conn.execute("SELECT pg_advisory_lock(hashtext('conso-migrate'))")
         try:
-            return super().migrate()
+            applied = super().migrate()
         finally:
             conn.execute("SELECT pg_advisory_unlock(hashtext('conso-migrate'))")
+        self.ensure_partitions(datetime.now(UTC).date())
+        if self._upkeep is None:
+            self._upkeep = threading.Thread(target=self._upkeep_loop, daemon=True,
+                                            name="conso-partition-upkeep")
+            self._upkeep.start()
+        return applied
+
+    # -- partitions of usage_records by cycle month (migration 0018) ------------------------
+
+    def partitions(self) -> list[Partition]:
+        """usage_records' month partitions (pg_inherits), oldest first, and their sizes;
+        the default partition is left out."""
+        found = []
+        for name, size in self._reader().execute(
+            "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'usage_records'::regclass ORDER BY c.relname"
+        ):
+            month = _PARTITION.match(name)
+            if month is not None:
+                found.append(Partition(name, date(int(month[1]), int(month[2]), 1), size))
+        return found
+
+    def ensure_partitions(self, today: date, ahead: int = PARTITIONS_AHEAD) -> list[str]:
+        """Create the partitions of this month and the `ahead` next ones that are
+        missing; returns their names. A month whose records are in the default
+        partition already (the table as it was before 0018) is left there: its rows
+        leave it as they are pruned."""
+        have = {p.month for p in self.partitions()}
+        made = []
+        month = today.replace(day=1)
+        for _ in range(ahead + 1):
+            following = _next_month(month)
+            if month not in have:
+                name = partition_name(month)
+                try:
+                    with self._write_lock:
+                        self._in_transaction(
+                            self._begin_write_conn(),
+                            ("SET LOCAL lock_timeout = '5s'", ()),
+                            (f"CREATE TABLE {name} PARTITION OF usage_records FOR VALUES "
+                             f"FROM ('{month.isoformat()}') TO ('{following.isoformat()}')", ()))
+                    made.append(name)
+                    log.info("created partition %s", name)
+                except psycopg.errors.CheckViolation:
+                    log.info("records of %s are in the default partition: no partition "
+                             "made for that month", month.strftime("%Y-%m"))
+                except psycopg.Error as exc:   # a lock not granted in time: tomorrow
+                    log.warning("could not create partition %s: %s", name, exc)
+            month = following
+        return made
+
+    def drop_partition(self, name: str) -> bool:
+        """Drop a month partition if it holds no record (prune emptied it): in one short
+        transaction that waits at most 5 s for the table's lock. False when it is not
+        empty, or the lock was not granted (tried again at the next prune)."""
+        if _PARTITION.match(name) is None:
+            raise ValueError(f"not a month partition: {name!r}")
+        try:
+            with self._write_lock:
+                conn = self._begin_write_conn()
+                conn.execute("BEGIN")
+                try:
+                    conn.execute("SET LOCAL lock_timeout = '5s'")
+                    conn.execute(f"LOCK TABLE usage_records, {name} IN ACCESS EXCLUSIVE MODE")
+                    if conn.execute(f"SELECT 1 FROM {name} LIMIT 1").fetchone() is not None:
+                        conn.execute("ROLLBACK")
+                        return False
+                    conn.execute(f"DROP TABLE {name}")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+        except psycopg.errors.LockNotAvailable as exc:
+            log.warning("partition %s not dropped (will be at the next prune): %s", name, exc)
+            return False
+        return True
+
+    @contextlib.contextmanager
+    def advisory_lock(self, name: str) -> Iterator[bool]:
+        """Try to hold the advisory lock `name` on a connection of its own while the
+        block runs; yields whether it was granted (another process may hold it)."""
+        conn = self._connect_raw()
+        try:
+            row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (name,)).fetchone()
+            yield bool(row and row[0])
+        finally:
+            conn.close()
+
+    def _begin_write_conn(self) -> Connection:
+        """The writer, replaced first if it broke (the caller holds the write lock)."""
+        writer = self._writer
+        if not (isinstance(writer, _PgConnection) and writer.usable):
+            writer = self._replace_writer()
+        return writer
+
+    def _upkeep_loop(self) -> None:
+        while not self._stopping.wait(UPKEEP_INTERVAL_S):
+            try:
+                self.ensure_partitions(datetime.now(UTC).date())
+            except Exception as exc:   # the database away: tomorrow again
+                log.warning("partition upkeep failed: %s", exc)
 
     @classmethod
     def from_url(cls, url: str) -> PostgresStore:

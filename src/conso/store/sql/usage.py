@@ -3,7 +3,8 @@
 The hot path: a batch of records is one `executemany`, a batch's lines' cycles are one
 query per 500 lines, and nothing here does per-record work beyond building its row.
 A line's usage in a cycle is summed from its records by meter; `cycle_usage` keeps
-only the thresholds fired. On SQLite new records land in `usage_recent` and are merged
+only the thresholds fired; `pruned_cycles` the totals of records `conso prune` removed
+(added to what the cycle still has). On SQLite new records land in `usage_recent` and are merged
 into `usage_records` later (sqlite.py): reads look at both in one statement, for the
 lines that may have records there (`maybe_recent`). No rating here (the domain's), no
 transaction handling (store.py's), no merge (sqlite.py's).
@@ -88,7 +89,8 @@ class SqlUsageReads:
             cycle = Cycle(start)
             for chunk in chunks(line_ids):
                 marks = ",".join("?" * len(chunk))
-                params: tuple[Any, ...] = (start.isoformat(), *chunk, start.isoformat(), *chunk)
+                # The records' sums, cycle_usage, pruned_cycles: each (start, *chunk).
+                params: tuple[Any, ...] = (start.isoformat(), *chunk) * 3
                 sums = ("SELECT 0, line_id, meter, CAST(SUM(quantity) AS BIGINT), "
                         "CAST(SUM(charge_micros) AS BIGINT), COUNT(*), NULL FROM {} "
                         "WHERE cycle_start = ? AND line_id IN ({}) GROUP BY line_id, meter ")
@@ -98,16 +100,27 @@ class SqlUsageReads:
                     also = "UNION ALL " + sums.format(RECENT, ",".join("?" * len(recent)))
                     params += (start.isoformat(), *recent)
                 # One round trip, one snapshot: the sums by meter (records merged and not
-                # yet merged), then (kind 1) the fired thresholds and network overshoot.
+                # yet merged), then (kind 1) the fired thresholds and network overshoot,
+                # and (kind 2) the totals of the records pruned (`conso prune`).
                 for kind, line_id, meter, quantity, charge, records, over in conn.execute(
                     sums.format("usage_records", marks)
                     + "UNION ALL SELECT 1, line_id, fired, 0, 0, 0, overshoot FROM cycle_usage "
-                    f"WHERE cycle_start = ? AND line_id IN ({marks}) " + also, params
+                    f"WHERE cycle_start = ? AND line_id IN ({marks}) "
+                    "UNION ALL SELECT 2, line_id, meters, 0, spend_micros, records, NULL "
+                    f"FROM pruned_cycles WHERE cycle_start = ? AND line_id IN ({marks}) "
+                    + also, params
                 ):
                     usage = found.setdefault((line_id, start), CycleUsage(cycle))
                     if kind == 1:
                         usage.fired = frozenset(orjson.loads(meter))
                         usage.overshoot = overshoot_from_json(over)
+                        continue
+                    if kind == 2:
+                        # What was pruned, added to what records the cycle still has.
+                        for name, total in orjson.loads(meter).items():
+                            usage.meters[name] = usage.meters.get(name, 0) + int(total)
+                        usage.spend_micros += charge
+                        usage.records += records
                         continue
                     if meter:
                         usage.meters[meter] = usage.meters.get(meter, 0) + quantity
@@ -199,10 +212,33 @@ class SqlUsageReads:
             f"SELECT {STORED_COLUMNS} FROM {source} ORDER BY at, id LIMIT ?", (*both, limit))]
 
     def cycle_starts(self, line_id: str, limit: int) -> list[date]:
+        """The cycles the line has records in, or had before they were pruned."""
         source, params = self._line_records(line_id, "line_id = ?", (line_id,))
         return [date.fromisoformat(row[0]) for row in self._reader().execute(
-            f"SELECT DISTINCT cycle_start FROM {source} ORDER BY cycle_start DESC LIMIT ?",
-            (*params, limit))]
+            f"SELECT cycle_start FROM {source} UNION SELECT cycle_start FROM pruned_cycles "
+            "WHERE line_id = ? ORDER BY cycle_start DESC LIMIT ?", (*params, line_id, limit))]
+
+    def cycle_pruned(self, line_id: str, start: date) -> bool:
+        """Whether records of the line's cycle were pruned (`conso prune`): its itemised
+        list is gone, its totals are kept."""
+        return self._reader().execute(
+            "SELECT 1 FROM pruned_cycles WHERE line_id = ? AND cycle_start = ?",
+            (line_id, start.isoformat())).fetchone() is not None
+
+    # -- pruning (store/prune.py) ---------------------------------------------------------
+
+    def records_by_cycle(self) -> dict[date, int]:
+        """How many records each cycle start has in usage_records (one scan)."""
+        return {date.fromisoformat(start): count for start, count in self._reader().execute(
+            "SELECT cycle_start, COUNT(*) FROM usage_records GROUP BY cycle_start")}
+
+    def lines_with_records(self, starts: Sequence[date], after: str, limit: int) -> list[str]:
+        """The next `limit` lines after `after`, in id order, with records in usage_records
+        of these cycles (a prune's batches)."""
+        days = [start.isoformat() for start in starts]
+        return [row[0] for row in self._reader().execute(
+            f"SELECT DISTINCT line_id FROM usage_records WHERE line_id > ? AND cycle_start "
+            f"IN ({','.join('?' * len(days))}) ORDER BY line_id LIMIT ?", (after, *days, limit))]
 
     def rejected(self, limit: int) -> list[RejectedRecord]:
         return [RejectedRecord(*row) for row in self._reader().execute(
@@ -258,6 +294,56 @@ class SqlUsageWrites:
               overshoot_to_json(u.overshoot), updated)
              for line_id, u in line_cycles],
         )
+
+    def prune(self, line_ids: Sequence[str], starts: Sequence[date], now: datetime) -> int:
+        """Delete the records of these lines in usage_records of these cycles, and add
+        what they counted to pruned_cycles, in this transaction: the totals are summed
+        from the rows the DELETE returned, so a record that arrives meanwhile is either
+        deleted and counted or neither. usage_recent is left alone (SQLite): a merge may
+        be copying it; its late records wait for the next prune. Returns the records
+        deleted. The caller serializes prunes (pruned_cycles is read, then written)."""
+        days = [start.isoformat() for start in starts]
+        found: dict[tuple[str, str], CycleUsage] = {}
+        for chunk in chunks(line_ids):
+            for line_id, start, meter, quantity, charge in self._conn.execute(
+                f"DELETE FROM usage_records WHERE line_id IN ({','.join('?' * len(chunk))}) "
+                f"AND cycle_start IN ({','.join('?' * len(days))}) "
+                "RETURNING line_id, cycle_start, meter, quantity, charge_micros",
+                (*chunk, *days),
+            ):
+                usage = found.get((line_id, start))
+                if usage is None:
+                    usage = found[(line_id, start)] = CycleUsage(Cycle(date.fromisoformat(start)))
+                if meter:
+                    usage.meters[meter] = usage.meters.get(meter, 0) + quantity
+                usage.spend_micros += charge
+                usage.records += 1
+        if not found:
+            return 0
+        # Add to what an earlier prune kept of the same cycles (late records pruned now).
+        by_start: dict[str, list[str]] = {}
+        for line_id, start in found:
+            by_start.setdefault(start, []).append(line_id)
+        for start, lines in by_start.items():
+            for chunk in chunks(lines):
+                for line_id, meters, spend, records in self._conn.execute(
+                    "SELECT line_id, meters, spend_micros, records FROM pruned_cycles "
+                    f"WHERE cycle_start = ? AND line_id IN ({','.join('?' * len(chunk))})",
+                    (start, *chunk),
+                ):
+                    usage = found[(line_id, start)]
+                    for name, total in orjson.loads(meters).items():
+                        usage.meters[name] = usage.meters.get(name, 0) + int(total)
+                    usage.spend_micros += spend
+                    usage.records += records
+        self._conn.executemany(
+            "INSERT INTO pruned_cycles (line_id, cycle_start, meters, spend_micros, records, "
+            "pruned_at) VALUES (?,?,?,?,?,?) ON CONFLICT (line_id, cycle_start) DO UPDATE "
+            "SET meters=excluded.meters, spend_micros=excluded.spend_micros, "
+            "records=excluded.records, pruned_at=excluded.pruned_at",
+            [(line_id, start, orjson.dumps(u.meters).decode(), u.spend_micros, u.records,
+              iso(now)) for (line_id, start), u in found.items()])
+        return sum(u.records for u in found.values())
 
     def insert_rejected(self, rejected: Sequence[RejectedRecord], now: datetime) -> None:
         received = iso(now)
