@@ -296,6 +296,8 @@ class TrafficGenerator:
                 quantity = asked
                 if left is not None and quantity > 0:
                     quantity = self._affordable(line, Service(service), quantity, left, now)
+                    # The records of one tick share what is left: each takes its part.
+                    left -= self._cost(line, Service(service), quantity, now)
                 if quantity <= 0:
                     continue
                 record = {"id": f"{base}-{tag}", "line": line_id, "service": service,
@@ -326,6 +328,14 @@ class TrafficGenerator:
             return quantity
         metered = self.engine.cycle_usage(line, now).meter(rc.meter)
         return affordable(rc, metered, quantity, left, service)
+
+    def _cost(self, line: Line, service: Service, quantity: int, now: datetime) -> int:
+        """What `quantity` more of a service costs the line now (at home)."""
+        plan = self.engine.plan_of(line, now)
+        rc = rate_class(plan, self.engine.catalog, service, Direction.OUT, "BE")
+        if rc is None or quantity <= 0:
+            return 0
+        return rc.cost(self.engine.cycle_usage(line, now).meter(rc.meter), quantity)
 
     def _roaming(self, line: Line, quantity: int, now: datetime) -> int:
         """As much data outside the EU/EEA as the roaming data cap still allows (all of

@@ -157,7 +157,9 @@ def test_a_french_notification_arrives_once_with_both_parts_and_the_rfc5322_head
     # The headers (RFC 5322) and the envelope sender (RFC 5321) as Exim delivered them.
     assert mail["From"] == EMAIL_FROM
     assert mail["To"] == to
-    assert mail["Subject"] == row["subject"] == "Votre consommation : 6,00 €"
+    # The subject names what was reached (the EUR 5 alert); the text, the amount now.
+    assert mail["Subject"] == row["subject"] == (
+        "Votre consommation : 5,00 € de dépenses hors forfait")
     assert str(mail["Date"]).endswith(" +0000")
     assert mail["Date"].datetime.utcoffset() == timedelta(0)
     assert mail["Message-ID"] == f"<{row['id']}@conso.test>"
@@ -169,7 +171,7 @@ def test_a_french_notification_arrives_once_with_both_parts_and_the_rfc5322_head
     plain, html = parts_of(mail)
     text = plain.get_content()
     assert text == row["text"]
-    news = "Vos dépenses hors forfait atteignent 6,00 € (alerte à 5,00 €)."
+    news = "Vos dépenses hors forfait ont atteint 6,00 € ce cycle-ci (alerte à 5,00 €)."
     link = f"{PORTAL}/portal/lines/%2B{line[1:]}"
     for fragment in (news, f"Ligne : {line}", f"Cycle : du {brussels_cycle_start()} au ",
                      "5,00 € de dépenses hors forfait", link):

@@ -103,7 +103,7 @@ def test_an_email_notification_arrives_once_with_subject_and_message_id(rig: Rig
     assert mail["Message-ID"] == message_id_of(row["id"], EMAIL_FROM) == (
         f"<{row['id']}@conso.test>")
     assert mail["Subject"] == row["subject"]
-    assert "appels 90%" in mail["Subject"]
+    assert mail["Subject"] == "Votre consommation : 90 % de vos appels inclus"
     assert mail["To"] == "ann@example.com"
     assert mail["From"] == EMAIL_FROM
     assert str(mail["Date"]).endswith(" +0000")

@@ -142,12 +142,13 @@ def test_postgresql_stopped_and_started_under_load(
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MB tmpfs: the SQLite file's disk, that the test fills."""
+    """A 16 MB tmpfs: the SQLite file's disk, that the test fills (4 MB was too small
+    once records gained a wider index, 0016: the database and its WAL alone outgrew it)."""
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs to fill needs root")
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs",
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0755", "tmpfs",
                            str(mount_point)], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")

@@ -51,6 +51,8 @@ class Publisher:
         if not items:
             return []
         what = f"publishing {len(items)} message(s) to stream {self.stream}"
+        if self._conn.closed:
+            raise StreamError(f"{what} at {self._conn.where}: connection closed")
         if not self._conn.nc.is_connected:
             # Reconnecting: an ack cannot come before NATS is back; say so now.
             raise StreamError(f"{what} at {self._conn.where}: not connected to NATS "
