@@ -3,28 +3,29 @@ several workers at once (`make test` runs `pytest -n`).
 
 A port chosen by binding port 0 is free when chosen, but it comes from the kernel's
 ephemeral range, the same range that every outgoing connection of every process takes
-its source port from, and that every other worker's port 0 draws from: between the
-choice and the server's bind (or while a private PostgreSQL is stopped and restarted on
-the same port) another worker may take it. So under xdist each worker draws its ports
-from its own slice of the ports below the ephemeral range, which nothing else hands out:
-worker gw0 from 20000-20999, gw1 from 21000-21999, and so on. Outside xdist (one pytest
-process, as when one test file is run) the kernel chooses, as before.
+its source port from: between the choice and the server's bind (or while a private
+PostgreSQL is stopped and started again on the same port) a connection may take it.
+So ports are drawn at random from below the ephemeral range (10000 up to it), which the
+kernel never hands out by itself, and checked free. Under xdist that range is cut into
+one slice per worker (gw0 the first, gw1 the next...): two workers of one run never
+draw the same port. Drawn at random, from a generator of its own (hypothesis seeds the
+`random` module), so that two runs at once (two people's `make test`) meet no more
+often than two kernel choices would.
 
 This module must not keep sockets open: a port is returned unbound.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import random
 import re
 import socket
-from collections.abc import Iterator
 
-SLICE_BASE = 20000
-SLICE_SIZE = 1000
+LOW = 10000
 _DEFAULT_EPHEMERAL_LOW = 32768
+_ATTEMPTS = 200
+_draw = random.SystemRandom()
 
 
 def _ephemeral_low() -> int:
@@ -35,10 +36,13 @@ def _ephemeral_low() -> int:
         return _DEFAULT_EPHEMERAL_LOW
 
 
-def _worker_index() -> int | None:
-    """0 for xdist's gw0, 1 for gw1...; None outside xdist."""
+def _worker() -> tuple[int, int] | None:
+    """(index, count) of this xdist worker (gw0 is 0); None outside xdist."""
     found = re.fullmatch(r"gw(\d+)", os.environ.get("PYTEST_XDIST_WORKER", ""))
-    return int(found.group(1)) if found else None
+    count = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if found is None or not count.isdigit():
+        return None
+    return int(found.group(1)), int(count)
 
 
 def _kernel_port() -> int:
@@ -59,27 +63,28 @@ def _bindable(port: int) -> bool:
         return True
 
 
-def _slice_ports(worker: int) -> Iterator[int] | None:
-    low = SLICE_BASE + worker * SLICE_SIZE
-    if low + SLICE_SIZE > _ephemeral_low():
-        return None          # more workers than slices below the ephemeral range
-    # Round the slice from a random start: a port just released (its server stopped)
-    # comes back last.
-    ports = list(range(low, low + SLICE_SIZE))
-    start = random.randrange(SLICE_SIZE)
-    return itertools.cycle(ports[start:] + ports[:start])
+def _own_range() -> range | None:
+    high = _ephemeral_low()
+    if high - LOW < 1000:
+        return None                    # an unusual ephemeral range: let the kernel choose
+    worker = _worker()
+    if worker is None:
+        return range(LOW, high)
+    index, count = worker
+    size = (high - LOW) // max(count, index + 1)
+    return range(LOW + index * size, LOW + (index + 1) * size)
 
 
-_worker = _worker_index()
-_ports = _slice_ports(_worker) if _worker is not None else None
+_range = _own_range()
 
 
 def free_port() -> int:
-    """A port nobody listens on right now, from this worker's own slice under xdist."""
-    if _ports is None:
+    """A port nobody listens on right now, below the ephemeral range (under xdist, in this
+    worker's slice of it)."""
+    if _range is None:
         return _kernel_port()
-    for _ in range(SLICE_SIZE):
-        port = next(_ports)
+    for _ in range(_ATTEMPTS):
+        port = _draw.choice(_range)
         if _bindable(port):
             return port
-    return _kernel_port()    # the whole slice busy: let the kernel choose
+    return _kernel_port()              # all busy: let the kernel choose
