@@ -7,12 +7,14 @@ while `conso prune` runs beside it, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -24,7 +26,14 @@ from conso.store.base import Account, StoredRecord
 from conso.store.postgres import PostgresStore, partition_name
 from conso.store.sqlite import SQLiteStore
 
-from .helpers import Server, conso_command, conso_env, start_server, stop_server
+from .helpers import (
+    PASSWORD,
+    Server,
+    conso_command,
+    conso_env,
+    start_server,
+    stop_server,
+)
 from .pg_support import fresh_database
 
 KEEP = 13
@@ -189,6 +198,29 @@ def test_prune_keeps_the_open_cycle_and_the_last_n_and_the_totals_of_the_others(
     assert again.returncode == 0, again.stderr
     assert "pruned 0 records" in again.stdout
     assert _history(setup) == after
+    _the_portal_says_a_pruned_cycle_was_pruned(setup)
+
+
+def _the_portal_says_a_pruned_cycle_was_pruned(setup: Setup) -> None:
+    line, cycles = next(iter(setup.cycles.items()))
+    with setup.op() as op:
+        assert op.put("/api/v1/accounts/prune-acct/users/pruner", json={
+            "password": PASSWORD, "role": "user"}).status_code == 201
+        assert op.put(f"/api/v1/lines/{quote(line, safe='')}", json={
+            "account_id": "prune-acct", "plan": "king", "user": "pruner"}).status_code == 200
+    with setup.server.client() as browser:
+        browser.cookies.set("conso_lang", "en")
+        form = browser.get("/portal/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None, form.text
+        answer = browser.post("/portal/login", data={
+            "login": "pruner", "password": PASSWORD, "csrf": csrf.group(1)})
+        assert answer.status_code == 303, answer.text
+        path = f"/portal/lines/{quote(line, safe='')}/records"
+        old = browser.get(path, params={"cycle": cycles[-1].start_date.isoformat()})
+        assert old.status_code == 200 and 'id="records-pruned"' in old.text
+        kept = browser.get(path, params={"cycle": cycles[1].start_date.isoformat()})
+        assert kept.status_code == 200 and 'id="records-pruned"' not in kept.text
 
 
 def test_prune_refuses_to_keep_fewer_than_two_cycles(tmp_path: Path) -> None:

@@ -595,3 +595,15 @@ _RESET_WORDS: dict[str, dict[str, str]] = {
                          "overal afgemeld."},
 }
 _WORDS.update(_RESET_WORDS)
+
+
+# -- a cycle whose itemised records were pruned (conso prune) ----------------------------
+_WORDS.update({
+    "records_pruned": {
+        "en": "The itemised records of this cycle are no longer kept (older cycles are "
+              "pruned); its totals still show on the line page.",
+        "fr": "Le détail des consommations de ce cycle n'est plus conservé (les cycles "
+              "anciens sont purgés) ; ses totaux restent visibles sur la page de la ligne.",
+        "nl": "De afzonderlijke verbruiksgegevens van deze cyclus worden niet meer bewaard "
+              "(oudere cycli worden opgeschoond); de totalen staan nog op de lijnpagina."},
+})

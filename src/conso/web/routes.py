@@ -528,6 +528,7 @@ def records_page(request: Request, line_id: str, svc: ServicesDep, *, cycle: str
     query = {k: v for k, v in (("cycle", cycle_param), ("service", chosen)) if v}
     return page.render(
         "records.html", line=line, rows=views.record_rows(found.records, page.lang),
+        pruned=found.pruned,
         cycles=views.cycle_options(history.cycles(svc.engine, line), page.lang),
         cycle_param=cycle_param, service=chosen, services=RECORD_SERVICES,
         cycle_start=period.start_date,
