@@ -438,6 +438,9 @@ def test_bulk_spending_limit_sets_pay_per_use_lines_and_skips_the_others_saying_
     expect(page.locator("#fleet tbody tr, table tbody tr").first).to_be_visible()
     page.get_by_label("Select every line shown").check()
     page.locator("#bulk").get_by_role("button", name="Apply this limit").click()
+    # evaluate_all does not wait: wait for the result page's table first (without it the
+    # rows were read, now and then, from the dashboard still on screen: none).
+    expect(page.locator("#outcomes tbody tr")).to_have_count(1)
     assert [r for r in page.locator("#outcomes tbody tr").evaluate_all(
         "rows => rows.map(r => r.getAttribute('data-line'))")] == [CHLOE.line]
     assert outcome(page, CHLOE.line)[0] == "changed"
