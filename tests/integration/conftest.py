@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from conso.bootstrap import Services, Settings, build
+from conso.store import Store, open_store
 
 from .helpers import PASSWORD, Api, Server, login, start_server, stop_server
 from .pg_support import fresh_database
@@ -64,6 +65,19 @@ def engine_services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
         built.engine.put_line("+32470000077", account_id="a", plan_id="payg",
                               user_login=None, cycle_day=None)
         yield built
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh, migrated store of each kind, for the tests that hold the stores to one
+    contract (a module may define its own `store` instead)."""
+    with contextlib.ExitStack() as stack:
+        url = {"memory": "memory:", "sqlite": f"sqlite:///{tmp_path}/c.db"}.get(
+            request.param) or stack.enter_context(fresh_database())
+        opened = open_store(url)
+        stack.callback(opened.close)
+        opened.migrate()
+        yield opened
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ test's clock (auth.py's docstring says the rules)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,28 +25,10 @@ from conso.security import hash_password
 from conso.store import Store, open_store
 from conso.store.base import Account, Attempts, User
 
-from .pg_support import fresh_database
-
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=15)
 PASSWORD = "correct-horse-battery"
 HASH = hash_password(PASSWORD)
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param in ("memory", "sqlite"):
-        opened = open_store("memory:" if request.param == "memory"
-                            else f"sqlite:///{tmp_path}/c.db")
-        opened.migrate()
-        yield opened
-        opened.close()
-        return
-    with fresh_database() as url:
-        opened = open_store(url)
-        opened.migrate()
-        yield opened
-        opened.close()
 
 
 def count(store: Store, subject: str, at: datetime, cap: int = 100) -> Attempts:

@@ -4,37 +4,17 @@ a page at a time, and one line's alone when asked."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from conso.domain.line import Line, PlanPeriod
-from conso.store import Store, open_store
+from conso.store import Store
 from conso.store.base import Account, AuditEntry
-
-from .pg_support import fresh_database
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 OURS = ("+32470000011", "+32470000012")
 THEIRS = "+32470000021"
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param in ("memory", "sqlite"):
-        opened = open_store("memory:" if request.param == "memory"
-                            else f"sqlite:///{tmp_path}/c.db")
-        opened.migrate()
-        yield opened
-        opened.close()
-        return
-    with fresh_database() as url:
-        opened = open_store(url)
-        opened.migrate()
-        yield opened
-        opened.close()
 
 
 def _entry(minute: int, line_id: str | None, after: object) -> AuditEntry:

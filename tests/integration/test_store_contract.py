@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -29,26 +27,8 @@ from conso.store.base import (
 )
 from conso.store.sql import SqlStore
 
-from .pg_support import fresh_database
-
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 CYCLE = date(2026, 11, 1)
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param in ("memory", "sqlite"):
-        opened = open_store("memory:" if request.param == "memory"
-                            else f"sqlite:///{tmp_path}/c.db")
-        opened.migrate()
-        yield opened
-        opened.close()
-        return
-    with fresh_database() as url:
-        opened = open_store(url)
-        opened.migrate()
-        yield opened
-        opened.close()
 
 
 def _line(store: Store, line_id: str = "+32470000001", **changes: object) -> Line:

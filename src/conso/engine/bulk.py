@@ -122,10 +122,12 @@ def _decode(engine: Engine, index: int, raw: Any) -> _Item:
     if kind not in _FIELDS:
         raise FieldError("type", "must be 'account', 'user' or 'line'")
     known, required = _FIELDS[kind]
-    for name in sorted(set(raw) - known):
-        raise FieldError(str(name), f"unknown field for a {kind}")
-    for name in sorted(required - set(raw)):
-        raise FieldError(name, "is required")
+    unknown = sorted(str(name) for name in set(raw) - known)
+    if unknown:   # the first, by name, as the PUTs name one field at a time
+        raise FieldError(unknown[0], f"unknown field for a {kind}")
+    missing = sorted(required - set(raw))
+    if missing:
+        raise FieldError(missing[0], "is required")
     for name, value in raw.items():
         if isinstance(value, str) and (problem := text_problem(value)) is not None:
             raise FieldError(name, problem)
