@@ -13,7 +13,7 @@ import logging
 from dataclasses import replace
 from datetime import date
 
-from conso.charging.settings import _current, _push_reauthorization
+from conso.charging.settings import current_line, push_reauthorization
 from conso.domain.catalog import PlanKind
 from conso.domain.cycle import cycle_of
 from conso.domain.line import Line
@@ -41,7 +41,7 @@ def set_roaming_cap(engine: Engine, line: Line, enabled: bool, actor: str) -> Li
     choice to continue this cycle is forgotten with it."""
     _mobile(engine, line)
     with engine.unit_of_work([line.id]) as uow:
-        current = _current(uow, line)
+        current = current_line(uow, line)
         updated = replace(current, roaming_cap_off=not enabled,
                           roaming_continued=None if enabled else current.roaming_continued)
         if updated == current:
@@ -49,7 +49,7 @@ def set_roaming_cap(engine: Engine, line: Line, enabled: bool, actor: str) -> Li
         cycle = cycle_of(uow.now, current.cycle_day).start_date
         uow.save_line(updated, AuditEntry(uow.now, actor, line.id, "roaming_cap",
                                           _view(current, cycle), _view(updated, cycle)))
-        _push_reauthorization(uow, updated, "roaming_cap")
+        push_reauthorization(uow, updated, "roaming_cap")
     log.info("roaming data cap of line %s switched %s by %s", line.id,
              "on" if enabled else "off", actor)
     return updated
@@ -60,14 +60,14 @@ def continue_roaming(engine: Engine, line: Line, actor: str) -> Line:
     cycle is capped again. Asked again in the same cycle, nothing changes."""
     _mobile(engine, line)
     with engine.unit_of_work([line.id]) as uow:
-        current = _current(uow, line)
+        current = current_line(uow, line)
         cycle = cycle_of(uow.now, current.cycle_day).start_date
         if current.roaming_continued == cycle:
             return current
         updated = replace(current, roaming_continued=cycle)
         uow.save_line(updated, AuditEntry(uow.now, actor, line.id, "roaming_cap",
                                           _view(current, cycle), _view(updated, cycle)))
-        _push_reauthorization(uow, updated, "roaming_cap")
+        push_reauthorization(uow, updated, "roaming_cap")
     log.info("line %s continues data roaming past its cap until the cycle of %s ends (by %s)",
              line.id, cycle.isoformat(), actor)
     return updated

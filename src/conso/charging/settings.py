@@ -51,7 +51,7 @@ class ChargingSettings:
         if plan.kind is PlanKind.INTERNET:
             raise Conflict("barring is for mobile lines (bundle and pay-per-use)")
         with self.engine.unit_of_work([line.id]) as uow:
-            current = _current(uow, line)
+            current = current_line(uow, line)
             try:
                 barred = parse_barring(changes, current.barred)
             except ControlError as exc:
@@ -71,7 +71,7 @@ class ChargingSettings:
                 uow.queue([change_message(line.id, text, what="barring",
                                           before=sorted(current.barred), after=sorted(barred),
                                           now=uow.now)])
-            _push_reauthorization(uow, updated, "barring")
+            push_reauthorization(uow, updated, "barring")
         log.info("barring of line %s set by %s: %s", line.id, actor,
                  ", ".join(sorted(barred)) or "nothing barred")
         return updated
@@ -102,7 +102,7 @@ class ChargingSettings:
 
     def _change_limit(self, line: Line, micros: int | None, actor: str) -> Line:
         with self.engine.unit_of_work([line.id]) as uow:
-            current = _current(uow, line)
+            current = current_line(uow, line)
             if current.spending_limit_micros == micros:
                 return current
             updated = replace(current, spending_limit_micros=micros)
@@ -120,19 +120,19 @@ class ChargingSettings:
                 uow.queue([change_message(line.id, text, what="spending_limit",
                                           before=current.spending_limit_micros, after=micros,
                                           now=uow.now)])
-            _push_reauthorization(uow, updated, "spending_limit")
+            push_reauthorization(uow, updated, "spending_limit")
         log.info("spending limit of line %s set to %s by %s", line.id, _euros(micros), actor)
         return updated
 
 
-def _current(uow: UnitOfWork, line: Line) -> Line:
+def current_line(uow: UnitOfWork, line: Line) -> Line:
     current = uow.line(line.id)
     if current is None:
         raise NotFound(f"no line {line.id}")
     return current
 
 
-def _push_reauthorization(uow: UnitOfWork, line: Line, why: str) -> None:
+def push_reauthorization(uow: UnitOfWork, line: Line, why: str) -> None:
     """One re-authorization message per open session whose front end can be told."""
     messages = []
     for session in uow.open_sessions(line.id):
