@@ -32,6 +32,7 @@ from conso.notify.channels.smtp import SmtpChannel
 from conso.notify.dispatcher import Dispatcher
 from conso.sms.inbound import InboundSms
 from conso.store import Store, StoreError, open_store
+from conso.store.changes import ChangeFeed
 from conso.store.postgres import PostgresStore
 from conso.store.sqlite import SQLiteStore
 
@@ -66,6 +67,10 @@ class Settings:
     session_validity: timedelta = timedelta(minutes=10)
     # Several conso processes on one PostgreSQL database (API nodes, stream workers).
     shared: bool = False
+    # Sharing: keep lines, usage and sessions in memory between commands, told of the
+    # others' changes by PostgreSQL LISTEN/NOTIFY (store/changes.py); off: read them
+    # from the database at every command and authorize.
+    node_cache: bool = True
     stream_url: str | None = None
     stream_partitions: int = 16
     stream_name: str = "CONSO_USAGE"
@@ -98,6 +103,7 @@ class Settings:
             session_validity=timedelta(
                 seconds=float(env.get("CONSO_SESSION_VALIDITY_SECONDS") or 600)),
             shared=env.get("CONSO_SHARED", "") not in ("", "0", "false", "no"),
+            node_cache=env.get("CONSO_NODE_CACHE", "1") not in ("", "0", "false", "no"),
             stream_url=env.get("CONSO_STREAM") or None,
             stream_partitions=int(env.get("CONSO_STREAM_PARTITIONS") or 16),
             stream_name=env.get("CONSO_STREAM_NAME") or "CONSO_USAGE",
@@ -144,6 +150,8 @@ class Services:
     diameter: Any = None
     # The Nchf front end when `settings.nchf` is set (nchf/frontend.py).
     nchf: Any = None
+    # Sharing a database with the node cache: the other processes' changes.
+    feed: ChangeFeed | None = None
 
     def register_channel(self, name: str, channel: Channel) -> None:
         """A front end's channel for the outbox rows it sends (before `start`)."""
@@ -169,6 +177,8 @@ class Services:
         self.stop()
         if self.intake is not None:
             self.intake.close()
+        if self.feed is not None:
+            self.feed.close()
         self.store.close()
         if self._lock_file is not None:
             self._lock_file.close()
@@ -261,6 +271,12 @@ def build(settings: Settings, *, store: Store | None = None,
         engine = Engine(store, catalog, clock=now, max_future=settings.max_future,
                         on_batch=metrics.observe_batch, email_sender=settings.email_from,
                         portal_url=settings.portal_url, shared=shared)
+        feed = None
+        if shared and settings.node_cache:
+            assert isinstance(store, PostgresStore)
+            feed = ChangeFeed(store.connection, engine.heard)
+            engine.follow(feed)
+            feed.start()
         key, source = _operator_key(settings, store)
         auth = Authenticator(store, key, now)
         charging = Charging(engine, validity=settings.session_validity,
@@ -279,7 +295,7 @@ def build(settings: Settings, *, store: Store | None = None,
         settings, catalog, store, engine, auth, metrics, key, source, dispatcher, inbound,
         charging, ChargingSettings(engine),
         Sweeper(charging, also=dispatcher.requeue_interrupted if shared else None),
-        ReportQueue(charging), lock)
+        ReportQueue(charging), lock, feed=feed)
     if settings.diameter:
         _attach_diameter(services, settings.diameter)
     if settings.nchf:

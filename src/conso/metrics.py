@@ -69,6 +69,17 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.changes_heard = Gauge(
+            "conso_node_changes_heard", "Announcements of changes by other processes "
+            "sharing the database that this node's cache applied (since it started)",
+            registry=self.registry,
+        )
+        self.fences = Gauge(
+            "conso_node_fences", "Fences this node's cache waited for (since it started): "
+            "each a round trip that every request waiting at the time shares",
+            registry=self.registry,
+        )
+
     def observe_batch(self, result: BatchResult) -> None:
         self.batches.inc()
         self.records.labels("accepted").inc(result.accepted)
@@ -82,7 +93,8 @@ class Metrics:
         self.session_overshoot_micros.labels(service).inc(overshoot.micros)
 
     def refresh(self, outbox: Mapping[str, int], open_sessions: int, cached_lines: int,
-                by_channel: Mapping[tuple[str, str], int] | None = None) -> None:
+                by_channel: Mapping[tuple[str, str], int] | None = None, *,
+                feed: tuple[int, int] | None = None) -> None:
         """Set the gauges read at scrape time."""
         for status in STATUSES:
             self.outbox.labels(status).set(outbox.get(status, 0))
@@ -95,6 +107,9 @@ class Metrics:
                 self.delivery_rate.labels(channel).set(rate)
         self.open_sessions.set(open_sessions)
         self.cached_lines.set(cached_lines)
+        if feed is not None:   # (announcements heard, fences done)
+            self.changes_heard.set(feed[0])
+            self.fences.set(feed[1])
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

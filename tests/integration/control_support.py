@@ -4,14 +4,16 @@ servers started with extra CONSO_* settings; polling with a deadline."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
-from .helpers import (
-    Api,
-)
+from .helpers import Api, Server, start_server, stop_server
+from .pg_support import fresh_database
 
 T = TypeVar("T")
 EUR_CENTS = 100
@@ -85,3 +87,17 @@ def set_limit(client: httpx.Client, line: str, amount_eur: int) -> dict[str, Any
     body: dict[str, Any] = ok(client.put(f"/api/v1/lines/{line}/spending-limit",
                                          json={"amount_eur": amount_eur}))
     return body
+
+
+@contextmanager
+def shared_servers(workdir: Path, count: int = 2,
+                   env: dict[str, str] | None = None) -> Iterator[list[Server]]:
+    """`count` API processes sharing one fresh PostgreSQL database (CONSO_SHARED)."""
+    with fresh_database() as url, ExitStack() as stack:
+        servers = []
+        for n in range(count):
+            server = start_server(workdir / f"node{n}", workdir / "unused.db", db_url=url,
+                                  env={"CONSO_SHARED": "1", **(env or {})})
+            stack.callback(stop_server, server)
+            servers.append(server)
+        yield servers

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from .control_support import Network, new_account, ok, set_limit
-from .helpers import Api, Server, start_server, stop_server
-from .pg_support import fresh_database
+from .control_support import Network, new_account, ok, set_limit, shared_servers
+from .helpers import Api, Server
 from .test_parallel_sessions import KB_PRICE_MICROS, LIMIT_EUR, run_sessions
 
 THREADS_PER_PROCESS = 4
@@ -21,18 +20,8 @@ THREADS_PER_PROCESS = 4
 
 @pytest.fixture
 def two_servers(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
-    with fresh_database() as url:
-        first = start_server(tmp_path / "a", tmp_path / "unused.db", db_url=url,
-                             env={"CONSO_SHARED": "1"})
-        try:
-            second = start_server(tmp_path / "b", tmp_path / "unused.db", db_url=url,
-                                  env={"CONSO_SHARED": "1"})
-            try:
-                yield first, second
-            finally:
-                stop_server(second)
-        finally:
-            stop_server(first)
+    with shared_servers(tmp_path) as (first, second):
+        yield first, second
 
 
 def test_two_api_processes_spend_the_limit_and_not_a_cent_more(

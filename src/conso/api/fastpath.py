@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from functools import partial
 from typing import Any
 
 import orjson
@@ -119,10 +120,15 @@ class FastPath:
         request = UseRequest(line, service, direction, country.upper() if country else None,
                              micros)
         core = self.services.charging
+        # Following other API nodes: answer from the cache once it holds every change
+        # committed before this request (a fence shared with the requests beside it).
+        fence = core.fence()
+        if fence is not None and not fence.reached:
+            await fence.wait_async()
         try:
-            decision: Decision = core.authorize(request, wait=False)
+            decision: Decision = core.authorize(request, wait=False, fence=fence)
         except Busy:
-            decision = await run_in_threadpool(core.authorize, request)
+            decision = await run_in_threadpool(partial(core.authorize, request, fence=fence))
         return orjson.dumps({"allowed": decision.allowed, "reason": decision.reason})
 
     async def _update(self, session_id: str, data: dict[str, Any]) -> bytes:

@@ -37,6 +37,7 @@ def metrics(svc: ServicesDep) -> Response:
     outbox: dict[str, int] = {}
     for (_, status), count in by_channel.items():
         outbox[status] = outbox.get(status, 0) + count
+    feed = None if svc.feed is None else (svc.feed.heard, svc.feed.done)
     svc.metrics.refresh(outbox, svc.engine.open_session_count(),
-                        svc.engine.cached_line_count(), by_channel)
+                        svc.engine.cached_line_count(), by_channel, feed=feed)
     return Response(svc.metrics.render(), media_type=METRICS_TYPE)

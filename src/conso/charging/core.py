@@ -23,6 +23,7 @@ from conso.charging.ports import (
     Consultation,
     Event,
     EventAnswer,
+    Fence,
     Price,
     SessionAnswer,
     SessionEnd,
@@ -81,8 +82,12 @@ class Charging:
 
     # -- authorize and price: reads, nothing reserved -------------------------------------
 
-    def authorize(self, request: UseRequest, *, wait: bool = True) -> Decision:
-        view = self.engine.view(request.line, wait=wait)
+    def fence(self) -> Fence | None:
+        return self.engine.fence()
+
+    def authorize(self, request: UseRequest, *, wait: bool = True,
+                  fence: Fence | None = None) -> Decision:
+        view = self.engine.view(request.line, wait=wait, fence=fence)
         if view is None:
             return Decision(False, Reason.UNKNOWN_LINE.value)
         return self._assess_view(view, request)[0]

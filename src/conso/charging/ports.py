@@ -26,6 +26,7 @@ from conso.domain.control import Decision, Grant
 from conso.domain.outbox import OutboxMessage
 from conso.domain.units import Direction, Service
 from conso.errors import Busy
+from conso.store.changes import Fence  # a point in the other processes' changes
 
 __all__ = [  # Busy: raised by a call made with `wait=False` when the core is busy
     "MAX_UNITS",
@@ -35,6 +36,7 @@ __all__ = [  # Busy: raised by a call made with `wait=False` when the core is bu
     "Consultation",
     "Event",
     "EventAnswer",
+    "Fence",
     "Price",
     "Reauthorization",
     "SessionAnswer",
@@ -195,7 +197,13 @@ class Reauthorization:
 class ChargingCore(Protocol):
     """Online charging: the one interface under every network front end."""
 
-    def authorize(self, request: UseRequest, *, wait: bool = True) -> Decision:
+    def fence(self) -> Fence | None:
+        """Taken when a request arrives, for `authorize` (None: nothing to wait for).
+        An event loop awaits `wait_async` before calling `authorize(wait=False)`."""
+        ...
+
+    def authorize(self, request: UseRequest, *, wait: bool = True,
+                  fence: Fence | None = None) -> Decision:
         """May this use start now? Barring, then the spending limit (no reservation)."""
         ...
 

@@ -3,20 +3,29 @@
 Lines, their cycle usage, their notification settings, their users' language and
 e-mail, and the open credit-control sessions. Only the engine reads and writes it,
 under its lock; a unit of work publishes its changes here after its commit, so the
-cache never holds a change that is not durable. A shared engine (several processes
-on one database) forgets it at the start of every command.
+cache never holds a change that is not durable.
+
+A shared engine (several processes on one database) keeps it too when it follows the
+other processes' changes (store/changes.py): what they announce waits in `pending`
+(appended by the feed's thread) and is applied (`apply`) by the engine under its lock
+before it reads; a line changed elsewhere is dropped whole, and read again at its
+next use. Without a feed, a shared engine forgets it all at every command.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from conso.domain.alerts import AlertSettings
+from conso.domain.cycle import Cycle
 from conso.domain.line import Line
 from conso.domain.rating import CycleUsage
 from conso.domain.sessions import CreditSession
 from conso.notify.compose import Recipient
+from conso.store.changes import Change
 
 
 @dataclass(slots=True)
@@ -29,15 +38,56 @@ class HotState:
     defaults: dict[tuple[str, str | None], AlertSettings] = field(default_factory=dict)
     sessions: dict[str, CreditSession] = field(default_factory=dict)   # open ones
     sessions_by_line: dict[str, set[str]] = field(default_factory=dict)
+    # A shared engine's: the lines whose open sessions are all in `sessions` (an
+    # exclusive engine tracks every open session from its start), and each line's
+    # cached cycles, so that a line changed elsewhere is dropped without a scan.
+    sessions_loaded: set[str] = field(default_factory=set)
+    cycle_keys: dict[str, set[date]] = field(default_factory=dict)
+    indexed: bool = False
+    # Changes other processes announced, not applied yet (thread-safe appends).
+    pending: deque[Change] = field(default_factory=deque)
 
     def forget(self) -> None:
-        """Drop what other processes may have changed (a shared engine's command)."""
+        """Drop what other processes may have changed."""
         self.lines.clear()
         self.cycles.clear()
         self.alerts.clear()
         self.recipients.clear()
         self.sessions.clear()
         self.sessions_by_line.clear()
+        self.sessions_loaded.clear()
+        self.cycle_keys.clear()
+
+    def put_cycle(self, key: tuple[str, date], usage: CycleUsage) -> None:
+        self.cycles[key] = usage
+        if self.indexed:
+            self.cycle_keys.setdefault(key[0], set()).add(key[1])
+
+    def put_cycles(self, cycles: dict[tuple[str, date], CycleUsage]) -> None:
+        for key, usage in cycles.items():
+            self.put_cycle(key, usage)
+
+    def apply(self, change: Change) -> None:
+        """What another process changed: those lines and users are read again."""
+        if change.everything:
+            self.forget()
+            return
+        for line_id in change.lines:
+            self.drop_line(line_id)
+        if change.users:
+            for login in change.users:
+                self.recipients.pop(login, None)
+            # A plan's default settings name the user's e-mail: only custom ones stay.
+            self.alerts = {k: v for k, v in self.alerts.items() if v.customised}
+
+    def drop_line(self, line_id: str) -> None:
+        self.lines.pop(line_id, None)
+        self.alerts.pop(line_id, None)
+        for start in self.cycle_keys.pop(line_id, ()):
+            self.cycles.pop((line_id, start), None)
+        for session_id in self.sessions_by_line.pop(line_id, ()):
+            self.sessions.pop(session_id, None)
+        self.sessions_loaded.discard(line_id)
 
     def track(self, session: CreditSession) -> None:
         """Keep an open session; a closed or expired one is let go."""
@@ -58,8 +108,18 @@ class HotState:
     def open_sessions(self, line_id: str) -> list[CreditSession]:
         return [self.sessions[sid] for sid in self.sessions_by_line.get(line_id, ())]
 
-    def evict_cycles(self, ended_before: datetime) -> int:
-        old = [key for key, usage in self.cycles.items() if usage.cycle.end < ended_before]
-        for key in old:
-            del self.cycles[key]
-        return len(old)
+    def evict_cycles(self, ended_before: datetime,
+                     keys: Sequence[tuple[str, date]] | None = None) -> int:
+        """Forget the cycles among `keys` (default: every cached one) that ended before
+        `ended_before`; returns how many were cached. Whether a cycle ended is decided
+        once per cycle start, not per line (`Cycle.end` builds a datetime)."""
+        ended: dict[date, bool] = {}
+        count = 0
+        for key in list(self.cycles) if keys is None else keys:
+            start = key[1]
+            done = ended.get(start)
+            if done is None:
+                done = ended[start] = Cycle(start).end < ended_before
+            if done and self.cycles.pop(key, None) is not None:
+                count += 1
+        return count

@@ -7,20 +7,27 @@ dispatcher woken after the commit. Reads outside a command come from the caches
 package touches that lock or those caches.
 
 A `shared` engine is one of several processes on one database (API nodes and
-stream workers on PostgreSQL): it keeps nothing between commands. Each command
-locks the rows of the lines it touches, then reads their state from the store,
-so two processes never rate the same line from stale state.
+stream workers on PostgreSQL). Each command locks the rows of the lines it touches
+first, so two processes never rate the same line at once. What it then reads:
+- following the others' changes (`follow`, store/changes.py): its caches, once a
+  fence says every change committed before the command took its locks has been
+  heard (those lines dropped and read again); reads that reserve nothing (`view`:
+  authorize, prices) wait for a fence begun after they were asked, so no answer
+  comes from a line's state older than a change committed before the question.
+  Each command announces the lines and users it changed, in its own transaction.
+- not following: everything from the store, its caches forgotten at every command.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from conso.domain.alerts import AlertSettings, default_settings
 from conso.domain.catalog import Catalog, Plan
@@ -37,6 +44,10 @@ from conso.errors import Busy
 from conso.notify.compose import Recipient
 from conso.notify.email_body import DEFAULT_PORTAL_URL
 from conso.store.base import CommitInDoubt, Store
+from conso.store.changes import CHANNEL, Change, encode
+
+if TYPE_CHECKING:
+    from conso.store.changes import ChangeFeed, Fence
 
 log = logging.getLogger("conso.engine")
 
@@ -81,7 +92,8 @@ class Engine:
         self.on_messages = on_messages
         self.email_sender = email_sender
         self.portal_url = portal_url  # links in e-mails to a line's page
-        self.state = HotState()
+        self.state = HotState(indexed=shared)
+        self.feed: ChangeFeed | None = None   # shared: the others' changes (`follow`)
         self._lock = threading.RLock()
         # After a commit in doubt, what is in memory may lack what that commit wrote: it
         # is forgotten, and an exclusive engine reads its open sessions again (next use).
@@ -89,6 +101,29 @@ class Engine:
         if not shared:  # an exclusive engine tracks every open session
             for session in store.sessions.open():
                 self.state.track(session)
+
+    # -- following the other processes (shared) ------------------------------------------
+
+    def follow(self, feed: ChangeFeed) -> None:
+        """Keep the caches between commands, dropping what `feed` says others changed
+        (its `on_change` must be `self.heard`)."""
+        if not self.shared:
+            raise ValueError("only a shared engine follows other processes")
+        self.feed = feed
+
+    def heard(self, change: Change) -> None:
+        """The feed's thread: a change to apply before the next read (lock-free)."""
+        self.state.pending.append(change)
+
+    def fence(self) -> Fence | None:
+        """What a read that reserves nothing waits for before `view` (None: nothing)."""
+        return None if self.feed is None else self.feed.fence()
+
+    def _catch_up(self) -> None:
+        """Apply what others changed (the lock is held)."""
+        pending, state = self.state.pending, self.state
+        while pending:
+            state.apply(pending.popleft())
 
     # -- commands -----------------------------------------------------------------------
 
@@ -102,10 +137,17 @@ class Engine:
                 with self.store.transaction() as tx:
                     if self.shared:
                         tx.lines.lock(sorted(set(line_ids)))  # sorted: no deadlock
-                        self.state.forget()
+                        if self.feed is None:
+                            self.state.forget()
+                        else:   # every change committed before our locks, heard
+                            self.feed.fence().wait()
+                            self._catch_up()
                     uow = UnitOfWork(self, tx, self.clock())
                     yield uow
                     uow.flush()
+                    if self.feed is not None:
+                        tx.lines.announce(CHANNEL, encode(
+                            self.feed.node, uow.changed_lines(), uow.changed_users()))
             except CommitInDoubt:
                 # All of it or none of it is stored: read it all again before trusting
                 # the caches (a record that took is found by its id when sent again).
@@ -207,11 +249,22 @@ class Engine:
         when = now if at is None else at
         return summarize(line.id, self.plan_of(line, when), self.cycle_usage(line, when), now)
 
-    def view(self, line_id: str, *, wait: bool = True) -> LineView | None:
+    def view(self, line_id: str, *, wait: bool = True,
+             fence: Fence | None = None) -> LineView | None:
         """A line, its usage now and its open sessions, read consistently; None when
         there is no such line. With `wait=False`, raises `Busy` rather than wait for a
-        command to end."""
-        if self.shared:  # what is committed; reserves nothing, so no row lock either
+        command to end, a fence, or (following others) the store. `fence`: one the
+        caller took (`fence()`) when asked, and may have waited for already."""
+        if self.feed is not None:
+            if fence is None:
+                if not wait:
+                    raise Busy
+                fence = self.feed.fence()
+            if not fence.reached:
+                if not wait:
+                    raise Busy
+                fence.wait()
+        elif self.shared:  # what is committed; reserves nothing, so no row lock either
             line = self.store.lines.get(line_id)
             if line is None:
                 return None
@@ -221,16 +274,23 @@ class Engine:
         if not self._lock.acquire(blocking=wait):
             raise Busy
         try:
+            self._catch_up()
             if self._reload_sessions and not wait:
                 raise Busy   # reading them again is I/O: not on the caller's event loop
             self._recover()
+            now = self.clock()
+            state = self.state
+            if self.feed is not None and not wait:
+                cached = state.lines.get(line_id)   # no store I/O on the caller's loop
+                if cached is None or line_id not in state.sessions_loaded or (
+                        line_id, cycle_of(now, cached.cycle_day).start_date) not in state.cycles:
+                    raise Busy
             line = self._load_line(line_id)
             if line is None:
                 return None
-            now = self.clock()
             return LineView(line, self.plan_of(line, now),
                             self._load_cycle(line.id, cycle_of(now, line.cycle_day)),
-                            self.state.open_sessions(line.id), now)
+                            self._load_sessions(line.id), now)
         finally:
             self._lock.release()
 
@@ -239,7 +299,8 @@ class Engine:
         lines: set[str] = set()
         unknown = []
         for session_id in session_ids:
-            session = None if self.shared else self.state.sessions.get(session_id)
+            # A session's line never changes: a cached session (even stale) tells it.
+            session = self.state.sessions.get(session_id)
             if session is None:
                 unknown.append(session_id)
             else:
@@ -264,9 +325,28 @@ class Engine:
 
     def evict_cycles(self, ended_before: datetime) -> int:
         """Forget cached usage of cycles that ended before `ended_before`; a late record
-        for one loads it again from the records. Returns how many were let go."""
+        for one loads it again from the records. Returns how many were let go.
+
+        Housekeeping calls it every round, and with a million warm lines the cache holds
+        a million cycles or two: one pass over them under the lock stalled every command
+        for seconds (the bench's rollover phase measured 3 s a round). The lock is held
+        only to copy the keys and then to forget slices of them, let go between slices;
+        which cycles ended is decided outside it, once per cycle start (a key names its
+        cycle, and keys do not change)."""
+        slice_size = 10_000       # ~1 ms under the lock
+        breathe = 0.0005          # s between slices: a waiting command takes the lock
         with self._lock:
-            count = self.state.evict_cycles(ended_before)
+            keys = list(self.state.cycles)
+        ended = {start for start in {start for _, start in keys}
+                 if Cycle(start).end < ended_before}
+        old = [key for key in keys if key[1] in ended] if ended else []
+        count = 0
+        for first in range(0, len(old), slice_size):
+            if first:
+                time.sleep(breathe)
+            with self._lock:
+                count += self.state.evict_cycles(ended_before,
+                                                 old[first:first + slice_size])
         if count:
             log.info("let go of the cached usage of %d finished cycle(s)", count)
         return count
@@ -286,8 +366,18 @@ class Engine:
         found = self.state.cycles.get(key)
         if found is None:
             found = self.store.usage.load_cycle(line_id, cycle.start_date) or CycleUsage(cycle)
-            self.state.cycles[key] = found
+            self.state.put_cycle(key, found)
         return found
+
+    def _load_sessions(self, line_id: str) -> list[CreditSession]:
+        """The line's open sessions: an exclusive engine tracks them all; a shared one
+        reads a line's once (following others) or at every command (not following)."""
+        state = self.state
+        if self.shared and line_id not in state.sessions_loaded:
+            for session in self.store.sessions.open([line_id]):
+                state.track(session)
+            state.sessions_loaded.add(line_id)
+        return state.open_sessions(line_id)
 
     def _load_alerts(self, line: Line) -> AlertSettings:
         settings = self.state.alerts.get(line.id)
@@ -342,7 +432,7 @@ class Engine:
         if cycles:
             loaded = self.store.usage.load_cycles(list(cycles))
             for key, cycle in cycles.items():
-                state.cycles[key] = loaded.get(key) or CycleUsage(cycle)
+                state.put_cycle(key, loaded.get(key) or CycleUsage(cycle))
         unset = [line_id for line_id in touched if line_id not in state.alerts]
         if unset:
             chosen = self.store.lines.alerts_many(unset)

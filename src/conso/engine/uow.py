@@ -77,7 +77,6 @@ class UnitOfWork:
         self._lines: dict[str, Line] = {}
         self._sessions: dict[str, CreditSession] = {}
         self._sessions_of_line: dict[str, dict[str, CreditSession]] = {}   # the same, by line
-        self._sessions_read: set[str] = set()   # lines whose open sessions a shared uow read
         self._alerts_forgotten: set[str] = set()
         self._recipients_forgotten: set[str] = set()
         self._custom_alerts_only = False
@@ -127,11 +126,9 @@ class UnitOfWork:
 
     def _read_sessions(self, line_id: str) -> None:
         # An exclusive engine tracks every open session; a shared one reads a line's
-        # from the store once per command (its row is locked: they cannot change).
-        if self._engine.shared and line_id not in self._sessions_read:
-            self._sessions_read.add(line_id)
-            for session in self._engine.store.sessions.open([line_id]):
-                self._state.track(session)
+        # from the store when it has not yet (its row is locked: they cannot change).
+        if self._engine.shared and line_id not in self._state.sessions_loaded:
+            self._engine._load_sessions(line_id)
 
     # -- writes ---------------------------------------------------------------------
 
@@ -277,10 +274,20 @@ class UnitOfWork:
             tx.outbox.insert(batch.messages)
         batch.result.accepted = len(batch.rows)
 
+    def changed_lines(self) -> set[str]:
+        """The lines whose cached state this command changed (announced to others)."""
+        lines = set(self._lines) | self._alerts_forgotten
+        lines.update(key[0] for key in self.batch.working)
+        lines.update(session.line_id for session in self._sessions.values())
+        return lines
+
+    def changed_users(self) -> set[str]:
+        return set(self._recipients_forgotten)
+
     def publish_locked(self) -> None:
         """After the commit, under the engine's lock: the caches take the changes."""
         state = self._state
-        state.cycles.update(self.batch.working)
+        state.put_cycles(self.batch.working)
         state.lines.update(self._lines)
         for session in self._sessions.values():
             state.track(session)

@@ -542,6 +542,9 @@ class MemoryLineWrites(_Writes):
     def lock(self, line_ids: Sequence[str]) -> None:
         """Nothing to lock: one transaction writes at a time."""
 
+    def announce(self, channel: str, payloads: Sequence[str]) -> None:
+        """No other process shares this store: no one to tell."""
+
     def put(self, line: Line, now: datetime) -> None:
         tx = self._tx
         tx.write()

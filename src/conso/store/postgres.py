@@ -446,6 +446,11 @@ class PostgresStore(SqlStore):
     def _connect_raw(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.dsn, **CONNECT_OPTIONS)
 
+    def connection(self) -> psycopg.Connection[Any]:
+        """A connection of its own (autocommit, keepalives), for a caller that keeps
+        it: the change feed's LISTEN (store/changes.py)."""
+        return self._connect_raw()
+
     def schema(self, sql: str) -> str:
         return pg_schema(sql)
 

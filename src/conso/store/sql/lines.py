@@ -178,6 +178,15 @@ class SqlLineWrites:
                 f"SELECT id FROM lines WHERE id IN ({marks}) ORDER BY id FOR UPDATE",
                 chunk).fetchall()
 
+    def announce(self, channel: str, payloads: Sequence[str]) -> None:
+        """Tell the processes listening on `channel` of these changes when, and only
+        if, this transaction commits (store/changes.py). SQLite has no other process
+        that could cache its lines: nothing to do."""
+        if not self._row_locks:
+            return
+        for payload in payloads:
+            self._conn.execute("SELECT pg_notify(?, ?)", (channel, payload)).fetchall()
+
     def put(self, line: Line, now: datetime) -> None:
         """Add or change a line; plan periods are added, never changed or removed."""
         self.put_many([line], now)
