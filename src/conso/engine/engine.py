@@ -120,10 +120,20 @@ class Engine:
         return None if self.feed is None else self.feed.fence()
 
     def _catch_up(self) -> None:
-        """Apply what others changed (the lock is held)."""
-        pending, state = self.state.pending, self.state
+        """Apply what others changed (the lock is held): all that waits as one change,
+        so that many users changed at once (bulk provisioning) cost one pass."""
+        pending = self.state.pending
+        if not pending:
+            return
+        lines: list[str] = []
+        users: list[str] = []
+        everything = False
         while pending:
-            state.apply(pending.popleft())
+            change = pending.popleft()
+            lines.extend(change.lines)
+            users.extend(change.users)
+            everything = everything or change.everything
+        self.state.apply(Change(tuple(lines), tuple(users), everything))
 
     # -- commands -----------------------------------------------------------------------
 
