@@ -46,9 +46,14 @@ class HotState:
     indexed: bool = False
     # Changes other processes announced, not applied yet (thread-safe appends).
     pending: deque[Change] = field(default_factory=deque)
+    # Lines a shared engine is reading outside its lock (readers of each), and those
+    # of them changed meanwhile: what was read of those is not kept.
+    loading: dict[str, int] = field(default_factory=dict)
+    changed_while_loading: set[str] = field(default_factory=set)
 
     def forget(self) -> None:
         """Drop what other processes may have changed."""
+        self.changed_while_loading.update(self.loading)
         self.lines.clear()
         self.cycles.clear()
         self.alerts.clear()
@@ -80,7 +85,26 @@ class HotState:
             # A plan's default settings name the user's e-mail: only custom ones stay.
             self.alerts = {k: v for k, v in self.alerts.items() if v.customised}
 
+    def loaded(self, line_id: str) -> bool:
+        """A read of the line outside the lock is over: whether what it read may be
+        kept (the line did not change meanwhile)."""
+        left = self.loading.pop(line_id) - 1
+        if left:
+            self.loading[line_id] = left
+            return line_id not in self.changed_while_loading
+        if line_id in self.changed_while_loading:
+            self.changed_while_loading.discard(line_id)
+            return False
+        return True
+
+    def touched(self, line_ids: set[str]) -> None:
+        """This process changed these lines (a command, once committed)."""
+        if self.loading:
+            self.changed_while_loading.update(line_ids & self.loading.keys())
+
     def drop_line(self, line_id: str) -> None:
+        if line_id in self.loading:
+            self.changed_while_loading.add(line_id)
         self.lines.pop(line_id, None)
         self.alerts.pop(line_id, None)
         for start in self.cycle_keys.pop(line_id, ()):

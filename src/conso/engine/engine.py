@@ -266,15 +266,8 @@ class Engine:
         command to end, a fence, or (following others) the store. `fence`: one the
         caller took (`fence()`) when asked, and may have waited for already."""
         if self.feed is not None:
-            if fence is None:
-                if not wait:
-                    raise Busy
-                fence = self.feed.fence()
-            if not fence.reached:
-                if not wait:
-                    raise Busy
-                fence.wait()
-        elif self.shared:  # what is committed; reserves nothing, so no row lock either
+            return self._followed_view(line_id, wait, fence)
+        if self.shared:  # what is committed; reserves nothing, so no row lock either
             line = self.store.lines.get(line_id)
             if line is None:
                 return None
@@ -284,25 +277,79 @@ class Engine:
         if not self._lock.acquire(blocking=wait):
             raise Busy
         try:
-            self._catch_up()
             if self._reload_sessions and not wait:
                 raise Busy   # reading them again is I/O: not on the caller's event loop
             self._recover()
-            now = self.clock()
-            state = self.state
-            if self.feed is not None and not wait:
-                cached = state.lines.get(line_id)   # no store I/O on the caller's loop
-                if cached is None or line_id not in state.sessions_loaded or (
-                        line_id, cycle_of(now, cached.cycle_day).start_date) not in state.cycles:
-                    raise Busy
             line = self._load_line(line_id)
             if line is None:
                 return None
+            now = self.clock()
             return LineView(line, self.plan_of(line, now),
                             self._load_cycle(line.id, cycle_of(now, line.cycle_day)),
-                            self._load_sessions(line.id), now)
+                            self.state.open_sessions(line.id), now)
         finally:
             self._lock.release()
+
+    def _followed_view(self, line_id: str, wait: bool, fence: Fence | None,
+                       ) -> LineView | None:
+        """`view` of an engine following the others: from the cache once `fence` (or
+        one taken now) is reached; a line not cached is read outside the engine's lock
+        (several at once, while commands go on) and kept unless it changed meanwhile."""
+        assert self.feed is not None
+        if fence is None:
+            if not wait:
+                raise Busy
+            fence = self.feed.fence()
+        if not fence.reached:
+            if not wait:
+                raise Busy
+            fence.wait()
+        state = self.state
+        if not self._lock.acquire(blocking=wait):
+            raise Busy
+        try:
+            self._catch_up()
+            now = self.clock()
+            line = state.lines.get(line_id)
+            if line is not None and line_id in state.sessions_loaded:
+                usage = state.cycles.get((line_id, cycle_of(now, line.cycle_day).start_date))
+                if usage is not None:
+                    return LineView(line, self.plan_of(line, now), usage,
+                                    state.open_sessions(line_id), now)
+            if not wait:
+                raise Busy     # store I/O: not on the caller's event loop
+            state.loading[line_id] = state.loading.get(line_id, 0) + 1
+        finally:
+            self._lock.release()
+        read: LineView | None = None
+        try:
+            loaded = self.store.lines.get(line_id)
+            if loaded is None:
+                return None
+            cycle = cycle_of(now, loaded.cycle_day)
+            read = LineView(
+                loaded, self.plan_of(loaded, now),
+                self.store.usage.load_cycle(line_id, cycle.start_date) or CycleUsage(cycle),
+                self.store.sessions.open([line_id]), now)
+        finally:
+            with self._lock:
+                self._catch_up()
+                if state.loaded(line_id) and read is not None:
+                    self._keep(read)
+        read.sessions = [s for s in read.sessions if s.is_open]
+        return read
+
+    def _keep(self, read: LineView) -> None:
+        """Cache what `_followed_view` read of a line (the lock is held)."""
+        state, line_id = self.state, read.line.id
+        state.lines.setdefault(line_id, read.line)
+        key = (line_id, read.usage.cycle.start_date)
+        if key not in state.cycles:
+            state.put_cycle(key, read.usage)
+        if line_id not in state.sessions_loaded:
+            for session in read.sessions:
+                state.track(session)
+            state.sessions_loaded.add(line_id)
 
     def lines_of_sessions(self, session_ids: Sequence[str]) -> list[str]:
         """The lines whose rows a command on these sessions locks (sorted)."""

@@ -287,6 +287,7 @@ class UnitOfWork:
     def publish_locked(self) -> None:
         """After the commit, under the engine's lock: the caches take the changes."""
         state = self._state
+        state.touched(self.changed_lines())
         state.put_cycles(self.batch.working)
         state.lines.update(self._lines)
         for session in self._sessions.values():
