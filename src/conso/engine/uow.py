@@ -268,8 +268,8 @@ class UnitOfWork:
                                  batch.now)
         if batch.result.rejected:
             tx.usage.insert_rejected(kept(self.raw_records, batch.result.rejected), batch.now)
-        for session in self._sessions.values():
-            tx.sessions.put(session)
+        if self._sessions:
+            tx.sessions.put_many(list(self._sessions.values()))
         if batch.messages:
             tx.outbox.insert(batch.messages)
         batch.result.accepted = len(batch.rows)

@@ -231,6 +231,7 @@ class SessionReads(Protocol):
 
 class SessionWrites(Protocol):
     def put(self, session: CreditSession) -> None: ...
+    def put_many(self, sessions: Sequence[CreditSession]) -> None: ...
 
 
 class TokenReads(Protocol):

@@ -714,6 +714,10 @@ class MemorySessionWrites(_Writes):
             stored.opened_at = existing.opened_at
         tx.sessions[session.id] = stored
 
+    def put_many(self, sessions: Sequence[CreditSession]) -> None:
+        for session in sessions:
+            self.put(session)
+
 
 class MemoryTokenWrites(_Writes):
     __slots__ = ()

@@ -67,42 +67,52 @@ class SqlSessionWrites:
 
     def put(self, session: CreditSession) -> None:
         """Add or change a session (its line, country and opening time stay)."""
-        quotas: dict[str, dict[str, Any]] = {}
-        reserved = granted = used = charged = 0
-        for group, q in session.quotas.items():
-            quotas[group] = {"service": q.service.value, "direction": q.direction.value,
-                             "reserved": q.reserved, "granted_total": q.granted_total,
-                             "used_total": q.used_total, "charged_micros": q.charged_micros}
-            reserved += q.reserved
-            granted += q.granted_total
-            used += q.used_total
-            charged += q.charged_micros
-        first = next(iter(session.quotas.values()), None)
-        answer = session.last_answer
-        self._conn.execute(
-            "INSERT INTO cc_sessions (id, line_id, service, direction, country, reserved, "
-            "granted_total, used_total, charged_micros, reports, last_request, last_answer, "
-            "status, opened_at, last_seen, closed_at, quotas, origin, push_to) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-            "ON CONFLICT (id) DO UPDATE SET service=excluded.service, "
-            "direction=excluded.direction, reserved=excluded.reserved, "
-            "granted_total=excluded.granted_total, used_total=excluded.used_total, "
-            "charged_micros=excluded.charged_micros, reports=excluded.reports, "
-            "last_request=excluded.last_request, last_answer=excluded.last_answer, "
-            "status=excluded.status, last_seen=excluded.last_seen, "
-            "closed_at=excluded.closed_at, quotas=excluded.quotas, origin=excluded.origin, "
-            "push_to=excluded.push_to",
-            (session.id, session.line_id,
-             Service.DATA.value if first is None else first.service.value,
-             Direction.OUT.value if first is None else first.direction.value,
-             session.country, reserved, granted, used, charged, session.reports,
-             session.last_request,
-             None if answer is None else orjson.dumps(
-                 [[group, g.granted, g.final, g.reason] for group, g in answer]).decode(),
-             session.status.value, iso(session.opened_at), iso(session.last_seen),
-             None if session.closed_at is None else iso(session.closed_at),
-             orjson.dumps(quotas).decode(), session.origin, session.push_to),
-        )
+        self.put_many([session])
+
+    def put_many(self, sessions: Sequence[CreditSession]) -> None:
+        """`put` for the sessions of a group of reports, in one statement."""
+        if sessions:
+            self._conn.executemany(_PUT, [_row(session) for session in sessions])
+
+
+_PUT = (
+    "INSERT INTO cc_sessions (id, line_id, service, direction, country, reserved, "
+    "granted_total, used_total, charged_micros, reports, last_request, last_answer, "
+    "status, opened_at, last_seen, closed_at, quotas, origin, push_to) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+    "ON CONFLICT (id) DO UPDATE SET service=excluded.service, "
+    "direction=excluded.direction, reserved=excluded.reserved, "
+    "granted_total=excluded.granted_total, used_total=excluded.used_total, "
+    "charged_micros=excluded.charged_micros, reports=excluded.reports, "
+    "last_request=excluded.last_request, last_answer=excluded.last_answer, "
+    "status=excluded.status, last_seen=excluded.last_seen, "
+    "closed_at=excluded.closed_at, quotas=excluded.quotas, origin=excluded.origin, "
+    "push_to=excluded.push_to")
+
+
+def _row(session: CreditSession) -> tuple[Any, ...]:
+    quotas: dict[str, dict[str, Any]] = {}
+    reserved = granted = used = charged = 0
+    for group, q in session.quotas.items():
+        quotas[group] = {"service": q.service.value, "direction": q.direction.value,
+                         "reserved": q.reserved, "granted_total": q.granted_total,
+                         "used_total": q.used_total, "charged_micros": q.charged_micros}
+        reserved += q.reserved
+        granted += q.granted_total
+        used += q.used_total
+        charged += q.charged_micros
+    first = next(iter(session.quotas.values()), None)
+    answer = session.last_answer
+    return (session.id, session.line_id,
+            Service.DATA.value if first is None else first.service.value,
+            Direction.OUT.value if first is None else first.direction.value,
+            session.country, reserved, granted, used, charged, session.reports,
+            session.last_request,
+            None if answer is None else orjson.dumps(
+                [[group, g.granted, g.final, g.reason] for group, g in answer]).decode(),
+            session.status.value, iso(session.opened_at), iso(session.last_seen),
+            None if session.closed_at is None else iso(session.closed_at),
+            orjson.dumps(quotas).decode(), session.origin, session.push_to)
 
 
 # The key of a row's only quota when it was written before rating groups: sessions were
