@@ -209,6 +209,8 @@ class ChangeFeed:
                     # What was announced while no one listened is unknown: all of it goes.
                     log.warning("change feed: listening again; the node cache starts afresh")
                     self._on_change(Change(everything=True))
+                    with self._cond:   # fences sent on the lost connection: again
+                        self._wanted = self._wanted or self._started > self.done
                 first = False
                 pause = 0.05
                 self._serve(conn)
