@@ -331,18 +331,26 @@ def _bench(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
         config = replace(config, sms_only=True)
+    if args.rollover_lines is not None:
+        config = replace(config, rollover_lines=args.rollover_lines)
+    if args.rollover_only:
+        if not config.rollover_lines:
+            print("conso bench: --rollover-only needs lines (--rollover-lines N, N > 0)",
+                  file=sys.stderr)
+            return 2
+        config = replace(config, rollover_only=True)
     if args.db:
         if not args.db.startswith(("postgresql://", "postgres://")):
             print("conso bench: --db takes a PostgreSQL server's URL (SQLite is the default)",
                   file=sys.stderr)
             return 2
-        config = replace(config, pg_admin_url=args.db)
+        config = replace(config, pg_admin_url=args.db, stream_url=args.stream)
     if args.workers:
         if not args.db:
             print("conso bench: --workers needs --db postgresql://... (the workers share "
                   "a PostgreSQL database)", file=sys.stderr)
             return 2
-        config = replace(config, workers=args.workers, stream_url=args.stream)
+        config = replace(config, workers=args.workers)
     results = run(config, Progress())
     print(table(results))
     if args.json:
@@ -573,6 +581,14 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("file", nargs="?", help="default: the reference catalogue")
     check.set_defaults(func=_check_catalog)
 
+    _add_bench(sub)
+
+    _add_prune(sub)
+    _add_migrate(sub)
+    return top
+
+
+def _add_bench(sub: Any) -> None:
     bench = sub.add_parser(
         "bench", help="measure a real server on this machine (throughput, latency, memory)",
         description="Generates a synthetic operator, starts a real conso server on a fresh "
@@ -580,8 +596,11 @@ def parser() -> argparse.ArgumentParser:
                     "HTTP against a plain executemany floor, notification delay, authorize "
                     "and session load, Diameter CCR-UPDATEs and Nchf updates over HTTP/2 "
                     "beside the HTTP session updates, SMS delivery (a burst of threshold "
-                    "SMS over SMPP to a local SMS centre), memory per warm line and "
-                    "throughput by number of lines.")
+                    "SMS over SMPP to a local SMS centre), memory per warm line, "
+                    "throughput by number of lines and the pause when every line's cycle "
+                    "turns over at one midnight (in-process, a virtual clock). With --db, "
+                    "the API runs shared and applied records/s are measured in stream "
+                    "mode with 1 and 2 workers.")
     bench.add_argument("--quick", action="store_true", help="a small run, under a minute")
     bench.add_argument("--lines", type=int, help="lines of the main run (default 100,000)")
     bench.add_argument("--records", type=int, help="records of the main run")
@@ -596,19 +615,21 @@ def parser() -> argparse.ArgumentParser:
                             "N `conso worker` processes applying it (ingestion is then "
                             "measured until the stream is drained)")
     bench.add_argument("--stream", metavar="URL", default="nats://127.0.0.1:4222",
-                       help="the NATS server for --workers (default nats://127.0.0.1:4222)")
+                       help="the NATS server of stream mode: --workers, and the 1- and "
+                            "2-worker runs of --db (default nats://127.0.0.1:4222)")
     bench.add_argument("--sms", type=int, metavar="N",
                        help="SMS of the delivery burst (default 10,000; --quick 1,000; "
                             "0: not run)")
     bench.add_argument("--sms-only", action="store_true",
                        help="run the SMS delivery phase alone")
+    bench.add_argument("--rollover-lines", type=int, metavar="N",
+                       help="lines of the cycle-rollover phase, SQLite runs (default "
+                            "1,000,000; --quick 100,000; 0: not run)")
+    bench.add_argument("--rollover-only", action="store_true",
+                       help="run the cycle-rollover phase alone")
     bench.add_argument("--json", metavar="FILE", help="write the figures as JSON")
     bench.add_argument("--plot", metavar="FILE", help="write a PNG plot (needs matplotlib)")
     bench.set_defaults(func=_bench)
-
-    _add_prune(sub)
-    _add_migrate(sub)
-    return top
 
 
 def _add_migrate(sub: Any) -> None:

@@ -24,6 +24,7 @@ from conso.bench.client import Client, Timings, run_parallel
 from conso.bench.delivery import DeliveryConfig, run_delivery
 from conso.bench.nchf_load import h2load_body
 from conso.bench.provisioning import bulk_rate, put_rate
+from conso.bench.rollover import RolloverConfig, measure
 from conso.bench.server import BenchServer, cpu_seconds, rss_kib
 from conso.bench.synth import SynthLine, make_batches, make_lines, provision, warm_batches
 from conso.store import open_store
@@ -64,6 +65,14 @@ class BenchConfig:
     sms_smsc_delay: float = 0.05      # seconds the bench SMSC takes to answer a submit_sm
     sms_singles: int = 5              # single alerts sent with the queue empty
     sms_only: bool = False            # the delivery phase alone
+    # Cycle rollover (rollover.py), on SQLite runs: lines whose cycles all turn over at
+    # one midnight; 0: not run.
+    rollover_lines: int = 1_000_000
+    rollover_quick: bool = False      # its short windows (3 s, 5 s, 4 s)
+    rollover_only: bool = False       # the rollover phase alone
+    # With PostgreSQL: applied records/s in stream mode with each of these numbers of
+    # workers, each on a fresh database, the main run's records; (): not run.
+    stream_workers: tuple[int, ...] = (1, 2)
 
     @classmethod
     def quick(cls) -> BenchConfig:
@@ -71,7 +80,19 @@ class BenchConfig:
                    provision_lines=20_000, provision_put_lines=200,
                    updates_per_session=4, scale=(1_000, 10_000), scale_records=10_000,
                    diameter_seconds=2.0, diameter_warmup=0.5, nchf_seconds=2.0,
-                   nchf_warmup=0.5, nchf_h2load_requests=1_000, sms=1_000)
+                   nchf_warmup=0.5, nchf_h2load_requests=1_000, sms=1_000,
+                   rollover_lines=100_000, rollover_quick=True)
+
+    @property
+    def rollover(self) -> RolloverConfig:
+        if self.rollover_quick:
+            return RolloverConfig.quick(self.rollover_lines)
+        return RolloverConfig(lines=self.rollover_lines)
+
+    @property
+    def shared(self) -> bool:
+        """The main run's API shares its database (PostgreSQL runs: as API nodes do)."""
+        return self.pg_admin_url is not None
 
     @property
     def delivery(self) -> DeliveryConfig:
@@ -84,6 +105,8 @@ class Results:
     figures: dict[str, Any] = field(default_factory=dict)
     scale: list[dict[str, Any]] = field(default_factory=list)
     delivery: dict[str, Any] = field(default_factory=dict)   # the SMS burst's figures
+    # How figures were taken, printed under the table (what a reader must know).
+    notes: list[str] = field(default_factory=list)
 
 
 class Progress:
@@ -356,20 +379,32 @@ def scale_point(lines_count: int, records: int, clients: int, progress: Progress
 def run(config: BenchConfig, progress: Progress) -> Results:
     if config.sms_only:
         return Results(delivery=delivery(config, progress))
+    if config.rollover_only:
+        results = Results()
+        _rollover(config, progress, results)
+        return results
     results = Results()
     figures = results.figures
     now = datetime.now(UTC)
+    if config.shared:
+        results.notes.append(
+            "PostgreSQL: the API runs shared (CONSO_SHARED=1, as each of several API nodes "
+            "on one database does): shared_authorize_* and shared_session_update* are a "
+            "shared node's figures")
     with tempfile.TemporaryDirectory(prefix="conso-bench-") as tmp:
         workdir = Path(tmp)
         lines = make_lines(config.lines)
         progress.say(f"synthetic operator: {config.lines:,} lines; {config.records:,} records")
         bodies = list(make_batches(lines, config.records, BATCH, now))
         with BenchServer(workdir, KEY, config.pg_admin_url, stream_url=config.stream_url,
-                         workers=config.workers, diameter=True, nchf=True) as server:
+                         workers=config.workers, diameter=True, nchf=True,
+                         shared=config.shared) as server:
             store = server.fresh_store()
             provision(store, lines, now)
             store.close()
             server.start()
+            if config.workers:
+                server.wait_workers_balanced()
             progress.say("ingestion: batches of 1,000 records over HTTP")
             timings, counts = _main_ingestion(server, bodies, config, figures)
             figures.update(ingest_batch_p50_ms=round(timings.percentile(0.5) * 1000, 1),
@@ -386,23 +421,11 @@ def run(config: BenchConfig, progress: Progress) -> Results:
                        domain_rate(batches, lines, now))
             _provisioning(server, config, progress, figures)
             progress.say("notification delay: usage answer to outbox row")
-            probes = [line for line in lines if line.plan == "payg"][-PROBES:]
-            delays = notification_delays(server, probes, now)
-            figures["notify_delay_p50_ms"] = round(delays.percentile(0.5) * 1000, 3)
-            figures["notify_delay_p99_ms"] = round(delays.percentile(0.99) * 1000, 3)
-            progress.say(f"authorize: {config.authorize_requests:,} requests, "
-                         f"{config.authorize_clients} clients")
-            auth = authorize_load(server, lines, config.authorize_requests,
-                                  config.authorize_clients)
-            figures["authorize_per_s"] = round(auth.rate())
-            figures["authorize_p50_ms"] = round(auth.percentile(0.5) * 1000, 2)
-            figures["authorize_p99_ms"] = round(auth.percentile(0.99) * 1000, 2)
-            progress.say("credit-control session updates")
-            sessions = session_load(server, lines, config.sessions,
-                                    config.updates_per_session, config.authorize_clients)
-            figures["session_updates_per_s"] = round(sessions.rate())
-            figures["session_update_p50_ms"] = round(sessions.percentile(0.5) * 1000, 2)
-            figures["session_update_p99_ms"] = round(sessions.percentile(0.99) * 1000, 2)
+            delays = notification_delays(
+                server, [line for line in lines if line.plan == "payg"][-PROBES:], now)
+            figures.update(notify_delay_p50_ms=round(delays.percentile(0.5) * 1000, 3),
+                           notify_delay_p99_ms=round(delays.percentile(0.99) * 1000, 3))
+            _authorize_and_sessions(server, lines, config, progress, figures)
             progress.say(f"diameter: CCR-UPDATE, {config.diameter_sessions} sessions over "
                          f"{config.diameter_connections} connections, "
                          f"{config.diameter_seconds:g} s")
@@ -416,7 +439,86 @@ def run(config: BenchConfig, progress: Progress) -> Results:
     results.delivery = delivery(config, progress) if config.sms else {}
     if not config.workers:
         _scaling(config, progress, results)
+    if config.pg_admin_url is None:
+        _rollover(config, progress, results)
+    else:
+        stream_workers(config, progress, results, lines=lines, bodies=bodies, now=now)
     return results
+
+
+def _rollover(config: BenchConfig, progress: Progress, results: Results) -> None:
+    """The cycle-rollover pause (rollover.py), in-process on SQLite."""
+    if not config.rollover_lines:
+        return
+    settings = config.rollover
+    with tempfile.TemporaryDirectory(prefix="conso-bench-rollover-") as tmp:
+        done = measure(Path(tmp), settings, progress.say)
+    results.figures.update(done.figures)
+    results.notes.append(
+        f"rollover: {settings.lines:,} lines of cycle day {done.cycle_day}, measured "
+        "in-process (the engine, charging core and housekeeping as `conso serve` builds "
+        "them, a SQLite store in a temporary directory, a virtual clock; no HTTP): "
+        f"{settings.before_s:g} s of load before midnight (baseline), {settings.after_s:g} "
+        f"s after it, {settings.evict_s:g} s a week later while housekeeping lets the old "
+        "cycles go (evict); ingestion in batches of 1,000 and authorize from "
+        f"{settings.authorize_threads} threads at once; a pause is an operation's longest "
+        "wait (its latency or the gap between two completions)")
+
+
+def stream_workers(config: BenchConfig, progress: Progress, results: Results, *,
+                    lines: list[SynthLine], bodies: list[bytes], now: datetime) -> None:
+    """Applied records/s in stream mode with each number of workers, each on a fresh
+    database and stream, the same records: POSTed, then until the stream is drained."""
+    if not config.stream_workers:
+        return
+    assert config.pg_admin_url is not None
+    figures = results.figures
+    records = sum(body.count(b"\n") + 1 for body in bodies)
+    rates: dict[int, float] = {}
+    for workers in config.stream_workers:
+        with tempfile.TemporaryDirectory(prefix="conso-bench-stream-") as tmp, \
+                BenchServer(Path(tmp), KEY, config.pg_admin_url, stream_url=config.stream_url,
+                            workers=workers) as server:
+            store = server.fresh_store()
+            provision(store, lines, now)
+            store.close()
+            server.start()
+            server.wait_workers_balanced()
+            progress.say(f"stream: {records:,} records applied by {workers} worker(s)")
+            started = time.perf_counter()
+            _, counts = _ingest(server, bodies, config.clients)
+            server.wait_drained()
+            rates[workers] = records / (time.perf_counter() - started)
+            if not counts["accepted"]:
+                raise RuntimeError(f"stream mode accepted none of the records: {counts}")
+        name = "1_worker" if workers == 1 else f"{workers}_workers"
+        figures[f"stream_applied_{name}_per_s"] = round(rates[workers])
+    if 1 in rates and 2 in rates:
+        figures["stream_2_vs_1_workers"] = round(rates[2] / rates[1], 2)
+    counted = " and by ".join(str(n) for n in config.stream_workers)
+    results.notes.append(
+        f"stream: {records:,} records POSTed to a stream-mode API, applied by {counted} "
+        "`conso worker` processes (each run a fresh database and stream), timed until "
+        f"drained; this machine has {os.cpu_count()} cores, shared by the API, the workers, "
+        "PostgreSQL, NATS and the load generator")
+
+
+def _authorize_and_sessions(server: BenchServer, lines: list[SynthLine], config: BenchConfig,
+                            progress: Progress, figures: dict[str, Any]) -> None:
+    """Authorize and session-update load; a shared API's figures are named shared_*."""
+    mode = "shared_" if config.shared else ""
+    progress.say(f"authorize: {config.authorize_requests:,} requests, "
+                 f"{config.authorize_clients} clients")
+    auth = authorize_load(server, lines, config.authorize_requests, config.authorize_clients)
+    figures[f"{mode}authorize_per_s"] = round(auth.rate())
+    figures[f"{mode}authorize_p50_ms"] = round(auth.percentile(0.5) * 1000, 2)
+    figures[f"{mode}authorize_p99_ms"] = round(auth.percentile(0.99) * 1000, 2)
+    progress.say("credit-control session updates")
+    sessions = session_load(server, lines, config.sessions, config.updates_per_session,
+                            config.authorize_clients)
+    figures[f"{mode}session_updates_per_s"] = round(sessions.rate())
+    figures[f"{mode}session_update_p50_ms"] = round(sessions.percentile(0.5) * 1000, 2)
+    figures[f"{mode}session_update_p99_ms"] = round(sessions.percentile(0.99) * 1000, 2)
 
 
 def _provisioning(server: BenchServer, config: BenchConfig, progress: Progress,
@@ -448,7 +550,7 @@ def _diameter_figures(load: dict[str, Any], figures: dict[str, Any]) -> None:
     figures["diameter_ccr_errors"] = load["errors"] + load["initial_refused"] \
         + load["unanswered"]
     figures["diameter_sessions"] = load["sessions"]
-    http = figures.get("session_updates_per_s")
+    http = figures.get("session_updates_per_s") or figures.get("shared_session_updates_per_s")
     figures["diameter_vs_http_sessions"] = round(load["per_s"] / http, 2) if http else None
     for side in ("server", "client"):
         spent = load[f"{side}_cpu_us_per_ccr"]
@@ -469,7 +571,7 @@ def _nchf_figures(load: dict[str, Any], figures: dict[str, Any]) -> None:
     figures["nchf_errors"] = load["errors"] + load["create_refused"] + load["unanswered"] \
         + load["release_errors"]
     figures["nchf_resources"] = load["resources"]
-    http = figures.get("session_updates_per_s")
+    http = figures.get("session_updates_per_s") or figures.get("shared_session_updates_per_s")
     figures["nchf_vs_http_sessions"] = round(load["per_s"] / http, 2) if http else None
     for side in ("server", "client"):
         spent = load[f"{side}_cpu_us_per_update"]

@@ -39,18 +39,23 @@ def cpu_seconds(pid: int) -> float:
 
 class BenchServer:
     """A server on a fresh store: a SQLite file in `workdir`, or, given the URL of a
-    PostgreSQL server (`pg_admin_url`), a new database on it, dropped at the end."""
+    PostgreSQL server (`pg_admin_url`), a new database on it, dropped at the end.
+    `shared`: the server shares its database (CONSO_SHARED), as each of several API
+    nodes does; stream mode (`workers`) always does."""
 
     def __init__(self, workdir: Path, key: str, pg_admin_url: str | None = None, *,
                  stream_url: str | None = None, workers: int = 0,
-                 diameter: bool = False, nchf: bool = False,
+                 diameter: bool = False, nchf: bool = False, shared: bool = False,
                  env: Mapping[str, str] | None = None) -> None:
         self.workdir = workdir
         # More settings for the server (the delivery phase's CONSO_SMPP_*).
         self.env = dict(env or {})
+        if shared:
+            self.env["CONSO_SHARED"] = "1"
         self.stream_url = stream_url if workers else None
         self.workers = workers
         self.worker_processes: list[subprocess.Popen[bytes]] = []
+        self.worker_metrics_ports: list[int] = []   # each worker's /metrics
         # Each run its own stream: nothing left over from another run is applied here.
         self.stream_name = f"BENCH_{uuid.uuid4().hex[:10].upper()}"
         self.db = workdir / "bench.db"
@@ -95,6 +100,7 @@ class BenchServer:
             del env[name]   # a listener only where the bench asks for one, open to its load
         for name in [name for name in env if name.startswith("CONSO_SMPP")]:
             del env[name]   # an SMS centre only the bench's own: never text real handsets
+        env.pop("CONSO_SHARED", None)   # shared only when the bench says so
         env.update(self.env)
         extra = ["--stream", self.stream_url] if self.stream_url else []
         if self.diameter_port is not None:
@@ -108,11 +114,50 @@ class BenchServer:
                 stdout=log, stderr=subprocess.STDOUT, env=env)
         self._wait_healthy()
         for n in range(self.workers if self.stream_url else 0):
+            port = free_port()
+            self.worker_metrics_ports.append(port)
             with (self.workdir / f"worker-{n}.log").open("wb") as log:
                 self.worker_processes.append(subprocess.Popen(
                     [sys.executable, "-m", "conso.cli", "--log-level", "WARNING", "worker",
-                     "--db", self.url, "--stream", str(self.stream_url)],
+                     "--db", self.url, "--stream", str(self.stream_url),
+                     "--metrics-host", "127.0.0.1", "--metrics-port", str(port)],
                     stdout=log, stderr=subprocess.STDOUT, env=env))
+
+    def wait_workers_balanced(self, timeout: float = 60.0) -> None:
+        """Until every worker is up and the stream's partitions are shared evenly among
+        them (each worker rebalances every 2 s): a measurement started earlier would
+        time one worker doing all the work, or a worker still starting."""
+        from conso.bootstrap import Settings
+        from conso.stream.ownership import fair_share
+
+        partitions = Settings.from_env().stream_partitions
+        share = fair_share(partitions, len(self.worker_processes))
+        deadline = time.monotonic() + timeout
+        while True:
+            owned = [self._owned(port) for port in self.worker_metrics_ports]
+            if all(n is not None and 0 < n <= share for n in owned) \
+                    and sum(n or 0 for n in owned) == partitions:
+                return
+            for worker in self.worker_processes:
+                if worker.poll() is not None:
+                    raise RuntimeError(f"a worker stopped (exit {worker.returncode})")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the workers did not share the partitions in "
+                                   f"{timeout:.0f} s (owned: {owned})")
+            time.sleep(0.2)
+
+    @staticmethod
+    def _owned(port: int) -> int | None:
+        """A worker's conso_worker_partitions_owned; None while it does not answer."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+                text = answer.read().decode()
+        except OSError:
+            return None
+        for line in text.splitlines():
+            if line.startswith("conso_worker_partitions_owned "):
+                return int(float(line.split()[1]))
+        return None
 
     def wait_drained(self, timeout: float = 600.0) -> None:
         """Until the workers have applied (and acked) every message on the stream."""

@@ -19,6 +19,7 @@ PLAN_WEIGHTS = (("king", 30), ("kong", 20), ("king-business", 15), ("kong-busine
                 ("payg", 20), ("internet-150", 3), ("internet-unlimited", 2))
 ROAMING_EU = ("FR", "NL", "DE", "ES", "IT")
 ROAMING_FAR = ("CH", "GB", "SN")  # outside the EU/EEA and not blocked with a limit
+PROVISION_CHUNK = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +40,18 @@ def make_lines(count: int, seed: int = 7) -> list[SynthLine]:
     return lines
 
 
-def provision(store: Store, lines: list[SynthLine], now: datetime) -> None:
-    """Write the lines straight into a fresh store, in one transaction (setup, not measured)."""
+def provision(store: Store, lines: list[SynthLine], now: datetime, *,
+              cycle_day: int = 1) -> None:
+    """Write the lines straight into a fresh store, a transaction every 50,000 lines
+    (setup, not measured)."""
     since = now - timedelta(days=40)
     with store.transaction() as tx:
         tx.accounts.put(Account(ACCOUNT, "Bench operator", "business"), now)
-        for line in lines:
-            tx.lines.put(Line(line.id, ACCOUNT, None, 1, (PlanPeriod(since, line.plan),)), now)
+    for start in range(0, len(lines), PROVISION_CHUNK):
+        with store.transaction() as tx:
+            tx.lines.put_many([Line(line.id, ACCOUNT, None, cycle_day,
+                                    (PlanPeriod(since, line.plan),))
+                               for line in lines[start:start + PROVISION_CHUNK]], now)
 
 
 def _record(rng: random.Random, line: SynthLine, record_id: str, at: str) -> dict[str, Any]:

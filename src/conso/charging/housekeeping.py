@@ -33,12 +33,14 @@ class Sweeper:
         self._thread = threading.Thread(target=self._run, name="conso-sweeper", daemon=True)
         self._thread.start()
 
-    def run_once(self) -> None:
+    def run_once(self) -> int:
+        """One round; returns how many cached cycles it let go."""
         self.core.sweep()
         engine = self.core.engine
-        engine.evict_cycles(engine.clock() - CACHED_CYCLES_AFTER_END)
+        evicted = engine.evict_cycles(engine.clock() - CACHED_CYCLES_AFTER_END)
         if self.also is not None:
             self.also()
+        return evicted
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

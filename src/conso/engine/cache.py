@@ -146,4 +146,9 @@ class HotState:
                 done = ended[start] = Cycle(start).end < ended_before
             if done and self.cycles.pop(key, None) is not None:
                 count += 1
+                starts = self.cycle_keys.get(key[0])   # a shared engine's index
+                if starts is not None:
+                    starts.discard(start)
+                    if not starts:
+                        del self.cycle_keys[key[0]]
         return count
