@@ -390,7 +390,10 @@ def run(config: BenchConfig, progress: Progress) -> Results:
         results.notes.append(
             "PostgreSQL: the API runs shared (CONSO_SHARED=1, as each of several API nodes "
             "on one database does): shared_authorize_* and shared_session_update* are a "
-            "shared node's figures")
+            "shared node's figures; shared_authorize_per_s with the lines in the node's "
+            "cache (the same requests ran once before: shared_authorize_cold_per_s), "
+            "against a second node on the same database without its cache "
+            "(shared_authorize_uncached_per_s)")
     with tempfile.TemporaryDirectory(prefix="conso-bench-") as tmp:
         workdir = Path(tmp)
         lines = make_lines(config.lines)
@@ -425,7 +428,7 @@ def run(config: BenchConfig, progress: Progress) -> Results:
                 server, [line for line in lines if line.plan == "payg"][-PROBES:], now)
             figures.update(notify_delay_p50_ms=round(delays.percentile(0.5) * 1000, 3),
                            notify_delay_p99_ms=round(delays.percentile(0.99) * 1000, 3))
-            _authorize_and_sessions(server, lines, config, progress, figures)
+            _authorize_and_sessions(server, lines, config, progress, figures, workdir=workdir)
             progress.say(f"diameter: CCR-UPDATE, {config.diameter_sessions} sessions over "
                          f"{config.diameter_connections} connections, "
                          f"{config.diameter_seconds:g} s")
@@ -504,21 +507,52 @@ def stream_workers(config: BenchConfig, progress: Progress, results: Results, *,
 
 
 def _authorize_and_sessions(server: BenchServer, lines: list[SynthLine], config: BenchConfig,
-                            progress: Progress, figures: dict[str, Any]) -> None:
-    """Authorize and session-update load; a shared API's figures are named shared_*."""
+                            progress: Progress, figures: dict[str, Any], *,
+                            workdir: Path) -> None:
+    """Authorize and session-update load; a shared API's figures are named shared_*.
+
+    Shared, the same requests run three times: first on a node whose cache does not
+    hold the lines yet (each line read from the database once: `_cold`), then as
+    measured (a node at work holds the lines it serves), and against a baseline in the
+    same run: a second API node on the same database with CONSO_NODE_CACHE=0."""
     mode = "shared_" if config.shared else ""
     progress.say(f"authorize: {config.authorize_requests:,} requests, "
                  f"{config.authorize_clients} clients")
+    if config.shared:
+        cold = authorize_load(server, lines, config.authorize_requests,
+                              config.authorize_clients)
+        figures["shared_authorize_cold_per_s"] = round(cold.rate())
     auth = authorize_load(server, lines, config.authorize_requests, config.authorize_clients)
     figures[f"{mode}authorize_per_s"] = round(auth.rate())
     figures[f"{mode}authorize_p50_ms"] = round(auth.percentile(0.5) * 1000, 2)
     figures[f"{mode}authorize_p99_ms"] = round(auth.percentile(0.99) * 1000, 2)
+    if config.shared:
+        progress.say("authorize: the same requests on a node without its cache (baseline)")
+        uncached = _uncached_authorize(server, lines, config, workdir)
+        figures["shared_authorize_uncached_per_s"] = round(uncached)
+        figures["shared_authorize_vs_uncached"] = round(auth.rate() / uncached, 2)
     progress.say("credit-control session updates")
     sessions = session_load(server, lines, config.sessions, config.updates_per_session,
                             config.authorize_clients)
     figures[f"{mode}session_updates_per_s"] = round(sessions.rate())
     figures[f"{mode}session_update_p50_ms"] = round(sessions.percentile(0.5) * 1000, 2)
     figures[f"{mode}session_update_p99_ms"] = round(sessions.percentile(0.99) * 1000, 2)
+
+
+def _uncached_authorize(server: BenchServer, lines: list[SynthLine], config: BenchConfig,
+                        workdir: Path) -> float:
+    """Authorize/s of a second shared API node on `server`'s database whose node cache
+    is off (CONSO_NODE_CACHE=0: every request reads the database)."""
+    beside = BenchServer(workdir / "uncached", KEY, shared=True,
+                         env={"CONSO_NODE_CACHE": "0"})
+    beside.url = server.url          # the same database; not beside's to drop
+    (workdir / "uncached").mkdir(exist_ok=True)
+    try:
+        beside.start()
+        return authorize_load(beside, lines, config.authorize_requests,
+                              config.authorize_clients).rate()
+    finally:
+        beside.stop()
 
 
 def _provisioning(server: BenchServer, config: BenchConfig, progress: Progress,
