@@ -154,10 +154,11 @@ class Engine:
                             self._catch_up()
                     uow = UnitOfWork(self, tx, self.clock())
                     yield uow
-                    uow.flush()
-                    if self.feed is not None:
-                        tx.lines.announce(CHANNEL, encode(
-                            self.feed.node, uow.changed_lines(), uow.changed_users()))
+                    with tx.pipeline():   # the writes in one round trip (PostgreSQL)
+                        uow.flush()
+                        if self.feed is not None:
+                            tx.lines.announce(CHANNEL, encode(
+                                self.feed.node, uow.changed_lines(), uow.changed_users()))
             except CommitInDoubt:
                 # All of it or none of it is stored: read it all again before trusting
                 # the caches (a record that took is found by its id when sent again).

@@ -277,6 +277,10 @@ class LoginWrites(Protocol):
 class StoreTransaction(Protocol):
     """One write transaction: its repositories write into it; it commits as a whole."""
 
+    def pipeline(self) -> AbstractContextManager[Any]:
+        """Statements of the block sent together, errors raised at its end."""
+        ...
+
     @property
     def accounts(self) -> AccountWrites: ...
     @property

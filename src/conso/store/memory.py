@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -829,6 +829,9 @@ class MemoryTx:
 
     __slots__ = ("accounts", "lines", "logins", "offsets", "outbox", "sessions", "tokens",
                  "usage", "users")
+
+    def pipeline(self) -> AbstractContextManager[Any]:
+        return nullcontext()   # nothing is sent anywhere
 
     def __init__(self, pending: _Pending) -> None:
         self.accounts = MemoryAccountWrites(pending)

@@ -246,6 +246,9 @@ class _PgConnection:
                            f"FROM {staging} {conflict}")
             cursor.execute(f"DELETE FROM {staging}")
 
+    def pipeline(self) -> contextlib.AbstractContextManager[Any]:
+        return self._conn.pipeline()
+
     def close(self) -> None:
         self._conn.close()
 

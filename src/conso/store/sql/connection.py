@@ -129,6 +129,21 @@ class LazyWriter:
     def insert_rows(self, insert: str, rows: Sequence[Sequence[Any]], conflict: str) -> None:
         insert_rows(self._begun(), insert, rows, conflict)
 
+    @contextlib.contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """The statements of the block sent together and their answers read at its end
+        (PostgreSQL's pipeline mode): a command's writes cost one round trip, not one
+        each. An error surfaces at the end of the block. Where the connection has no
+        pipeline (SQLite: no round trips), statements run as they come."""
+        conn = self._begun()
+        start: Callable[[], contextlib.AbstractContextManager[Any]] | None = getattr(
+            conn, "pipeline", None)
+        if start is None:
+            yield
+            return
+        with start():
+            yield
+
     def close(self) -> None:
         raise TypeError("a transaction's writer is closed by its store")
 

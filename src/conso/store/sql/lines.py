@@ -185,7 +185,7 @@ class SqlLineWrites:
         if not self._row_locks:
             return
         for payload in payloads:
-            self._conn.execute("SELECT pg_notify(?, ?)", (channel, payload)).fetchall()
+            self._conn.execute("SELECT pg_notify(?, ?)", (channel, payload))
 
     def put(self, line: Line, now: datetime) -> None:
         """Add or change a line; plan periods are added, never changed or removed."""

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from conso.store.base import CommitInDoubt, StoredRecord, StoreError
 from conso.store.migrations import load_migrations
@@ -43,12 +44,13 @@ class SqlTx:
     """One write transaction: its repositories, all on the transaction's writer.
     Built once per transaction (a batch of records is one)."""
 
-    __slots__ = ("accounts", "lines", "logins", "offsets", "outbox", "sessions", "tokens",
-                 "usage", "users")
+    __slots__ = ("_conn", "accounts", "lines", "logins", "offsets", "outbox", "sessions",
+                 "tokens", "usage", "users")
 
     def __init__(self, conn: Connection, *, row_locks: bool = False,
                  inbox: str = "usage_records",
                  on_records: Callable[[Sequence[StoredRecord]], None] | None = None) -> None:
+        self._conn = conn
         self.accounts = SqlAccountWrites(conn)
         self.users = SqlUserWrites(conn)
         self.lines = SqlLineWrites(conn, row_locks=row_locks)
@@ -58,6 +60,13 @@ class SqlTx:
         self.tokens = SqlTokenWrites(conn)
         self.offsets = SqlOffsetWrites(conn)
         self.logins = SqlLoginWrites(conn)
+
+
+    def pipeline(self) -> contextlib.AbstractContextManager[Any]:
+        """The block's statements in one round trip where the database can (LazyWriter)."""
+        start: Callable[[], contextlib.AbstractContextManager[Any]] | None = getattr(
+            self._conn, "pipeline", None)
+        return contextlib.nullcontext() if start is None else start()
 
 
 class SqlStore:
