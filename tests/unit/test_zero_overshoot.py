@@ -35,7 +35,14 @@ from hypothesis.stateful import (
 
 from conso.bootstrap import Services
 from conso.charging.ports import SessionAnswer, SessionEnd, SessionStart, SessionUpdate, Units
-from conso.domain.control import Exposure, Grant, worst_case_spend
+from conso.domain.control import (
+    Exposure,
+    Grant,
+    cap_position,
+    capped,
+    roaming_cap_in_force,
+    worst_case_spend,
+)
 from conso.domain.line import Line
 from conso.domain.rating import RateClass, rate_class
 from conso.domain.units import Direction, Service
@@ -122,6 +129,7 @@ class Position:
         assert line is not None
         self.plan = engine.plan_of(line, now)
         self.usage = engine.cycle_usage(line, now)
+        self.cap = roaming_cap_in_force(line, self.catalog, self.usage.cycle.start_date)
         self.spend = self.usage.spend_micros
         self.reserved: dict[str, int] = {}
         self.classes: dict[str, RateClass] = {}
@@ -139,6 +147,13 @@ class Position:
         assert rc is not None
         return rc
 
+    def roaming_exposure(self, kind: Kind) -> Exposure | None:
+        """The kind's exposure when the roaming data cap counts it (data outside the
+        EU/EEA, the cap in force), None otherwise."""
+        rc = self.rate_class(kind)
+        exposure = Exposure(rc, self.usage.meter(rc.meter), self.reserved.get(rc.meter, 0))
+        return exposure if self.cap is not None and capped(exposure) else None
+
     def next_unit_cost(self, kind: Kind) -> int:
         """What one more unit of this kind would cost on top of meters and reservations."""
         rc = self.rate_class(kind)
@@ -147,10 +162,24 @@ class Position:
 
 def check_grant(answer: Grant, requested: int, kind: Kind, limit: int,
                 after: Position) -> None:
-    """A grant fits the money, is not stingy, and is final exactly when it is the last."""
+    """A grant fits the money, is not stingy, and is final exactly when it is the last.
+
+    The money is what the limit leaves over the worst case and, for data outside the
+    EU/EEA, what the roaming data cap leaves over that class's cost (the tighter
+    decides); a cap already reached refuses even the free rest of a started kB."""
     assert 0 <= answer.granted <= requested, answer
     next_cost = after.next_unit_cost(kind)
     available = max(0, limit - after.worst)
+    roaming = after.roaming_exposure(kind)
+    if answer.reason == "roaming_cap":
+        assert roaming is not None and after.cap is not None, answer
+        assert answer.granted == 0 and answer.final, answer
+        assert cap_position(roaming.rate, roaming.metered + roaming.reserved).reached(
+            after.cap), answer
+        return
+    if roaming is not None and after.cap is not None:
+        spent = roaming.rate.cost(0, roaming.metered + roaming.reserved)
+        available = min(available, max(0, after.cap - spent))
     event("grant: " + ("refused" if answer.granted == 0 and requested else
                        "partial" if answer.granted < requested else
                        "all, final" if answer.final else "all"))
