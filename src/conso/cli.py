@@ -375,12 +375,14 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _prune(args: argparse.Namespace) -> int:
+    import sqlite3
     from datetime import UTC, datetime
 
     from conso.ingest import Progress
     from conso.store import open_store, prune
     from conso.store.postgres import redacted
     from conso.store.sql.store import SqlStore
+    from conso.store.sqlite import SQLiteStore
 
     if args.keep_cycles < prune.MIN_KEEP:
         print(f"conso prune: --keep-cycles must be at least {prune.MIN_KEEP} (the open "
@@ -400,7 +402,8 @@ def _prune(args: argparse.Namespace) -> int:
             return 2
         try:
             store.migrate()       # pruned_cycles, and (PostgreSQL) this month's partitions
-            planned = prune.plan(store, args.keep_cycles, datetime.now(UTC))
+            planned = prune.plan(store, args.keep_cycles, datetime.now(UTC),
+                                 archive=not args.no_archive)
         except StoreError as exc:
             print(f"conso prune: store: {exc}", file=sys.stderr)
             return 1
@@ -415,21 +418,36 @@ def _prune(args: argparse.Namespace) -> int:
               + (f" in {', '.join(planned.months)}" if planned.months else "")
               + (f"; {len(planned.partitions)} month partitions to drop"
                  if planned.partitions else ""))
+        if planned.archive is not None:
+            print(f"{'would archive' if args.dry_run else 'archiving'} them first in "
+                  f"{planned.archive}/"
+                  + (f" ({', '.join(p.name for p in planned.archive_files)})"
+                     if planned.archive_files else ""))
+        elif isinstance(store, SQLiteStore):
+            print("not archived (--no-archive)")
+        elif planned.months:
+            tables = " ".join(f"--table=usage_records_{month.replace('-', '_')}"
+                              for month in planned.months)
+            print("not archived (PostgreSQL keeps no archive); to keep a copy, dump those "
+                  f"months first: pg_dump --data-only {tables}")
         if args.dry_run:
             return 0
         progress = None if args.quiet else Progress(planned.records)
         try:
             result = prune.prune(store, planned,
                                  progress=None if progress is None else progress.advance)
-        except StoreError as exc:
-            print(f"conso prune: store: {exc} (what was pruned before stays pruned; run it "
-                  "again to go on)", file=sys.stderr)
+        except (StoreError, OSError, sqlite3.Error) as exc:
+            print(f"conso prune: {exc} (what was pruned before stays pruned, and archived; "
+                  "run it again to go on)", file=sys.stderr)
             return 1
         if progress is not None:
             progress.finish()
         print(f"pruned {result.records:,} records"
               + (f"; dropped {', '.join(result.partitions_dropped)}"
-                 if result.partitions_dropped else ""))
+                 if result.partitions_dropped else "")
+              + (f"; archived {result.archived:,} in "
+                 f"{', '.join(str(p) for p in result.archive_files)}"
+                 if result.archive_files else ""))
         return 0
     finally:
         store.close()
@@ -445,9 +463,13 @@ def _add_prune(sub: Any) -> None:
                     "cycle's totals, so that usage, cycle lists and thresholds of a pruned "
                     "cycle answer as before and its record list answers empty with "
                     "\"pruned\": true. Short transactions, safe beside a running server; "
-                    "running it again changes nothing. On PostgreSQL the month partitions "
-                    "it empties are dropped. Exit status: 0 done, 1 the store failed, 2 bad "
-                    "arguments.")
+                    "running it again changes nothing. On SQLite the records are first "
+                    "copied into DB.archive/YYYY-MM.sqlite beside the database (one file "
+                    "per month of cycle starts, a plain usage_records table), committed "
+                    "there before they are deleted. On PostgreSQL the month partitions it "
+                    "empties are dropped and nothing is archived: keep a copy of a month "
+                    "first with pg_dump --table=usage_records_YYYY_MM (the dry run lists "
+                    "them). Exit status: 0 done, 1 the store failed, 2 bad arguments.")
     pru.add_argument("--keep-cycles", type=int, default=DEFAULT_KEEP, metavar="N",
                      help=f"closed cycles kept besides the open one (default {DEFAULT_KEEP}, "
                           "at least 2)")
@@ -455,6 +477,9 @@ def _add_prune(sub: Any) -> None:
                      help="say what would be removed, change nothing")
     pru.add_argument("--db", help="sqlite:///PATH (default ./conso.db), postgresql://... "
                                   "or CONSO_DB")
+    pru.add_argument("--no-archive", action="store_true",
+                     help="SQLite: delete the records without copying them into the "
+                          "archive first (PostgreSQL never archives)")
     pru.add_argument("--quiet", action="store_true", help="no progress bar")
     pru.set_defaults(func=_prune)
 

@@ -1,5 +1,6 @@
-"""SQLite's two record tables: records land in usage_recent (no per-line index) and are
-merged into usage_records in line order; every read sees both, before and after."""
+"""SQLite's inboxes: records land in usage_recent (no per-line index) and are merged into
+usage_records in line order, cycle rows land in cycle_usage_recent and are merged into
+cycle_usage; every read sees both, before, during and after a merge."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from conso.domain.cycle import Cycle
 from conso.domain.line import Line, PlanPeriod
+from conso.domain.rating import CycleUsage
 from conso.store import sqlite as sqlite_module
 from conso.store.base import Account, StoredRecord, StoreError
 from conso.store.sqlite import SQLiteStore
@@ -47,10 +50,16 @@ def _counts(path: Path) -> tuple[int, int]:
     return recent, merged
 
 
+def _sums(store: SQLiteStore, line: str) -> tuple[int, int, int]:
+    """A line's records of CYCLE as the store reads them: quantity, charge, count."""
+    records = list(store.usage.line_records(line, CYCLE))
+    return (sum(r.quantity for r in records), sum(r.charge_micros for r in records),
+            len(records))
+
+
 def _view(store: SQLiteStore, line: str) -> tuple[object, ...]:
-    usage = store.usage.load_cycle(line, CYCLE)
     return (
-        None if usage is None else (usage.meters, usage.spend_micros, usage.records),
+        _sums(store, line),
         store.usage.existing_record_ids(["a1", "a2", "b1", "zz"]),
         store.usage.line_has_usage(line),
         store.usage.hourly(line, CYCLE, "data"),
@@ -68,7 +77,7 @@ def test_every_read_sees_records_before_and_after_the_merge(
         tx.usage.insert_records([_record("a2", LINES[0], 500, NOW + timedelta(hours=1)),
                            _record("b1", LINES[1], 9)], NOW)
     assert _counts(tmp_path / "c.db") == (2, 1)
-    expected = (({"data": 1500}, 14, 2), {"a1", "a2", "b1"}, True,
+    expected = ((1500, 14, 2), {"a1", "a2", "b1"}, True,
                 [(datetime(2026, 11, 25, 10, tzinfo=UTC), 1000),
                  (datetime(2026, 11, 25, 11, tzinfo=UTC), 500)], ["a1", "a2"])
     assert _view(store, LINES[0]) == expected
@@ -80,7 +89,7 @@ def test_every_read_sees_records_before_and_after_the_merge(
         assert _counts(tmp_path / "c.db") == (0, 3)
         assert _view(store, LINES[0]) == expected
         assert _view(other, LINES[0]) == expected
-        assert store.usage.load_cycle(LINES[1], CYCLE) is not None
+        assert _sums(store, LINES[1]) == (9, 7, 1)
     finally:
         other.close()
 
@@ -105,8 +114,7 @@ def test_the_maintenance_thread_merges_when_ingestion_pauses(
     while _counts(tmp_path / "c.db") != (0, 300):
         assert time.monotonic() < deadline, f"not merged: {_counts(tmp_path / 'c.db')}"
         time.sleep(0.05)
-    usage = store.usage.load_cycle(LINES[0], CYCLE)
-    assert usage is not None and usage.meters == {"data": sum(range(2, 301, 2))}
+    assert _sums(store, LINES[0])[0] == sum(range(2, 301, 2))
 
 
 def test_a_full_inbox_is_merged_without_waiting_for_a_pause(
@@ -130,9 +138,9 @@ def _many(store: SQLiteStore, count: int, prefix: str, lines: int = 2_000) -> No
 
 
 def _total(store: SQLiteStore, lines: int = 2_000) -> tuple[int, int]:
-    found = store.usage.load_cycles([(f"+3247{n:07d}", CYCLE) for n in range(lines)])
-    return (sum(u.meters.get("data", 0) for u in found.values()),
-            sum(u.records for u in found.values()))
+    """The quantity and number of every line's records, as the store reads them."""
+    sums = [_sums(store, f"+3247{n:07d}") for n in range(lines)]
+    return sum(s[0] for s in sums), sum(s[2] for s in sums)
 
 
 def test_a_merge_in_steps_never_shows_a_record_twice_or_not_at_all(
@@ -183,5 +191,82 @@ def test_a_merge_cut_short_resumes_where_it_was(store: SQLiteStore, tmp_path: Pa
         reopened.merge_recent()  # then what came after, unknown to it until now
         assert _counts(tmp_path / "c.db") == (0, 6_005)
         assert _total(reopened) == expected
+    finally:
+        reopened.close()
+
+
+# -- cycle rows: cycle_usage_recent, merged into cycle_usage -------------------------------
+
+OLDER = date(2026, 10, 1)
+
+
+def _usage(n: int, start: date = CYCLE, fired: frozenset[str] = frozenset()) -> CycleUsage:
+    return CycleUsage(Cycle(start), {"data": n}, 7 * n, n, fired)
+
+
+def _cycle_rows(path: Path) -> tuple[int, int]:
+    with sqlite3.connect(path) as conn:
+        recent = conn.execute("SELECT COUNT(*) FROM cycle_usage_recent").fetchone()[0]
+        merged = conn.execute("SELECT COUNT(*) FROM cycle_usage").fetchone()[0]
+    return recent, merged
+
+
+def _save(store: SQLiteStore, *rows: tuple[str, CycleUsage]) -> None:
+    with store.transaction() as tx:
+        tx.usage.save_cycles(rows, NOW)
+
+
+def test_a_cycle_reads_its_last_row_before_during_and_after_the_merge(
+        store: SQLiteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_module, "MERGE_STEP_ROWS", 1)    # a key a step
+    store.merge_recent()
+    fired = frozenset({"included_pct:50:data"})
+    _save(store, (LINES[0], _usage(1)), (LINES[1], _usage(10)), (LINES[1], _usage(5, OLDER)))
+    _save(store, (LINES[0], _usage(2, fired=fired)))             # the same key, newer
+    expected = {(LINES[0], CYCLE): _usage(2, fired=fired), (LINES[1], CYCLE): _usage(10),
+                (LINES[1], OLDER): _usage(5, OLDER)}
+    keys = [*expected, (LINES[0], OLDER)]
+    assert _cycle_rows(tmp_path / "c.db") == (4, 0)
+    other = SQLiteStore(tmp_path / "c.db")   # knows nothing: looks at both for every line
+    try:
+        assert store.usage.load_cycles(keys) == expected == other.usage.load_cycles(keys)
+        steps = 0
+        for moved in store.merge_steps():
+            steps += 1
+            assert moved == 0                                    # no record to move
+            assert store.usage.load_cycles(keys) == expected == other.usage.load_cycles(keys)
+            if steps == 1:   # written during the merge: newer than what the merge took
+                _save(store, (LINES[1], _usage(11)))
+                expected[(LINES[1], CYCLE)] = _usage(11)
+        assert steps == 3                                        # three keys
+        assert _cycle_rows(tmp_path / "c.db") == (1, 3)          # the newer row waits
+        assert store.usage.load_cycles(keys) == expected == other.usage.load_cycles(keys)
+        store.merge_recent()
+        assert _cycle_rows(tmp_path / "c.db") == (0, 3)
+        assert store.usage.load_cycles(keys) == expected == other.usage.load_cycles(keys)
+    finally:
+        other.close()
+
+
+def test_a_merge_cut_short_in_its_cycle_rows_loses_none(
+        store: SQLiteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_module, "MERGE_STEP_ROWS", 1)
+    store.merge_recent()
+    _save(store, (LINES[0], _usage(1)), (LINES[1], _usage(10)))
+    _save(store, (LINES[0], _usage(3)), (LINES[0], _usage(4, OLDER)))
+    expected = {(LINES[0], CYCLE): _usage(3), (LINES[1], CYCLE): _usage(10),
+                (LINES[0], OLDER): _usage(4, OLDER)}
+    steps = store.merge_steps()
+    assert next(steps) == 0
+    steps.close()          # the process stops here: one key upserted, no row deleted
+    assert _cycle_rows(tmp_path / "c.db") == (4, 1)
+    assert store.usage.load_cycles(list(expected)) == expected
+    store.close()
+    reopened = SQLiteStore(tmp_path / "c.db")
+    try:
+        assert reopened.usage.load_cycles(list(expected)) == expected
+        assert reopened.merge_recent() == 0
+        assert _cycle_rows(tmp_path / "c.db") == (0, 3)
+        assert reopened.usage.load_cycles(list(expected)) == expected
     finally:
         reopened.close()

@@ -12,10 +12,10 @@ from conso.domain.control import Grant
 from conso.domain.cycle import Cycle
 from conso.domain.line import Line, PlanPeriod
 from conso.domain.outbox import OutboxMessage, SentPart
-from conso.domain.rating import CycleUsage
+from conso.domain.rating import CycleUsage, NetworkOvershoot
 from conso.domain.sessions import CreditSession, Quota, Status
 from conso.domain.units import Direction, Service
-from conso.store import Store, StoreError, open_store
+from conso.store import Store, StoreError, open_store, prune
 from conso.store.base import (
     Account,
     AuditEntry,
@@ -26,6 +26,7 @@ from conso.store.base import (
     User,
 )
 from conso.store.sql import SqlStore
+from conso.store.sqlite import SQLiteStore
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 CYCLE = date(2026, 11, 1)
@@ -68,24 +69,62 @@ def test_accounts_users_and_lines_round_trip(store: Store) -> None:
     assert store.lines.of_user("u") == []
 
 
-def test_records_are_unique_and_sum_into_cycle_usage(store: Store) -> None:
+def test_records_are_unique_and_their_cycle_loads_as_saved(store: Store) -> None:
     _line(store)
+    saved = CycleUsage(Cycle(CYCLE), {"data": 10**12, "sms": 5}, 10, 2,
+                       frozenset({"included_pct:90:data"}))
     with store.transaction() as tx:
         tx.usage.insert_records([_record("r1", 10**12, charge=7), _record("r2", 5, "sms", 3)], NOW)
-        tx.usage.save_cycles([("+32470000001", CycleUsage(Cycle(CYCLE), {}, 0, 0,
-                                                    frozenset({"included_pct:90:data"})))],
-                       NOW)
+        tx.usage.save_cycles([("+32470000001", saved)], NOW)
     assert store.usage.existing_record_ids(["r1", "r3", "r2"]) == {"r1", "r2"}
     usage = store.usage.load_cycle("+32470000001", CYCLE)
-    assert usage is not None
-    assert (usage.meters, usage.spend_micros, usage.records, usage.fired) == (
-        {"data": 10**12, "sms": 5}, 10, 2, frozenset({"included_pct:90:data"}))
+    assert usage == saved and usage is not saved
     assert store.usage.load_cycle("+32470000001", date(2026, 10, 1)) is None
     assert store.usage.hourly("+32470000001", CYCLE, "data") == [
         (datetime(2026, 11, 25, 10, tzinfo=UTC), 10**12)]
     with pytest.raises(Exception), store.transaction() as tx:  # noqa: B017
         tx.usage.insert_records([_record("r1", 1)], NOW)        # the id is the key: refused
     assert store.usage.load_cycle("+32470000001", CYCLE) == usage  # and nothing changed
+
+
+def test_a_cycle_is_its_saved_row_after_records_another_batch_and_a_prune(
+        store: Store) -> None:
+    """A cycle's usage is its cycle_usage row, written in the transaction of the records
+    that changed it (the engine's flush), and loaded as one row: the same after a first
+    batch, after a second, and (SQL stores: memory is never pruned) once `conso prune`
+    has removed its records."""
+    line = _line(store)
+    other = _line(store, "+32470000002").id
+    first = CycleUsage(Cycle(CYCLE), {"data": 10**12, "sms": 5}, 10, 2,
+                       frozenset({"included_pct:90:data"}))
+    with store.transaction() as tx:
+        tx.usage.insert_records([_record("r1", 10**12, charge=7), _record("r2", 5, "sms", 3)], NOW)
+        tx.usage.save_cycles([(line.id, first)], NOW)
+    assert store.usage.load_cycles([(line.id, CYCLE), (other, CYCLE)]) == {
+        (line.id, CYCLE): first}
+    second = CycleUsage(Cycle(CYCLE), {"data": 10**12 + 40, "sms": 5}, 21, 3, first.fired,
+                        NetworkOvershoot((("data", 40),), 11))
+    elsewhere = CycleUsage(Cycle(CYCLE), {"voice": 60}, 90, 1)
+    with store.transaction() as tx:
+        tx.usage.insert_records([_record("r3", 40, charge=11),
+                                 _record("r4", 60, "voice", 90, line=other)], NOW)
+        tx.usage.save_cycles([(line.id, second), (other, elsewhere)], NOW)
+    totals = {(line.id, CYCLE): second, (other, CYCLE): elsewhere}
+    assert store.usage.load_cycles([(line.id, CYCLE), (other, CYCLE)]) == totals
+    if not isinstance(store, SqlStore):
+        return
+    if isinstance(store, SQLiteStore):
+        store.merge_recent()          # prune takes merged records only
+    later = datetime(2028, 1, 15, tzinfo=UTC)     # CYCLE is older than the 2 kept
+    planned = prune.plan(store, 2, later)
+    assert planned.cycles == {CYCLE: 4}
+    assert prune.prune(store, planned).records == 4
+    assert store.usage.load_cycles([(line.id, CYCLE), (other, CYCLE)]) == totals
+    assert store.usage.records_page(line.id, CYCLE) == []
+    assert store.usage.cycle_pruned(line.id, CYCLE)
+    assert store.usage.cycle_starts(line.id, 10) == [CYCLE]
+    assert prune.prune(store, prune.plan(store, 2, later)).records == 0
+    assert store.usage.load_cycles([(line.id, CYCLE), (other, CYCLE)]) == totals
 
 
 def test_rejected_records_are_kept(store: Store) -> None:

@@ -61,7 +61,9 @@ class Batch:
     working: dict[tuple[str, date], CycleUsage] = field(default_factory=dict)
     rows: list[StoredRecord] = field(default_factory=list)
     messages: list[OutboxMessage] = field(default_factory=list)
-    # Cycles whose fired thresholds changed: the only cycle state not in the records.
+    # Cycles changed otherwise than by a record of `rows` (thresholds fired, overshoot,
+    # `save_cycle`). `working` may also hold cycles loaded for a record then rejected:
+    # unchanged, so not written.
     fired_changed: set[tuple[str, date]] = field(default_factory=set)
 
 
@@ -145,7 +147,8 @@ class UnitOfWork:
             self._lines[line.id] = line
 
     def save_cycle(self, line_id: str, usage: CycleUsage) -> None:
-        """Keep a cycle's state that is not in its records (fired thresholds)."""
+        """Keep a cycle's state changed otherwise than by rating (fired thresholds,
+        overshoot): written at the flush with its cycle_usage row."""
         key = (line_id, usage.cycle.start_date)
         self.batch.working[key] = usage
         self.batch.fired_changed.add(key)
@@ -263,9 +266,13 @@ class UnitOfWork:
         tx, batch = self.tx, self.batch
         if batch.rows:
             tx.usage.insert_records(batch.rows, batch.now)
-        if batch.fired_changed:
-            tx.usage.save_cycles([(key[0], batch.working[key]) for key in batch.fired_changed],
-                                 batch.now)
+        # Every cycle the command changed, its whole state (cycle_usage: what loading a
+        # cycle reads), in the transaction of its records. In no particular order: no
+        # other transaction writes them meanwhile (their lines are this one's).
+        changed = {(r.line_id, r.cycle_start) for r in batch.rows}
+        changed.update(batch.fired_changed)
+        if changed:
+            tx.usage.save_cycles([(key[0], batch.working[key]) for key in changed], batch.now)
         if batch.result.rejected:
             tx.usage.insert_rejected(kept(self.raw_records, batch.result.rejected), batch.now)
         if self._sessions:

@@ -26,10 +26,9 @@ from typing import Any, TypeVar
 import orjson
 
 from conso.domain.alerts import AlertSettings
-from conso.domain.cycle import Cycle
 from conso.domain.line import Line, PlanPeriod
 from conso.domain.outbox import OutboxMessage, SentPart, StatusChange, delivery_state
-from conso.domain.rating import CycleUsage, NetworkOvershoot
+from conso.domain.rating import CycleUsage
 from conso.domain.sessions import CreditSession, Status
 from conso.store.base import (
     Account,
@@ -75,8 +74,7 @@ class _State:
         self.audit: list[_Audited] = []
         self.records: dict[str, StoredRecord] = {}
         self.by_line: dict[str, dict[date, list[StoredRecord]]] = {}
-        self.fired: dict[tuple[str, date], frozenset[str]] = {}
-        self.overshoot: dict[tuple[str, date], NetworkOvershoot] = {}
+        self.cycles: dict[tuple[str, date], CycleUsage] = {}   # cycle_usage's rows
         self.rejected: list[RejectedRecord] = []
         self.outbox: dict[str, _Queued] = {}          # in insertion (seq) order
         self.events: list[tuple[str, StatusChange]] = []
@@ -102,8 +100,7 @@ class _Pending:
         self.alerts: dict[str, AlertSettings | None] = {}
         self.audit: list[_Audited] = []
         self.records: dict[str, StoredRecord] = {}
-        self.fired: dict[tuple[str, date], frozenset[str]] = {}
-        self.overshoot: dict[tuple[str, date], NetworkOvershoot] = {}
+        self.cycles: dict[tuple[str, date], CycleUsage] = {}   # cycle_usage's rows
         self.rejected: list[RejectedRecord] = []
         self.outbox: dict[str, _Queued] = {}
         self.events: list[tuple[str, StatusChange]] = []
@@ -158,8 +155,7 @@ class _Pending:
             state.records[record.id] = record
             state.by_line.setdefault(record.line_id, {}).setdefault(
                 record.cycle_start, []).append(record)
-        state.fired.update(self.fired)
-        state.overshoot.update(self.overshoot)
+        state.cycles.update(self.cycles)
         state.rejected.extend(self.rejected)
         state.outbox.update(self.outbox)
         state.events.extend(self.events)
@@ -311,26 +307,10 @@ class MemoryUsageReads(_Reads):
     def load_cycles(
         self, keys: Sequence[tuple[str, date]]
     ) -> dict[tuple[str, date], CycleUsage]:
-        """Summed from the records by meter, with the fired thresholds (as the SQL)."""
-        found: dict[tuple[str, date], CycleUsage] = {}
+        """The cycles' rows as saved (`save_cycles`), copies; keys without one left out."""
         with self._lock:
-            for line_id, start in keys:
-                records = self._state.by_line.get(line_id, {}).get(start, ())
-                fired = self._state.fired.get((line_id, start))
-                over = self._state.overshoot.get((line_id, start))
-                if not records and fired is None and over is None:
-                    continue
-                usage = found[line_id, start] = CycleUsage(Cycle(start))
-                for r in records:
-                    if r.meter:
-                        usage.meters[r.meter] = usage.meters.get(r.meter, 0) + r.quantity
-                    usage.spend_micros += r.charge_micros
-                    usage.records += 1
-                if fired is not None:
-                    usage.fired = fired
-                if over is not None:
-                    usage.overshoot = over
-        return found
+            found = [(key, self._state.cycles.get(key)) for key in keys]
+        return {key: usage.copy() for key, usage in found if usage is not None}
 
     def existing_record_ids(self, ids: Sequence[str]) -> set[str]:
         with self._lock:
@@ -601,9 +581,8 @@ class MemoryUsageWrites(_Writes):
 
     def save_cycles(self, line_cycles: Sequence[tuple[str, CycleUsage]], now: datetime) -> None:
         self._tx.write()
-        for line_id, usage in line_cycles:
-            self._tx.fired[line_id, usage.cycle.start_date] = usage.fired
-            self._tx.overshoot[line_id, usage.cycle.start_date] = usage.overshoot
+        for line_id, usage in line_cycles:   # a copy: the row, not the caller's object
+            self._tx.cycles[line_id, usage.cycle.start_date] = usage.copy()
 
     def insert_rejected(self, rejected: Sequence[RejectedRecord], now: datetime) -> None:
         self._tx.write()

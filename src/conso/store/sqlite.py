@@ -17,11 +17,17 @@ one statement, leaving out what the progress says is copied; the store knows whi
 lines have records not merged yet (it is their only writer: one engine per SQLite
 file), so reads of other lines stay on the index.
 
+A batch's cycle rows (a line's usage in a cycle, written with the records that changed
+it) go the same way for the same reason: appended to `cycle_usage_recent`, where an
+upsert into `cycle_usage` would dirty a random page of its key per line the batch
+touched, and merged after the records, each (line, cycle)'s last row upserted in key
+order. A reader takes a line's last row there over its cycle_usage row.
+
 The same thread runs the checkpoints (copying the WAL back into the database file),
 so that no commit pays for one.
 
-Only what is SQLite's own lives here (the connection's pragmas, usage_recent and its
-merge, checkpoints); the SQL of the tables is sql/'s, and no query that PostgreSQL
+Only what is SQLite's own lives here (the connection's pragmas, the two inboxes and
+their merge, checkpoints); the SQL of the tables is sql/'s, and no query that PostgreSQL
 would need too belongs here.
 """
 
@@ -32,14 +38,14 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from conso.store.base import StoredRecord, StoreError
 from conso.store.sql.connection import Connection
 from conso.store.sql.store import SqlStore, SqlTx
-from conso.store.sql.usage import RECORD_COLUMNS
+from conso.store.sql.usage import CYCLE_COLUMNS, CYCLE_UPSERT, RECORD_COLUMNS
 
 log = logging.getLogger("conso.store")
 
@@ -72,12 +78,13 @@ class SQLiteStore(SqlStore):
         self._synchronous = synchronous
         self._maintenance: threading.Thread | None = None
         self._stopping = threading.Event()
-        # Lines with records in usage_recent; None until a merge emptied it (before,
-        # another process may have left records there: every read looks).
+        # Lines with rows in usage_recent or cycle_usage_recent; None until a merge
+        # emptied them (before, another process may have left rows there: every read looks).
         self._recent_lines: set[str] | None = None
         self._recent_rows = 0
+        self._recent_cycles = 0
         self._last_insert = 0.0
-        # Lines written while a merge runs: what usage_recent holds once it is done.
+        # Lines written while a merge runs: what the inboxes hold once it is done.
         self._merging: set[str] | None = None
         self._merge_lock = threading.Lock()  # one merge at a time
         self._merge_conn: Connection | None = None
@@ -130,16 +137,24 @@ class SQLiteStore(SqlStore):
 
     def _tx(self, conn: Connection) -> SqlTx:
         return SqlTx(conn, row_locks=self.row_locks, inbox="usage_recent",
-                     on_records=self._noted)
+                     on_records=self._noted, cycle_inbox="cycle_usage_recent",
+                     on_cycles=self._noted_cycles)
 
     def _noted(self, records: Sequence[StoredRecord]) -> None:
         """Records just written to usage_recent, not committed yet (under the write lock)."""
-        lines = {r.line_id for r in records}
+        self._note_lines({r.line_id for r in records})
+        self._recent_rows += len(records)
+
+    def _noted_cycles(self, line_ids: Sequence[str]) -> None:
+        """Cycle rows just written to cycle_usage_recent, not committed yet (the same)."""
+        self._note_lines(line_ids)
+        self._recent_cycles += len(line_ids)
+
+    def _note_lines(self, lines: Collection[str]) -> None:
         if self._recent_lines is not None:
             self._recent_lines.update(lines)
         if self._merging is not None:
             self._merging.update(lines)
-        self._recent_rows += len(records)
         self._last_insert = time.monotonic()
 
     def _maybe_recent(self, line_ids: Sequence[str]) -> list[str]:
@@ -157,13 +172,14 @@ class SQLiteStore(SqlStore):
 
     def merge_steps(self) -> Iterator[int]:
         """Merge usage_recent into usage_records one range of lines at a time, in line
-        order, yielding how many records each step moved. The records are first copied,
+        order, yielding how many records each step moved; then cycle_usage_recent into
+        cycle_usage (`_merge_cycles`: steps that yield 0). The records are first copied,
         sorted by line, into a temporary table of the merge's own connection (no write
         lock needed); then each step moves one range of lines, about MERGE_STEP_ROWS
         records, in a short transaction that also moves `merge_progress`: commits go on
         between steps, readers (here or in another process) never count a record twice,
-        and an unfinished merge (a crash) is resumed, not redone. Records written during
-        the merge wait for the next one."""
+        and an unfinished merge (a crash) is resumed, not redone. Rows written during the
+        merge wait for the next one."""
         with self._merge_lock:
             with self._write_lock:  # where to start, and what this merge takes
                 conn = self._writer
@@ -174,15 +190,19 @@ class SQLiteStore(SqlStore):
                     upto = conn.execute(
                         "SELECT MAX(rowid) FROM usage_recent").fetchone()[0] or 0
                     below = ""
-                if not upto:  # nothing waits: from now on, this store knows what does
+                cycles_upto = conn.execute(
+                    "SELECT MAX(rowid) FROM cycle_usage_recent").fetchone()[0] or 0
+                if not upto and not cycles_upto:
+                    # Nothing waits: from now on, this store knows what does.
                     self._recent_lines = set()
-                    self._recent_rows = 0
+                    self._recent_rows = self._recent_cycles = 0
                     return
                 self._merging = set()
-                rows_before = self._recent_rows
+                rows_before, cycles_before = self._recent_rows, self._recent_cycles
             merger = self._merger()
             try:
-                for n, (start, end) in enumerate(self._sorted_copy(merger, upto, below)):
+                for n, (start, end) in enumerate(
+                        self._sorted_copy(merger, upto, below) if upto else ()):
                     if n:
                         time.sleep(MERGE_STEP_PAUSE_S)  # let a waiting commit take the writer
                     with self._write_lock:
@@ -195,19 +215,50 @@ class SQLiteStore(SqlStore):
                             ("UPDATE main.merge_progress SET upto = ?, below = ? WHERE id = 1",
                              (upto, end)))
                     yield moved  # not holding the writer: the caller may write meanwhile
+                if cycles_upto:
+                    yield from self._merge_cycles(merger, cycles_upto)
                 with self._write_lock:
                     self._in_transaction(
                         merger,
                         ("DELETE FROM main.usage_recent WHERE rowid <= ?", (upto,)),
+                        ("DELETE FROM main.cycle_usage_recent WHERE rowid <= ?", (cycles_upto,)),
                         ("UPDATE main.merge_progress SET upto = 0, below = '' WHERE id = 1", ()))
-                    # Left in usage_recent: what was written during the merge, and, after a
+                    # Left in the inboxes: what was written during the merge, and, after a
                     # resumed merge, what the crashed process wrote after that one began
                     # (unknown here: every read looks until the next merge).
                     self._recent_lines = None if resumed else self._merging
                     self._recent_rows = max(0, self._recent_rows - rows_before)
+                    self._recent_cycles = max(0, self._recent_cycles - cycles_before)
             finally:
                 self._merging = None
                 merger.execute("DROP TABLE IF EXISTS temp.merge_batch")
+                merger.execute("DROP TABLE IF EXISTS temp.merge_cycles")
+
+    def _merge_cycles(self, merger: Connection, upto: int) -> Iterator[int]:
+        """Upsert into cycle_usage the last row of each (line, cycle) in
+        cycle_usage_recent up to rowid `upto`: copied in key order into a temporary table
+        first (no write lock), then MERGE_STEP_ROWS keys a short transaction. Readers take
+        a line's last row in cycle_usage_recent over its cycle_usage row until the rows
+        are deleted (after the last step, with the records'), so a step changes nothing
+        they see; a merge cut short leaves the rows, and the next one upserts them again
+        (the same values: nothing to resume). Yields 0 (no record moved) after each step."""
+        merger.execute("DROP TABLE IF EXISTS temp.merge_cycles")
+        merger.execute(
+            f"CREATE TEMP TABLE merge_cycles AS SELECT {CYCLE_COLUMNS}, updated_at "
+            "FROM main.cycle_usage_recent WHERE rowid IN (SELECT MAX(rowid) "
+            "FROM main.cycle_usage_recent WHERE rowid <= ? GROUP BY line_id, cycle_start) "
+            "ORDER BY line_id, cycle_start", (upto,))
+        count = merger.execute("SELECT MAX(rowid) FROM temp.merge_cycles").fetchone()[0] or 0
+        for first in range(0, count, MERGE_STEP_ROWS):
+            time.sleep(MERGE_STEP_PAUSE_S)  # after the records' last step too
+            with self._write_lock:
+                self._in_transaction(
+                    merger,
+                    (f"INSERT INTO main.cycle_usage ({CYCLE_COLUMNS}, updated_at) "
+                     f"SELECT {CYCLE_COLUMNS}, updated_at FROM temp.merge_cycles "
+                     f"WHERE rowid > ? AND rowid <= ? {CYCLE_UPSERT}",
+                     (first, first + MERGE_STEP_ROWS)))
+            yield 0
 
     def _merger(self) -> Connection:
         """The merge's own connection, for its temporary table. SQLite keeps that in a
@@ -232,9 +283,10 @@ class SQLiteStore(SqlStore):
         return list(itertools.pairwise([below, *cuts, AFTER_ALL_LINES]))
 
     def _merge_due(self) -> bool:
-        if self._recent_lines is None or self._recent_rows >= MERGE_ROWS:
+        if self._recent_lines is None or max(self._recent_rows, self._recent_cycles) >= MERGE_ROWS:
             return True
-        return bool(self._recent_rows) and time.monotonic() - self._last_insert > MERGE_IDLE_S
+        waiting = self._recent_rows or self._recent_cycles
+        return bool(waiting) and time.monotonic() - self._last_insert > MERGE_IDLE_S
 
     def _start_maintenance(self) -> None:
         with self._all_lock:

@@ -16,7 +16,7 @@
 --
 -- pruned_cycles keeps, for each (line, cycle) whose records were pruned, the totals of
 -- what was pruned, written in the same transaction as the delete (see the SQLite
--- migration of the same number).
+-- migration of the same number; since 0019 they are no longer added at load).
 CREATE TABLE pruned_cycles (
     line_id       TEXT NOT NULL,
     cycle_start   TEXT NOT NULL,

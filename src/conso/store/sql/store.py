@@ -49,12 +49,17 @@ class SqlTx:
 
     def __init__(self, conn: Connection, *, row_locks: bool = False,
                  inbox: str = "usage_records",
-                 on_records: Callable[[Sequence[StoredRecord]], None] | None = None) -> None:
+                 on_records: Callable[[Sequence[StoredRecord]], None] | None = None,
+                 cycle_inbox: str = "cycle_usage",
+                 on_cycles: Callable[[Sequence[str]], None] | None = None,
+                 dialect: str = "sqlite") -> None:
         self._conn = conn
         self.accounts = SqlAccountWrites(conn)
         self.users = SqlUserWrites(conn)
         self.lines = SqlLineWrites(conn, row_locks=row_locks)
-        self.usage = SqlUsageWrites(conn, inbox=inbox, on_records=on_records)
+        self.usage = SqlUsageWrites(conn, inbox=inbox, on_records=on_records,
+                                    cycle_inbox=cycle_inbox, on_cycles=on_cycles,
+                                    dialect=dialect)
         self.outbox = SqlOutboxWrites(conn)
         self.sessions = SqlSessionWrites(conn)
         self.tokens = SqlTokenWrites(conn)
@@ -165,7 +170,7 @@ class SqlStore:
         return in_transaction(conn, self.begin, *statements)
 
     def _tx(self, conn: Connection) -> SqlTx:
-        return SqlTx(conn, row_locks=self.row_locks)
+        return SqlTx(conn, row_locks=self.row_locks, dialect=self.dialect)
 
     def _begin_write(self) -> Connection:
         """The writer inside a transaction just begun (the write lock is held). A store

@@ -1,13 +1,18 @@
-"""The SQL of usage: rated records, per-cycle usage derived from them, rejected records.
+"""The SQL of usage: rated records, per-cycle usage, rejected records.
 
-The hot path: a batch of records is one `executemany`, a batch's lines' cycles are one
-query per 500 lines, and nothing here does per-record work beyond building its row.
-A line's usage in a cycle is summed from its records by meter; `cycle_usage` keeps
-only the thresholds fired; `pruned_cycles` the totals of records `conso prune` removed
-(added to what the cycle still has). On SQLite new records land in `usage_recent` and are merged
-into `usage_records` later (sqlite.py): reads look at both in one statement, for the
-lines that may have records there (`maybe_recent`). No rating here (the domain's), no
-transaction handling (store.py's), no merge (sqlite.py's).
+The hot path: a batch of records is one `executemany`, its changed cycles one more
+(`save_cycles`; one statement on PostgreSQL), a batch's lines' cycles are one query per
+500 lines, and nothing here does per-record work beyond building its row. A line's
+usage in a cycle is its `cycle_usage` row (usage by meter, spend, record count,
+thresholds fired, network overshoot), written by the engine in the transaction of the
+records that changed it: loading it reads that one indexed row, not the records
+(migration 0019). The records are the itemised list, kept until `conso prune` removes
+those of old cycles; `pruned_cycles` marks the cycles it did (their list is gone, their
+row answers as before). On SQLite new records land in `usage_recent` and cycle rows in
+`cycle_usage_recent`, merged into `usage_records` and `cycle_usage` later (sqlite.py):
+reads look at both in one statement, for the lines that may have rows there
+(`maybe_recent`). No rating here (the domain's), no transaction handling (store.py's),
+no merge (sqlite.py's).
 """
 
 from __future__ import annotations
@@ -34,16 +39,34 @@ RECORD_COLUMNS = ("id, line_id, cycle_start, service, direction, quantity, amoun
 STORED_COLUMNS = ("id, line_id, cycle_start, service, direction, quantity, amount_micros, "
                   "country, at, charge_micros, meter")
 
-# Of some lines, those that may have records in usage_recent not merged yet.
+# cycle_usage's columns but updated_at, in `save_cycles`' row order, and its upsert: a
+# cycle's whole state, so every column is taken from the row written.
+CYCLE_COLUMNS = "line_id, cycle_start, meters, spend_micros, records, fired, overshoot"
+CYCLE_UPSERT = ("ON CONFLICT (line_id, cycle_start) DO UPDATE SET meters = excluded.meters, "
+                "spend_micros = excluded.spend_micros, records = excluded.records, "
+                "fired = excluded.fired, overshoot = excluded.overshoot, "
+                "updated_at = excluded.updated_at")
+# PostgreSQL's save: the rows of one JSON document, [[line_id, cycle_start, meters,
+# spend_micros, records, fired, overshoot], ...] (->> gives an object's JSON text).
+_CYCLES_FROM_JSON = (
+    f"INSERT INTO cycle_usage ({CYCLE_COLUMNS}, updated_at) "
+    "SELECT e->>0, e->>1, e->>2, CAST(e->>3 AS BIGINT), CAST(e->>4 AS BIGINT), e->>5, e->>6, ? "
+    f"FROM jsonb_array_elements(CAST(? AS jsonb)) AS e {CYCLE_UPSERT}")
+
+# Of some lines, those that may have rows in usage_recent or cycle_usage_recent not
+# merged yet.
 MaybeRecent = Callable[[Sequence[str]], list[str]]
 
 
-def overshoot_to_json(overshoot: NetworkOvershoot) -> str:
-    """cycle_usage.overshoot: {"micros": N, "units": {service: N}} ("{}" when none)."""
+def overshoot_data(overshoot: NetworkOvershoot) -> dict[str, Any]:
+    """cycle_usage.overshoot: {"micros": N, "units": {service: N}} ({} when none)."""
     if not overshoot:
-        return "{}"
-    return orjson.dumps({"micros": overshoot.micros,
-                         "units": dict(overshoot.units)}).decode()
+        return {}
+    return {"micros": overshoot.micros, "units": dict(overshoot.units)}
+
+
+def overshoot_to_json(overshoot: NetworkOvershoot) -> str:
+    return orjson.dumps(overshoot_data(overshoot)).decode() if overshoot else "{}"
 
 
 def overshoot_from_json(text: str | None) -> NetworkOvershoot:
@@ -78,8 +101,10 @@ class SqlUsageReads:
     def load_cycles(
         self, keys: Sequence[tuple[str, date]]
     ) -> dict[tuple[str, date], CycleUsage]:
-        """Cycle usage summed from the records by meter, with the fired thresholds;
-        keys without records or fired thresholds are left out."""
+        """The cycle_usage rows of these keys (one indexed row each, whatever the number
+        of records); keys without a row are left out. On SQLite, a line that may have
+        rows in cycle_usage_recent not merged yet (`maybe_recent`) is read there too, in
+        the same statement (one snapshot): its last row there is the newest state."""
         conn = self._reader()
         by_start: dict[date, list[str]] = {}
         for line_id, start in keys:
@@ -88,44 +113,21 @@ class SqlUsageReads:
         for start, line_ids in by_start.items():
             cycle = Cycle(start)
             for chunk in chunks(line_ids):
-                marks = ",".join("?" * len(chunk))
-                # The records' sums, cycle_usage, pruned_cycles: each (start, *chunk).
-                params: tuple[Any, ...] = (start.isoformat(), *chunk) * 3
-                sums = ("SELECT 0, line_id, meter, CAST(SUM(quantity) AS BIGINT), "
-                        "CAST(SUM(charge_micros) AS BIGINT), COUNT(*), NULL FROM {} "
-                        "WHERE cycle_start = ? AND line_id IN ({}) GROUP BY line_id, meter ")
+                sql = ("SELECT 0, line_id, meters, spend_micros, records, fired, overshoot "
+                       "FROM cycle_usage WHERE cycle_start = ? "
+                       f"AND line_id IN ({','.join('?' * len(chunk))})")
+                params: tuple[Any, ...] = (start.isoformat(), *chunk)
                 recent = self._maybe_recent(chunk)
-                also = ""
                 if recent:
-                    also = "UNION ALL " + sums.format(RECENT, ",".join("?" * len(recent)))
+                    # Rows in write order after the merged one (rowids start at 1).
+                    sql += (" UNION ALL SELECT rowid, line_id, meters, spend_micros, records, "
+                            "fired, overshoot FROM cycle_usage_recent WHERE cycle_start = ? "
+                            f"AND line_id IN ({','.join('?' * len(recent))}) ORDER BY 1")
                     params += (start.isoformat(), *recent)
-                # One round trip, one snapshot: the sums by meter (records merged and not
-                # yet merged), then (kind 1) the fired thresholds and network overshoot,
-                # and (kind 2) the totals of the records pruned (`conso prune`).
-                for kind, line_id, meter, quantity, charge, records, over in conn.execute(
-                    sums.format("usage_records", marks)
-                    + "UNION ALL SELECT 1, line_id, fired, 0, 0, 0, overshoot FROM cycle_usage "
-                    f"WHERE cycle_start = ? AND line_id IN ({marks}) "
-                    "UNION ALL SELECT 2, line_id, meters, 0, spend_micros, records, NULL "
-                    f"FROM pruned_cycles WHERE cycle_start = ? AND line_id IN ({marks}) "
-                    + also, params
-                ):
-                    usage = found.setdefault((line_id, start), CycleUsage(cycle))
-                    if kind == 1:
-                        usage.fired = frozenset(orjson.loads(meter))
-                        usage.overshoot = overshoot_from_json(over)
-                        continue
-                    if kind == 2:
-                        # What was pruned, added to what records the cycle still has.
-                        for name, total in orjson.loads(meter).items():
-                            usage.meters[name] = usage.meters.get(name, 0) + int(total)
-                        usage.spend_micros += charge
-                        usage.records += records
-                        continue
-                    if meter:
-                        usage.meters[meter] = usage.meters.get(meter, 0) + quantity
-                    usage.spend_micros += charge
-                    usage.records += records
+                for _, line_id, meters, spend, records, fired, over in conn.execute(sql, params):
+                    found[(line_id, start)] = CycleUsage(
+                        cycle, orjson.loads(meters), spend, records,
+                        frozenset(orjson.loads(fired)), overshoot_from_json(over))
         return found
 
     def existing_record_ids(self, ids: Sequence[str]) -> set[str]:
@@ -247,14 +249,21 @@ class SqlUsageReads:
 
 
 class SqlUsageWrites:
-    __slots__ = ("_conn", "_inbox", "_on_records")
+    __slots__ = ("_conn", "_cycle_inbox", "_dialect", "_inbox", "_on_cycles", "_on_records")
 
     def __init__(self, conn: Connection, *, inbox: str = "usage_records",
-                 on_records: Callable[[Sequence[StoredRecord]], None] | None = None) -> None:
+                 on_records: Callable[[Sequence[StoredRecord]], None] | None = None,
+                 cycle_inbox: str = "cycle_usage",
+                 on_cycles: Callable[[Sequence[str]], None] | None = None,
+                 dialect: str = "sqlite") -> None:
         self._conn = conn
+        self._dialect = dialect   # "postgres": cycles are saved from one JSON document
         # Where new records go (SQLite: usage_recent, merged later), and who to tell.
         self._inbox = inbox
         self._on_records = on_records
+        # The same for cycle rows (SQLite: cycle_usage_recent), told the lines.
+        self._cycle_inbox = cycle_inbox
+        self._on_cycles = on_cycles
 
     def insert_records(self, records: Sequence[StoredRecord], now: datetime) -> None:
         """Store rated records; a record id stored already fails the transaction (the
@@ -281,45 +290,74 @@ class SqlUsageWrites:
                     raise StoreError(f"record {clash[0]!r} is stored already")
 
     def save_cycles(self, line_cycles: Sequence[tuple[str, CycleUsage]], now: datetime) -> None:
+        """Write these cycles' whole state: absolute values, which the engine computed
+        from the row it loaded holding the line (its lock, or the line's row lock). Keys
+        must be distinct. PostgreSQL: one statement a batch, the rows in one JSON
+        document (psycopg adapts a JSON text at once, where it adapts arrays of Python
+        values value by value: three times the cost). SQLite: one executemany appending
+        to `cycle_inbox` (sqlite.py merges it), or upserting when that is cycle_usage."""
+        if not line_cycles:
+            return
         updated = iso(now)
-        self._conn.executemany(
-            "INSERT INTO cycle_usage (line_id, cycle_start, meters, spend_micros, records, "
-            "fired, overshoot, updated_at) VALUES (?,?,?,?,?,?,?,?) "
-            "ON CONFLICT (line_id, cycle_start) "
-            "DO UPDATE SET meters=excluded.meters, spend_micros=excluded.spend_micros, "
-            "records=excluded.records, fired=excluded.fired, overshoot=excluded.overshoot, "
-            "updated_at=excluded.updated_at",
-            [(line_id, u.cycle.start_date.isoformat(), orjson.dumps(u.meters).decode(),
-              u.spend_micros, u.records, orjson.dumps(sorted(u.fired)).decode(),
-              overshoot_to_json(u.overshoot), updated)
-             for line_id, u in line_cycles],
-        )
+        days: dict[date, str] = {}
+        for _, u in line_cycles:
+            if u.cycle.start_date not in days:
+                days[u.cycle.start_date] = u.cycle.start_date.isoformat()
+        if self._dialect == "postgres":
+            self._conn.execute(_CYCLES_FROM_JSON, (updated, orjson.dumps([
+                (line_id, days[u.cycle.start_date], u.meters, u.spend_micros, u.records,
+                 sorted(u.fired), overshoot_data(u.overshoot)) for line_id, u in line_cycles
+            ]).decode()))
+        else:
+            dumps = orjson.dumps
+            # Hundreds of rows a batch: most cycles have fired nothing and seen no
+            # overshoot, so those two are written without encoding.
+            rows = [(line_id, days[u.cycle.start_date], dumps(u.meters).decode(),
+                     u.spend_micros, u.records,
+                     dumps(sorted(u.fired)).decode() if u.fired else "[]",
+                     overshoot_to_json(u.overshoot) if u.overshoot else "{}", updated)
+                    for line_id, u in line_cycles]
+            into = f"INSERT INTO {self._cycle_inbox} ({CYCLE_COLUMNS}, updated_at) " \
+                   "VALUES (?,?,?,?,?,?,?,?)"
+            self._conn.executemany(
+                into if self._cycle_inbox != "cycle_usage" else f"{into} {CYCLE_UPSERT}", rows)
+        if self._on_cycles is not None:
+            self._on_cycles([line_id for line_id, _ in line_cycles])
 
-    def prune(self, line_ids: Sequence[str], starts: Sequence[date], now: datetime) -> int:
-        """Delete the records of these lines in usage_records of these cycles, and add
-        what they counted to pruned_cycles, in this transaction: the totals are summed
-        from the rows the DELETE returned, so a record that arrives meanwhile is either
-        deleted and counted or neither. usage_recent is left alone (SQLite): a merge may
-        be copying it; its late records wait for the next prune. Returns the records
-        deleted. The caller serializes prunes (pruned_cycles is read, then written)."""
+    def prune(self, line_ids: Sequence[str], starts: Sequence[date], now: datetime, *,
+              keep: Callable[[Sequence[Sequence[Any]]], None] | None = None) -> int:
+        """Delete the records of these lines in usage_records of these cycles, and note
+        in pruned_cycles, in this transaction, that those cycles were pruned, with the
+        totals of what was deleted (summed from the rows the DELETE returned: a record
+        that arrives meanwhile is deleted and counted or neither). Those totals say what
+        the prune took; a cycle's usage is its cycle_usage row, which pruning leaves
+        alone. `keep`, when given, is handed the rows deleted (RECORD_COLUMNS) before
+        this transaction commits: what it keeps elsewhere must be durable when it returns
+        (store/archive.py), and if it raises nothing is deleted. usage_recent is left
+        alone (SQLite): a merge may be copying it; its late records wait for the next
+        prune. Returns the records deleted. The caller serializes prunes
+        (pruned_cycles is read, then written)."""
         days = [start.isoformat() for start in starts]
-        found: dict[tuple[str, str], CycleUsage] = {}
+        deleted: list[Sequence[Any]] = []
         for chunk in chunks(line_ids):
-            for line_id, start, meter, quantity, charge in self._conn.execute(
+            deleted.extend(self._conn.execute(
                 f"DELETE FROM usage_records WHERE line_id IN ({','.join('?' * len(chunk))}) "
                 f"AND cycle_start IN ({','.join('?' * len(days))}) "
-                "RETURNING line_id, cycle_start, meter, quantity, charge_micros",
-                (*chunk, *days),
-            ):
-                usage = found.get((line_id, start))
-                if usage is None:
-                    usage = found[(line_id, start)] = CycleUsage(Cycle(date.fromisoformat(start)))
-                if meter:
-                    usage.meters[meter] = usage.meters.get(meter, 0) + quantity
-                usage.spend_micros += charge
-                usage.records += 1
-        if not found:
+                f"RETURNING {RECORD_COLUMNS}", (*chunk, *days)))
+        if not deleted:
             return 0
+        if keep is not None:
+            keep(deleted)
+        found: dict[tuple[str, str], CycleUsage] = {}
+        for row in deleted:   # RECORD_COLUMNS' line_id, cycle_start, quantity, charge, meter
+            line_id, start, quantity, charge, meter = row[1], row[2], row[5], row[9], row[11]
+            usage = found.get((line_id, start))
+            if usage is None:
+                usage = found[(line_id, start)] = CycleUsage(Cycle(date.fromisoformat(start)))
+            if meter:
+                usage.meters[meter] = usage.meters.get(meter, 0) + quantity
+            usage.spend_micros += charge
+            usage.records += 1
         # Add to what an earlier prune kept of the same cycles (late records pruned now).
         by_start: dict[str, list[str]] = {}
         for line_id, start in found:
