@@ -1,4 +1,4 @@
-"""The engine's cache: finished cycles are let go and come back exactly from the records."""
+"""The engine's cache: finished cycles are let go and come back exactly from their cycle_usage rows."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from conso.bootstrap import Services
 
 
-def test_finished_cycles_leave_the_cache_and_come_back_from_the_records(
+def test_finished_cycles_leave_the_cache_and_come_back_from_their_rows(
     engine_services: Services,
 ) -> None:
     engine = engine_services.engine

@@ -383,7 +383,7 @@ class Engine:
 
     def evict_cycles(self, ended_before: datetime) -> int:
         """Forget cached usage of cycles that ended before `ended_before`; a late record
-        for one loads it again from the records. Returns how many were let go.
+        for one loads it again from its cycle_usage row. Returns how many were let go.
 
         Housekeeping calls it every round, and with a million warm lines the cache holds
         a million cycles or two: one pass over them under the lock stalled every command
