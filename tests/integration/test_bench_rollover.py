@@ -6,8 +6,6 @@ wall-clock assertion: only that the figures exist, are sane and measure what the
 
 from __future__ import annotations
 
-import os
-import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,9 +21,8 @@ from conso.domain.cycle import CYCLE_TZ, Cycle, cycle_of
 from conso.engine import Engine
 from conso.store import open_store
 
+from .nats_support import NATS_URL, require_nats
 from .pg_support import ADMIN_URL, fresh_database
-
-NATS_URL = os.environ.get("CONSO_TEST_NATS_URL", "nats://127.0.0.1:4222")
 
 PAUSES = ("rollover_baseline_ingest_max_pause_ms", "rollover_baseline_authorize_max_pause_ms",
           "rollover_ingest_max_pause_ms", "rollover_authorize_max_pause_ms",
@@ -123,21 +120,11 @@ def test_rollover_only_needs_lines(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--rollover-lines" in capsys.readouterr().err
 
 
-def _require_nats() -> None:
-    host, _, port = NATS_URL.removeprefix("nats://").rpartition(":")
-    try:
-        socket.create_connection((host, int(port)), timeout=2).close()
-    except OSError as exc:
-        reason = f"NATS not reachable at {NATS_URL}: {exc}"
-        if os.environ.get("CONSO_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason + " (CONSO_REQUIRE_SERVICES=1)", pytrace=False)
-        pytest.skip(reason)
-
 
 def test_stream_phase_measures_one_and_two_workers() -> None:
     with fresh_database():   # skips (or fails in CI) when PostgreSQL is not here
         pass
-    _require_nats()
+    require_nats()
     now = datetime.now(UTC)
     lines = make_lines(300)
     bodies = list(make_batches(lines, 2_000, 500, now))

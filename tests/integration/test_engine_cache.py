@@ -1,4 +1,4 @@
-"""The engine's cache: finished cycles are let go and come back exactly from their cycle_usage rows."""
+"""The engine's cache: finished cycles are let go and come back exactly from their rows."""
 
 from __future__ import annotations
 

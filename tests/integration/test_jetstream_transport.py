@@ -9,7 +9,6 @@ stream afterwards.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import uuid
@@ -18,7 +17,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -31,22 +29,12 @@ from conso.stream.jetstream import (
 )
 from conso.stream.partitions import partition_of, subject_of
 
-NATS_URL = os.environ.get("CONSO_TEST_NATS_URL", "nats://127.0.0.1:4222")
+from .nats_support import NATS_URL, require_nats
+
 PARTITIONS = 4
 # Longer than any fetch below: a message fetched within it was not waiting out ACK_WAIT.
 TAKEOVER_FETCH = 5.0
 
-
-def _require_nats() -> None:
-    split = urlsplit(NATS_URL)
-    address = (split.hostname or "127.0.0.1", split.port or 4222)
-    try:
-        socket.create_connection(address, timeout=3).close()
-    except OSError as exc:
-        reason = f"NATS not reachable at {address[0]}:{address[1]}: {exc}"
-        if os.environ.get("CONSO_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason + " (CONSO_REQUIRE_SERVICES=1)", pytrace=False)
-        pytest.skip(reason)
 
 
 @dataclass(frozen=True)
@@ -61,7 +49,7 @@ class Names:
 
 @pytest.fixture
 def names() -> Iterator[Names]:
-    _require_nats()
+    require_nats()
     tag = uuid.uuid4().hex[:12]
     fresh = Names(stream=f"CONSO_TEST_{tag}", prefix=f"conso.test{tag}")
     try:

@@ -36,21 +36,11 @@ from .helpers import (
     stop_server,
     wait_for,
 )
+from .nats_support import NATS_URL, require_nats
 from .pg_support import fresh_database
 
-NATS_URL = os.environ.get("CONSO_TEST_NATS_URL", "nats://127.0.0.1:4222")
 PARTITIONS = 8
 
-
-def _require_nats() -> None:
-    host, _, port = NATS_URL.removeprefix("nats://").rpartition(":")
-    try:
-        socket.create_connection((host, int(port)), timeout=2).close()
-    except OSError as exc:
-        reason = f"NATS not reachable at {NATS_URL}: {exc}"
-        if os.environ.get("CONSO_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason + " (CONSO_REQUIRE_SERVICES=1)", pytrace=False)
-        pytest.skip(reason)
 
 
 @dataclass
@@ -75,7 +65,7 @@ class Deployment:
 
 @pytest.fixture
 def deployment(tmp_path: Path) -> Iterator[Deployment]:
-    _require_nats()
+    require_nats()
     from conso.stream.jetstream import delete_stream
 
     name = f"TEST_{uuid.uuid4().hex[:10].upper()}"
@@ -234,7 +224,7 @@ def test_usage_is_refused_with_503_while_the_stream_is_away(tmp_path: Path) -> N
     Frozen, a publish gives up after CONSO_STREAM_PUBLISH_TIMEOUT (here 0.5 s: the
     answer names it); stopped, at once, saying NATS is not connected. A server that is
     not there at start-up is a clear error, not a traceback."""
-    _require_nats()
+    require_nats()
     if not Path(NATS_SERVER).exists():
         pytest.skip("nats-server is not installed")
     port = free_port()
