@@ -1,5 +1,6 @@
 # The two commands of the README: `make demo` and `make test`.
-# Both create .venv when it is missing and (re)install when pyproject.toml changed.
+# Both create .venv when it is missing and (re)install when pyproject.toml changed
+# (or a module that the install compiles: see COMPILED_SOURCES).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,7 +13,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# Again when the domain modules that setup.py compiles change: their extensions are used
+# only while they are the build of their source (src/conso/compiled.py).
+COMPILED_SOURCES := setup.py $(wildcard src/conso/domain/*.pxd) \
+  src/conso/domain/records.py src/conso/domain/rating.py
+
+$(STAMP): pyproject.toml $(COMPILED_SOURCES) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
@@ -74,3 +80,4 @@ e2e: $(STAMP) browser
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts
+	rm -f src/conso/domain/*.so src/conso/domain/*.c src/conso/domain/compiled.json

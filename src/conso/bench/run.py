@@ -27,6 +27,7 @@ from conso.bench.provisioning import bulk_rate, put_rate
 from conso.bench.rollover import RolloverConfig, measure
 from conso.bench.server import BenchServer, cpu_seconds, rss_kib
 from conso.bench.synth import SynthLine, make_batches, make_lines, provision, warm_batches
+from conso.compiled import in_use
 from conso.store import open_store
 
 KEY = "bench-operator-key"
@@ -383,7 +384,9 @@ def run(config: BenchConfig, progress: Progress) -> Results:
         results = Results()
         _rollover(config, progress, results)
         return results
-    results = Results()
+    # The domain's per-record modules as the server runs them (the same install).
+    results = Results(figures={
+        "domain_modules": "compiled" if all(in_use().values()) else "interpreted"})
     figures = results.figures
     now = datetime.now(UTC)
     if config.shared:

@@ -111,8 +111,9 @@ class CycleUsage:
 
 
 # Not frozen: one is built per record on the hot path, and frozen dataclasses cost
-# several times more to build. Treated as immutable all the same.
-@dataclass(slots=True)
+# several times more to build. Treated as immutable all the same. No slots: compiled
+# (rating.pxd), an extension type, which Cython's dataclasses cannot give slots to.
+@dataclass
 class Rating:
     """The effect of one record: the meter it counts on, bundle use and charge."""
 

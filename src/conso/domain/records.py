@@ -46,8 +46,9 @@ class RecordError(ValueError):
 
 
 # Not frozen: one is built per record on the hot path, and frozen dataclasses cost
-# several times more to build. Treated as immutable all the same.
-@dataclass(slots=True)
+# several times more to build. Treated as immutable all the same. No slots: compiled
+# (records.pxd), an extension type, which Cython's dataclasses cannot give slots to.
+@dataclass
 class UsageRecord:
     id: str
     line: str
