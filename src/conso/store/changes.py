@@ -203,6 +203,10 @@ class ChangeFeed:
                 continue
             try:
                 conn.add_notify_handler(self._heard)
+                # A fence is a transaction of its own (pg_notify takes a transaction id):
+                # its commit need not wait for the WAL to reach the disk, nothing of it
+                # is kept. Its notification is queued and read in order all the same.
+                conn.execute("SET synchronous_commit TO off")
                 conn.execute(f"LISTEN {CHANNEL}")
                 conn.execute(f"LISTEN {self._fence_channel}")
                 if not first:
