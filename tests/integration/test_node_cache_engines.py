@@ -1,17 +1,23 @@
 """The per-node cache, engine by engine: two shared engines in one process on one
 PostgreSQL database, each with its own change feed (as two API nodes have). A user
-changed through one is who the other writes to at its next command: the language of
-the notifications it composes (the caches' users, besides their lines; sessions and
-limits across nodes: test_two_api_processes.py and test_node_cache.py)."""
+changed through one is who the other writes to at its next command (the language of
+the notifications it composes), and a line changed while the other reads it is not
+kept stale (sessions and limits across nodes: test_two_api_processes.py and
+test_node_cache.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 import pytest
 
 from conso.bootstrap import Services, Settings, build
+from conso.charging.ports import UseRequest
+from conso.domain.control import Decision
+from conso.domain.sessions import CreditSession
+from conso.domain.units import Direction, Service
+from conso.store.sql.sessions import SqlSessionReads
 
 from .pg_support import fresh_database
 
@@ -61,3 +67,34 @@ def test_a_user_changed_on_one_node_is_who_the_other_writes_to(
     assert len(texts) == 2
     assert any(t.startswith("conso : ") for t in texts), texts
 
+
+
+def test_a_line_changed_while_a_node_reads_it_is_not_kept_stale(
+        nodes: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A node reads a line missing from its cache outside its lock; when another node
+    commits a change to that line during the read, and the announcement arrives before
+    the read is kept, what was read is used for that answer only (it was read after the
+    request's fence) and not kept: the next answer comes from the change."""
+    a, b = nodes
+    a.engine.put_account("acct", name="Fleet", kind="business")
+    line = a.engine.put_line(LINE, account_id="acct", plan_id="king", user_login=None,
+                             cycle_day=1).value
+    read_open = SqlSessionReads.open
+    changed: list[bool] = []
+
+    def open_while_a_bars_data(self: SqlSessionReads,
+                               line_ids: Sequence[str] | None = None) -> list[CreditSession]:
+        found = read_open(self, line_ids)
+        if self is b.store.sessions and not changed:
+            changed.append(True)
+            a.control.set_barring(line, {"data": True}, "admin")
+            assert b.feed is not None
+            b.feed.fence().wait()      # b has heard it: it waits to be applied
+        return found
+
+    monkeypatch.setattr(SqlSessionReads, "open", open_while_a_bars_data)
+    data = UseRequest(LINE, Service.DATA, Direction.OUT, None, None)
+    assert b.charging.authorize(data).allowed        # read before the barring committed
+    assert changed and LINE not in b.engine.state.lines
+    assert b.charging.authorize(data) == Decision(False, "barred:data")
+    assert LINE in b.engine.state.lines              # the second read was kept
