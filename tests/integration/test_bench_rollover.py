@@ -94,7 +94,7 @@ def test_engine_lets_go_of_finished_cycles_only_slice_by_slice() -> None:
     assert engine.evict_cycles(midnight - timedelta(seconds=1)) == 0   # not ended before
     assert engine.evict_cycles(midnight + timedelta(seconds=1)) == len(lines)
     assert engine.evict_cycles(midnight + timedelta(seconds=1)) == 0   # nothing left
-    # Gone from memory, not from the books: the old cycle reloads from the records.
+    # Gone from memory, not from the books: the old cycle reloads from its row.
     line = engine.line(lines[-1].id)
     assert line is not None
     before = midnight - timedelta(minutes=30)
