@@ -139,8 +139,9 @@ class Engine:
 
     @contextmanager
     def unit_of_work(self, line_ids: Iterable[str] = ()) -> Iterator[UnitOfWork]:
-        """One command (see uow.py). A shared engine first locks the rows of `line_ids`
-        and forgets what it read before, so the command sees what others committed."""
+        """One command (see uow.py). A shared engine first locks the rows of `line_ids`,
+        then catches up with what others committed (a fence, or, not following them,
+        forgetting what it read before), and announces its own changes at the end."""
         with self._lock:
             self._recover()
             try:
