@@ -546,10 +546,9 @@ def _uncached_authorize(server: BenchServer, lines: list[SynthLine], config: Ben
                         workdir: Path) -> float:
     """Authorize/s of a second shared API node on `server`'s database whose node cache
     is off (CONSO_NODE_CACHE=0: every request reads the database)."""
-    beside = BenchServer(workdir / "uncached", KEY, shared=True,
-                         env={"CONSO_NODE_CACHE": "0"})
-    beside.url = server.url          # the same database; not beside's to drop
     (workdir / "uncached").mkdir(exist_ok=True)
+    beside = BenchServer(workdir / "uncached", KEY, shared=True, database=server.url,
+                         env={"CONSO_NODE_CACHE": "0"})
     try:
         beside.start()
         return authorize_load(beside, lines, config.authorize_requests,

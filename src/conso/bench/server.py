@@ -41,11 +41,13 @@ class BenchServer:
     """A server on a fresh store: a SQLite file in `workdir`, or, given the URL of a
     PostgreSQL server (`pg_admin_url`), a new database on it, dropped at the end.
     `shared`: the server shares its database (CONSO_SHARED), as each of several API
-    nodes does; stream mode (`workers`) always does."""
+    nodes does; stream mode (`workers`) always does. `database`: the URL of another
+    server's database to serve instead (a second node; neither created nor dropped)."""
 
     def __init__(self, workdir: Path, key: str, pg_admin_url: str | None = None, *,
                  stream_url: str | None = None, workers: int = 0,
                  diameter: bool = False, nchf: bool = False, shared: bool = False,
+                 database: str | None = None,
                  env: Mapping[str, str] | None = None) -> None:
         self.workdir = workdir
         # More settings for the server (the delivery phase's CONSO_SMPP_*).
@@ -69,7 +71,7 @@ class BenchServer:
         self.log = workdir / "server.log"
         self.pg_admin_url = pg_admin_url
         self.pg_database: str | None = None
-        self.url = f"sqlite:///{self.db}"
+        self.url = database or f"sqlite:///{self.db}"
 
     def fresh_store(self) -> Store:
         load_catalog(None)

@@ -17,10 +17,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from conso.domain.alerts import AlertSettings
-from conso.domain.cycle import Cycle
 from conso.domain.line import Line
 from conso.domain.rating import CycleUsage
 from conso.domain.sessions import CreditSession
@@ -132,23 +131,16 @@ class HotState:
     def open_sessions(self, line_id: str) -> list[CreditSession]:
         return [self.sessions[sid] for sid in self.sessions_by_line.get(line_id, ())]
 
-    def evict_cycles(self, ended_before: datetime,
-                     keys: Sequence[tuple[str, date]] | None = None) -> int:
-        """Forget the cycles among `keys` (default: every cached one) that ended before
-        `ended_before`; returns how many were cached. Whether a cycle ended is decided
-        once per cycle start, not per line (`Cycle.end` builds a datetime)."""
-        ended: dict[date, bool] = {}
+    def drop_cycles(self, keys: Sequence[tuple[str, date]]) -> int:
+        """Forget these cycles (the engine chose finished ones); returns how many were
+        cached."""
         count = 0
-        for key in list(self.cycles) if keys is None else keys:
-            start = key[1]
-            done = ended.get(start)
-            if done is None:
-                done = ended[start] = Cycle(start).end < ended_before
-            if done and self.cycles.pop(key, None) is not None:
+        for key in keys:
+            if self.cycles.pop(key, None) is not None:
                 count += 1
                 starts = self.cycle_keys.get(key[0])   # a shared engine's index
                 if starts is not None:
-                    starts.discard(start)
+                    starts.discard(key[1])
                     if not starts:
                         del self.cycle_keys[key[0]]
         return count

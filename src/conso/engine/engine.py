@@ -404,8 +404,7 @@ class Engine:
             if first:
                 time.sleep(breathe)
             with self._lock:
-                count += self.state.evict_cycles(ended_before,
-                                                 old[first:first + slice_size])
+                count += self.state.drop_cycles(old[first:first + slice_size])
         if count:
             log.info("let go of the cached usage of %d finished cycle(s)", count)
         return count

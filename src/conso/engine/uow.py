@@ -65,6 +65,8 @@ class Batch:
     # `save_cycle`). `working` may also hold cycles loaded for a record then rejected:
     # unchanged, so not written.
     fired_changed: set[tuple[str, date]] = field(default_factory=set)
+    # The cycles the flush wrote: those of `rows`, and `fired_changed`.
+    written: set[tuple[str, date]] = field(default_factory=set)
 
 
 class UnitOfWork:
@@ -269,10 +271,10 @@ class UnitOfWork:
         # Every cycle the command changed, its whole state (cycle_usage: what loading a
         # cycle reads), in the transaction of its records. In no particular order: no
         # other transaction writes them meanwhile (their lines are this one's).
-        changed = {(r.line_id, r.cycle_start) for r in batch.rows}
-        changed.update(batch.fired_changed)
-        if changed:
-            tx.usage.save_cycles([(key[0], batch.working[key]) for key in changed], batch.now)
+        batch.written = {(r.line_id, r.cycle_start) for r in batch.rows} | batch.fired_changed
+        if batch.written:
+            tx.usage.save_cycles([(key[0], batch.working[key]) for key in batch.written],
+                                 batch.now)
         if batch.result.rejected:
             tx.usage.insert_rejected(kept(self.raw_records, batch.result.rejected), batch.now)
         if self._sessions:
@@ -284,7 +286,7 @@ class UnitOfWork:
     def changed_lines(self) -> set[str]:
         """The lines whose cached state this command changed (announced to others)."""
         lines = set(self._lines) | self._alerts_forgotten
-        lines.update(key[0] for key in self.batch.working)
+        lines.update(key[0] for key in self.batch.written)   # set by the flush
         lines.update(session.line_id for session in self._sessions.values())
         return lines
 

@@ -315,7 +315,7 @@ class SqlUsageWrites:
             rows = [(line_id, days[u.cycle.start_date], dumps(u.meters).decode(),
                      u.spend_micros, u.records,
                      dumps(sorted(u.fired)).decode() if u.fired else "[]",
-                     overshoot_to_json(u.overshoot) if u.overshoot else "{}", updated)
+                     overshoot_to_json(u.overshoot), updated)
                     for line_id, u in line_cycles]
             into = f"INSERT INTO {self._cycle_inbox} ({CYCLE_COLUMNS}, updated_at) " \
                    "VALUES (?,?,?,?,?,?,?,?)"
